@@ -1,0 +1,272 @@
+package io.github.mmupt.answer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Decides whether two final answers mean the same thing, in pure Java and without a computer-algebra system.
+ *
+ * <p>Two answers are equivalent when the first of these succeeds:
+ * <ol>
+ *   <li>their Hendrycks-MATH normalized strings are equal (MathRuler's first stage);</li>
+ *   <li>their PRM800K normalized strings are equal (MathRuler's second stage: lower case, unit words
+ *       removed, {@code or}/{@code and} as commas, {@code million} as {@code *10^6}, ...);</li>
+ *   <li>they have the same shape and their elements are equivalent: one value each; or tuples and intervals
+ *       with the same brackets, element by element in order; or sets {@code \{..\}} and bare comma lists,
+ *       element by element in any order. Two elements are equivalent when their cleaned text is equal, when
+ *       both are the same multiple-choice letter ({@code A}, {@code (A)}, {@code A.}, and {@code (A) 12}
+ *       against a bare letter), or when both parse as arithmetic and have the same value: exactly, with
+ *       rational arithmetic, when both are rational ({@code 0.5 = 1/2 = 2/4 = 50/100}, {@code 1,000 = 1000},
+ *       {@code 7 3/4 = 31/4}, {@code 1.5e3 = 1500}); within a relative 1e-9 otherwise
+ *       ({@code \sqrt{8} = 2\sqrt{2}}, {@code \frac{\pi}{2} = \pi/2}); and for expressions in at most two
+ *       variables, at every one of several sample points ({@code (x+1)^2 = x^2+2x+1}).</li>
+ * </ol>
+ *
+ * <p>Cleaning before parsing drops {@code $}, {@code \(..\)}, {@code \text{}} and its relatives, degree marks
+ * ({@code 60^\circ = 60}), percent signs ({@code 50\% = 50}, which is not {@code 0.5}), currency signs,
+ * trailing unit words ({@code 5 cm = 5}, {@code 3 apples = 3}) and a short left-hand side ({@code x = 5 = 5}).
+ *
+ * <p>Not equivalent, by design: approximations of irrational values ({@code 3.14} vs {@code \pi}); answers
+ * that need algebra beyond evaluation (equations with a long left side, expressions in three or more
+ * variables, inequalities, {@code \pm}); and words compared to anything but the same word. The relation is
+ * symmetric; because of the tolerance it need not be transitive, which is why voting clusters answers in
+ * sampling order (see {@code MajorityVoteLabeler}).
+ *
+ * <p>{@link #mathRulerCompatible()} reproduces the places where MathRuler's {@code grade_answer} is stricter
+ * than {@link #standard()}: unreduced fractions differ from reduced ones ({@code 2/4 != 1/2}), an integer
+ * never equals a non-integer literal ({@code 3 != 6/2}), comma lists and sets keep their order, and
+ * {@code (A) 12} is not the letter {@code A}.
+ *
+ * <pre>{@code
+ * AnswerEquivalence eq = AnswerEquivalence.standard();
+ * eq.equivalent("\\frac{1}{2}", "0.5");    // true
+ * eq.equivalent("(1, 2]", "(1,2)");        // false: the brackets differ
+ * }</pre>
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class AnswerEquivalence {
+
+    /** Relative tolerance for values that are not exactly rational. */
+    static final double RELATIVE_TOLERANCE = 1e-9;
+    /** Absolute floor, for irrational expressions that cancel to zero ({@code \sin\pi}). */
+    static final double ABSOLUTE_TOLERANCE = 1e-12;
+    private static final int MAX_VARIABLES = 2;
+    private static final double[] SAMPLES = {0.5377, 1.8339, 2.2588, 0.8622, 0.3188, 1.3077, -0.4336, -1.7384};
+    private static final int MIN_VALID_SAMPLES = 3;
+
+    private static final AnswerEquivalence STANDARD = new AnswerEquivalence(false);
+    private static final AnswerEquivalence MATH_RULER = new AnswerEquivalence(true);
+
+    private final boolean mathRulerRules;
+
+    private AnswerEquivalence(boolean mathRulerRules) {
+        this.mathRulerRules = mathRulerRules;
+    }
+
+    /** The library's rules: everything MathRuler accepts on its string and numeric stages, and more. */
+    public static AnswerEquivalence standard() {
+        return STANDARD;
+    }
+
+    /** MathRuler's stricter rules, for reproducing MM-UPT exactly. */
+    public static AnswerEquivalence mathRulerCompatible() {
+        return MATH_RULER;
+    }
+
+    /** Whether this is the MathRuler-compatible variant. */
+    public boolean isMathRulerCompatible() {
+        return mathRulerRules;
+    }
+
+    /** Whether {@code a} and {@code b} are the same answer. */
+    public boolean equivalent(String a, String b) {
+        if (a == null || b == null) {
+            throw new IllegalArgumentException("answers must not be null; an absent answer is Optional.empty()");
+        }
+        return equivalent(prepare(a), prepare(b));
+    }
+
+    /**
+     * Prepares an answer for repeated comparison; {@link #equivalent(Prepared, Prepared)} on prepared
+     * answers skips the normalizing and parsing, which is most of the cost.
+     */
+    public Prepared prepare(String answer) {
+        if (answer == null) {
+            throw new IllegalArgumentException("answer must not be null");
+        }
+        return new Prepared(ParsedAnswer.of(answer));
+    }
+
+    /** Equivalence of two prepared answers. */
+    public boolean equivalent(Prepared a, Prepared b) {
+        ParsedAnswer x = a.parsed;
+        ParsedAnswer y = b.parsed;
+        if (x.raw().equals(y.raw()) || x.mathNormalized().equals(y.mathNormalized())
+                || x.prmNormalized().equals(y.prmNormalized())) {
+            return true;
+        }
+        if (x.prmNormalized().isEmpty() || y.prmNormalized().isEmpty()) {
+            return false;
+        }
+        return sameStructure(x, y);
+    }
+
+    private boolean sameStructure(ParsedAnswer x, ParsedAnswer y) {
+        boolean unorderedX = x.shape() == ParsedAnswer.Shape.SET || x.shape() == ParsedAnswer.Shape.LIST;
+        boolean unorderedY = y.shape() == ParsedAnswer.Shape.SET || y.shape() == ParsedAnswer.Shape.LIST;
+        if (!mathRulerRules && unorderedX && unorderedY) {
+            return sameMultiset(x.elements(), y.elements());
+        }
+        if (x.shape() != y.shape() || x.elements().size() != y.elements().size()) {
+            return false;
+        }
+        if (x.shape() == ParsedAnswer.Shape.ORDERED && (x.open() != y.open() || x.close() != y.close())) {
+            return false;
+        }
+        for (int i = 0; i < x.elements().size(); i++) {
+            if (!sameElement(x.elements().get(i), y.elements().get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean sameMultiset(List<ParsedAnswer.Element> xs, List<ParsedAnswer.Element> ys) {
+        if (xs.size() != ys.size()) {
+            return false;
+        }
+        List<ParsedAnswer.Element> unused = new ArrayList<>(ys);
+        for (ParsedAnswer.Element e : xs) {
+            boolean found = false;
+            for (int j = 0; j < unused.size(); j++) {
+                if (sameElement(e, unused.get(j))) {
+                    unused.remove(j);
+                    found = true;
+                    break;
+                }
+            }
+            if (!found) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean sameElement(ParsedAnswer.Element a, ParsedAnswer.Element b) {
+        if (a.text().equals(b.text())) {
+            return true;
+        }
+        if (a.choice().isPresent() && b.choice().isPresent()) {
+            return a.choice().get().equals(b.choice().get());
+        }
+        if (!mathRulerRules) {
+            if (a.choice().isPresent() && b.leadingChoice().isPresent()) {
+                return a.choice().get().equals(b.leadingChoice().get());
+            }
+            if (b.choice().isPresent() && a.leadingChoice().isPresent()) {
+                return b.choice().get().equals(a.leadingChoice().get());
+            }
+        }
+        if (a.expression().isEmpty() || b.expression().isEmpty()) {
+            return false;
+        }
+        MathExpression ea = a.expression().get();
+        MathExpression eb = b.expression().get();
+        if (mathRulerRules) {
+            Optional<long[]> fa = ea.literalFraction();
+            Optional<long[]> fb = eb.literalFraction();
+            if (fa.isPresent() && fb.isPresent()) {
+                return fa.get()[0] == fb.get()[0] && fa.get()[1] == fb.get()[1];
+            }
+            if (ea.isIntegerLiteral() != eb.isIntegerLiteral()) {
+                return false;
+            }
+        }
+        return sameValue(ea, eb);
+    }
+
+    static boolean sameValue(MathExpression a, MathExpression b) {
+        Set<String> vars = new TreeSet<>(a.variables());
+        vars.addAll(b.variables());
+        if (vars.size() > MAX_VARIABLES) {
+            return false;
+        }
+        if (vars.isEmpty()) {
+            Optional<Rational> ra = a.exactValue();
+            Optional<Rational> rb = b.exactValue();
+            if (ra.isPresent() && rb.isPresent()) {
+                return ra.get().equals(rb.get());
+            }
+            double va = a.evaluate(Map.of());
+            double vb = b.evaluate(Map.of());
+            if ((Double.isInfinite(va) || Double.isInfinite(vb))
+                    && !(a.mentionsInfinity() && b.mentionsInfinity())) {
+                return false; // overflow, not infinity: too large to compare
+            }
+            return close(va, vb);
+        }
+        List<String> names = List.copyOf(vars);
+        int valid = 0;
+        for (int i = 0; i < SAMPLES.length; i++) {
+            Map<String, Double> point = names.size() == 1
+                    ? Map.of(names.get(0), SAMPLES[i])
+                    : Map.of(names.get(0), SAMPLES[i], names.get(1), SAMPLES[(i + 3) % SAMPLES.length]);
+            double va = a.evaluate(point);
+            double vb = b.evaluate(point);
+            if (!Double.isFinite(va) || !Double.isFinite(vb)) {
+                continue; // outside a domain (sqrt of a negative): this point says nothing
+            }
+            if (!close(va, vb)) {
+                return false;
+            }
+            valid++;
+        }
+        return valid >= MIN_VALID_SAMPLES;
+    }
+
+    static boolean close(double a, double b) {
+        if (Double.isNaN(a) || Double.isNaN(b)) {
+            return false;
+        }
+        if (a == b) {
+            return true; // also the same infinity
+        }
+        if (Double.isInfinite(a) || Double.isInfinite(b)) {
+            return false;
+        }
+        double diff = Math.abs(a - b);
+        return diff <= ABSOLUTE_TOLERANCE || diff <= RELATIVE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b));
+    }
+
+    @Override
+    public String toString() {
+        return mathRulerRules ? "AnswerEquivalence[MathRuler-compatible]" : "AnswerEquivalence[standard]";
+    }
+
+    /**
+     * An answer normalized and parsed once by {@link #prepare(String)}; compare it with
+     * {@link #equivalent(Prepared, Prepared)} of the same or any other {@code AnswerEquivalence}.
+     */
+    public static final class Prepared {
+        private final ParsedAnswer parsed;
+
+        private Prepared(ParsedAnswer parsed) {
+            this.parsed = parsed;
+        }
+
+        /** The answer as given, stripped. */
+        public String answer() {
+            return parsed.raw();
+        }
+
+        @Override
+        public String toString() {
+            return parsed.raw();
+        }
+    }
+}

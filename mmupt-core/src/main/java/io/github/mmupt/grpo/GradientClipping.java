@@ -1,0 +1,61 @@
+package io.github.mmupt.grpo;
+
+import java.util.List;
+
+/**
+ * Global gradient-norm clipping, as PyTorch's {@code clip_grad_norm_}: the L2 norm over all tensors together;
+ * when it exceeds {@code maxNorm}, every gradient is scaled by {@code maxNorm / (norm + 1e-6)}. A non-finite
+ * norm is reported and nothing is scaled: the caller skips the update (EasyR1 does the same).
+ */
+public final class GradientClipping {
+
+    /** PyTorch's guard against division by zero. */
+    static final double EPSILON = 1e-6;
+
+    private GradientClipping() {
+    }
+
+    /**
+     * The global norm and the scale applied (1 when not clipped, NaN when the norm is not finite).
+     *
+     * @param norm  the L2 norm before clipping
+     * @param scale the factor the gradients were multiplied by
+     */
+    public record Result(double norm, double scale) {
+
+        public boolean finite() {
+            return Double.isFinite(norm);
+        }
+
+        public boolean clipped() {
+            return finite() && scale < 1.0;
+        }
+    }
+
+    /** Clips {@code grads} in place and returns what it did. */
+    public static Result clipGlobalNorm(List<double[]> grads, double maxNorm) {
+        if (!(maxNorm > 0)) {
+            throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
+        }
+        double sumSquares = 0;
+        for (double[] g : grads) {
+            for (double x : g) {
+                sumSquares += x * x;
+            }
+        }
+        double norm = Math.sqrt(sumSquares);
+        if (!Double.isFinite(norm)) {
+            return new Result(norm, Double.NaN);
+        }
+        double coefficient = maxNorm / (norm + EPSILON);
+        if (coefficient >= 1.0) {
+            return new Result(norm, 1.0);
+        }
+        for (double[] g : grads) {
+            for (int i = 0; i < g.length; i++) {
+                g[i] *= coefficient;
+            }
+        }
+        return new Result(norm, coefficient);
+    }
+}

@@ -1,0 +1,71 @@
+package io.github.mmupt.grpo;
+
+import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.head.HeadShape;
+import io.github.mmupt.head.TokenScores;
+import io.github.mmupt.policy.HiddenStates;
+
+/**
+ * The trainable head and its optimizer: scores tokens, accumulates the gradient of the GRPO loss over
+ * micro-batches, and applies AdamW. Two implementations: {@link ReferenceGrpoOptimizer} (pure Java, double
+ * precision, the oracle) and the native kernel in {@code mmupt-onnx}.
+ *
+ * <p>Lifecycle: create it with the initial head (which also becomes the frozen {@link HeadVersion#REFERENCE}
+ * head); then, per optimizer step, call {@link #accumulate} once per micro-batch and {@link #update} once.
+ * {@link #close()} releases the parameters, gradient and optimizer state; it is idempotent, and any other
+ * call after it throws {@link IllegalStateException}.
+ *
+ * <p>Ownership: the optimizer owns the head parameters; callers own the batches and results they pass and
+ * receive. Threading: not thread-safe; one thread drives it (implementations may use threads inside a call).
+ *
+ * <pre>{@code
+ * try (GrpoOptimizer opt = new ReferenceGrpoOptimizer(head, GrpoLossConfig.mmUpt(), AdamWConfig.mmUpt())) {
+ *     for (LossBatch micro : miniBatch) {
+ *         opt.accumulate(micro);
+ *     }
+ *     UpdateResult update = opt.update();
+ * }
+ * }</pre>
+ */
+public interface GrpoOptimizer extends AutoCloseable {
+
+    HeadShape shape();
+
+    GrpoLossConfig lossConfig();
+
+    AdamWConfig adamW();
+
+    /**
+     * Log-probs of {@code targets} and entropies under the current or the reference head, with the loss
+     * config's temperature. At the first micro-batch after an update, scoring with {@link HeadVersion#CURRENT}
+     * gives exactly the log-probs {@link #accumulate} computes, so the importance ratio starts at 1.
+     *
+     * @param hidden  [T x d]
+     * @param targets [T]
+     */
+    TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version);
+
+    /**
+     * Evaluates the loss of one micro-batch and adds its gradient to the accumulated gradient.
+     *
+     * @return the loss and its statistics for this micro-batch
+     * @throws IllegalArgumentException when the batch does not fit the head (width, token ids) or lacks the
+     *                                  reference log-probs the KL term needs
+     */
+    LossMetrics accumulate(LossBatch batch);
+
+    /**
+     * Clips the accumulated gradient by global norm, applies one AdamW step and clears the gradient. A
+     * gradient that is not finite is not applied: the result says so and the head is unchanged.
+     */
+    UpdateResult update();
+
+    /** Clears the accumulated gradient without updating. */
+    void discardGradient();
+
+    /** Updates applied so far. */
+    long step();
+
+    @Override
+    void close();
+}

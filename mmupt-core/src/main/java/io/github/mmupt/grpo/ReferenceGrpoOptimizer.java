@@ -1,0 +1,137 @@
+package io.github.mmupt.grpo;
+
+import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.head.HeadGradients;
+import io.github.mmupt.head.HeadShape;
+import io.github.mmupt.head.ReferenceHead;
+import io.github.mmupt.head.TokenScores;
+import io.github.mmupt.policy.HiddenStates;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The pure-Java {@link GrpoOptimizer}: {@link ReferenceGrpoLoss}, {@link GradientClipping} and {@link AdamW}
+ * in double precision. It is the oracle for the native kernel and the fallback where no native build exists;
+ * it is far too slow for a real vocabulary.
+ */
+public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
+
+    private final ReferenceHead head;
+    private final ReferenceHead reference;
+    private final GrpoLossConfig lossConfig;
+    private final AdamWConfig adamW;
+    private final List<double[]> gradient = new ArrayList<>();
+    private final List<double[]> firstMoment = new ArrayList<>();
+    private final List<double[]> secondMoment = new ArrayList<>();
+    private long step;
+    private boolean closed;
+
+    /** Trains a copy of {@code initialHead}; the copy made now is also the frozen reference head. */
+    public ReferenceGrpoOptimizer(ReferenceHead initialHead, GrpoLossConfig lossConfig, AdamWConfig adamW) {
+        if (initialHead == null || lossConfig == null || adamW == null) {
+            throw new IllegalArgumentException("head, loss config and AdamW config must not be null");
+        }
+        this.head = initialHead.copy();
+        this.reference = initialHead.copy();
+        this.lossConfig = lossConfig;
+        this.adamW = adamW;
+        for (double[] tensor : head.trainableTensors()) {
+            gradient.add(new double[tensor.length]);
+            firstMoment.add(new double[tensor.length]);
+            secondMoment.add(new double[tensor.length]);
+        }
+    }
+
+    /** A copy of the head as trained so far. */
+    public ReferenceHead head() {
+        checkOpen();
+        return head.copy();
+    }
+
+    @Override
+    public HeadShape shape() {
+        return head.shape();
+    }
+
+    @Override
+    public GrpoLossConfig lossConfig() {
+        return lossConfig;
+    }
+
+    @Override
+    public AdamWConfig adamW() {
+        return adamW;
+    }
+
+    @Override
+    public TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version) {
+        checkOpen();
+        checkWidth(hidden);
+        ReferenceHead h = version == HeadVersion.REFERENCE ? reference : head;
+        return h.score(hidden.toDoubleArray(), targets.toArray(), lossConfig.temperature());
+    }
+
+    @Override
+    public LossMetrics accumulate(LossBatch batch) {
+        checkOpen();
+        LossResult result = ReferenceGrpoLoss.compute(head, batch, lossConfig);
+        HeadGradients g = result.gradients();
+        List<double[]> parts = shape().isLora() ? List.of(g.loraA(), g.loraB()) : List.of(g.weight());
+        for (int k = 0; k < parts.size(); k++) {
+            double[] acc = gradient.get(k);
+            double[] add = parts.get(k);
+            for (int i = 0; i < acc.length; i++) {
+                acc[i] += add[i];
+            }
+        }
+        return result.metrics();
+    }
+
+    @Override
+    public UpdateResult update() {
+        checkOpen();
+        GradientClipping.Result clip = GradientClipping.clipGlobalNorm(gradient, adamW.maxGradNorm());
+        if (!clip.finite()) {
+            discardGradient();
+            return new UpdateResult(step, clip.norm(), Double.NaN, true);
+        }
+        step++;
+        List<double[]> params = head.trainableTensors();
+        for (int k = 0; k < params.size(); k++) {
+            AdamW.step(params.get(k), gradient.get(k), firstMoment.get(k), secondMoment.get(k), step, adamW);
+        }
+        discardGradient();
+        return new UpdateResult(step, clip.norm(), clip.scale(), false);
+    }
+
+    @Override
+    public void discardGradient() {
+        checkOpen();
+        for (double[] g : gradient) {
+            java.util.Arrays.fill(g, 0.0);
+        }
+    }
+
+    @Override
+    public long step() {
+        return step;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this optimizer is closed");
+        }
+    }
+
+    private void checkWidth(HiddenStates hidden) {
+        if (hidden.hiddenSize() != shape().hiddenSize()) {
+            throw new IllegalArgumentException("hidden states have width " + hidden.hiddenSize()
+                    + " but the head expects d = " + shape().hiddenSize());
+        }
+    }
+}

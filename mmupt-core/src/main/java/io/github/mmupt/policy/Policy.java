@@ -1,0 +1,40 @@
+package io.github.mmupt.policy;
+
+import java.util.List;
+
+/**
+ * The frozen trunk of a multimodal model: it turns a prompt (images and text) and response tokens into the
+ * final hidden states that the trainable head maps to logits. Forward passes only; the head and its
+ * gradients live in a {@code GrpoOptimizer}.
+ *
+ * <p>Lifecycle and ownership: a policy owns its model sessions and native memory, is created open and
+ * is released by {@link #close()}, which is idempotent; any other call after close throws
+ * {@link IllegalStateException}. Hidden states it returns are owned by the caller and stay valid after close.
+ *
+ * <p>Threading: not thread-safe. One thread drives a policy at a time (the training loop does).
+ *
+ * <pre>{@code
+ * try (Policy policy = OnnxPolicy.open(modelDir)) {
+ *     HiddenStates h = policy.responseHiddenStates(List.of(new PromptResponse(prompt, tokens)));
+ * }
+ * }</pre>
+ */
+public interface Policy extends AutoCloseable {
+
+    /** Dimensions and identity of the model. */
+    PolicySpec spec();
+
+    /**
+     * The final hidden states predicting each response token of each sequence, packed in order: the result
+     * has one row per response token, {@code sum(responseTokens.length())} rows in all, of width
+     * {@code spec().hiddenSize()}.
+     *
+     * @throws IllegalArgumentException when a token id is outside the vocabulary or a prompt's images do not
+     *                                  fit the model
+     */
+    HiddenStates responseHiddenStates(List<PromptResponse> sequences);
+
+    /** Releases the model; idempotent. */
+    @Override
+    void close();
+}

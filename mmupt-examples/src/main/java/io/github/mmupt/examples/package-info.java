@@ -1,0 +1,2 @@
+/** Runnable programs built on mmupt-java: the embedded default and the benchmarks. */
+package io.github.mmupt.examples;
