@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.common.primitives.ImmutableDoubleArray;
 import com.google.common.primitives.ImmutableIntArray;
 import io.github.mmupt.head.HeadShape;
+import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.head.ReferenceHead;
 import io.github.mmupt.policy.HiddenStates;
 import java.io.IOException;
@@ -13,10 +14,13 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One case of {@code golden/grpo_golden.json}, written by the NumPy script beside it. */
-record GoldenCase(JsonNode node) {
+/**
+ * One case of {@code golden/grpo_golden.json}, written by the NumPy script beside it. Public (in the test-jar)
+ * so that the native kernel's tests read the same cases.
+ */
+public record GoldenCase(JsonNode node) {
 
-    static List<GoldenCase> load() {
+    public static List<GoldenCase> load() {
         try (InputStream in = GoldenCase.class.getResourceAsStream("/golden/grpo_golden.json")) {
             if (in == null) {
                 throw new IllegalStateException("golden/grpo_golden.json is missing from the test resources");
@@ -29,27 +33,27 @@ record GoldenCase(JsonNode node) {
         }
     }
 
-    String name() {
+    public String name() {
         return node.get("name").asText();
     }
 
-    int integer(String field) {
+    public int integer(String field) {
         return node.get(field).asInt();
     }
 
-    double number(String field) {
+    public double number(String field) {
         return node.get(field).asDouble();
     }
 
-    double[] array(String field) {
+    public double[] array(String field) {
         return doubles(node.get(field));
     }
 
-    double[] expected(String field) {
+    public double[] expected(String field) {
         return doubles(node.get("expected").get(field));
     }
 
-    double expectedLoss() {
+    public double expectedLoss() {
         return node.get("expected").get("loss").asDouble();
     }
 
@@ -61,7 +65,7 @@ record GoldenCase(JsonNode node) {
         return out;
     }
 
-    int[] lengths() {
+    public int[] lengths() {
         double[] d = array("lengths");
         int[] out = new int[d.length];
         for (int i = 0; i < d.length; i++) {
@@ -70,19 +74,19 @@ record GoldenCase(JsonNode node) {
         return out;
     }
 
-    HeadShape shape() {
+    public HeadShape shape() {
         int rank = integer("rank");
         return rank == 0 ? HeadShape.full(integer("V"), integer("d"))
                 : HeadShape.lora(integer("V"), integer("d"), rank, number("alpha"));
     }
 
-    ReferenceHead head() {
+    public ReferenceHead head() {
         HeadShape shape = shape();
         return shape.isLora() ? ReferenceHead.lora(shape, array("weight"), array("loraA"), array("loraB"))
                 : ReferenceHead.full(shape, array("weight"));
     }
 
-    GrpoLossConfig config() {
+    public GrpoLossConfig config() {
         JsonNode dual = node.get("dualClip");
         ClipRange clip = new ClipRange(number("clipLow"), number("clipHigh"),
                 dual.isNull() ? Double.POSITIVE_INFINITY : dual.asDouble());
@@ -94,7 +98,7 @@ record GoldenCase(JsonNode node) {
                 .temperature(number("temperature")).normalizerLength(integer("normalizer")).build();
     }
 
-    LossBatch batch() {
+    public LossBatch batch() {
         double[] hidden = array("hidden");
         float[] hiddenFloats = new float[hidden.length];
         for (int i = 0; i < hidden.length; i++) {
@@ -111,9 +115,20 @@ record GoldenCase(JsonNode node) {
                 ImmutableDoubleArray.copyOf(array("refLogProbs")), ImmutableDoubleArray.copyOf(array("weights")));
     }
 
-    /** The hidden states exactly as the golden script used them (float64, not rounded to float32). */
-    double[] hiddenAsDoubles() {
-        return array("hidden");
+    /** The head in float32 (the script's values are float32-exact). */
+    public HeadWeights weights() {
+        HeadShape shape = shape();
+        return shape.isLora() ? HeadWeights.lora(shape, floats("weight"), floats("loraA"), floats("loraB"))
+                : HeadWeights.full(shape, floats("weight"));
+    }
+
+    private float[] floats(String field) {
+        double[] d = array(field);
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
     }
 
     @Override

@@ -45,4 +45,19 @@ class ReferenceHeadTest {
         assertThatThrownBy(() -> HeadShape.lora(3, 2, 3, 1.0)).hasMessageContaining("rank");
         assertThat(HeadShape.lora(100, 8, 4, 8.0).trainableParameters()).isEqualTo(4 * (8 + 100));
     }
+
+    @Test
+    void floatWeightsConvertToTheReferenceAndValidate() {
+        HeadShape shape = HeadShape.lora(3, 2, 1, 2.0);
+        HeadWeights w = HeadWeights.lora(shape, new float[] {1, 0, 0, 1, 1, 1}, new float[] {0.5f, -1}, new float[] {1, 0, 2});
+        ReferenceHead ref = w.toReference();
+        assertThat(ref.loraB()).containsExactly(1, 0, 2);
+        assertThat(w.weight()).containsExactly(1, 0, 0, 1, 1, 1);
+        float[] copy = w.loraA();
+        copy[0] = 9;
+        assertThat(w.loraA()[0]).isEqualTo(0.5f);
+        assertThatThrownBy(() -> HeadWeights.full(HeadShape.full(2, 2), new float[] {1, 2, 3, Float.NaN}))
+                .hasMessageContaining("weight[3] is NaN");
+        assertThatThrownBy(() -> HeadWeights.full(shape, new float[6])).hasMessageContaining("full-head shape");
+    }
 }

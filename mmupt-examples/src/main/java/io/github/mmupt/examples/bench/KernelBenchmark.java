@@ -1,0 +1,264 @@
+package io.github.mmupt.examples.bench;
+
+import com.google.common.primitives.ImmutableDoubleArray;
+import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.grpo.AdamWConfig;
+import io.github.mmupt.grpo.GrpoLossConfig;
+import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.HeadVersion;
+import io.github.mmupt.grpo.KlPenalty;
+import io.github.mmupt.grpo.LossBatch;
+import io.github.mmupt.grpo.ReferenceGrpoOptimizer;
+import io.github.mmupt.head.HeadShape;
+import io.github.mmupt.head.HeadWeights;
+import io.github.mmupt.head.TokenScores;
+import io.github.mmupt.onnx.kernel.HeadTensor;
+import io.github.mmupt.onnx.kernel.KernelOptions;
+import io.github.mmupt.onnx.kernel.NativeGrpoOptimizer;
+import io.github.mmupt.onnx.kernel.NativeHead;
+import io.github.mmupt.onnx.kernel.NativeLibrary;
+import io.github.mmupt.onnx.kernel.TensorPart;
+import io.github.mmupt.policy.HiddenStates;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * The native kernel against OpenBLAS and against the Java reference, measured side by side in one process.
+ *
+ * <ul>
+ *   <li>kernel_vs_sgemm: time of three OpenBLAS SGEMMs of the head's shapes (logits h W^T, dh = Z W,
+ *       dW = Z^T h: the 6 T V d FLOPs of a fused loss) over the kernel's train mode (which also computes the
+ *       softmax, the GRPO loss and both gradients). Above 1 the kernel is faster.</li>
+ *   <li>extra_memory_vs_naive: the kernel's scratch memory over a naive [T x V] float logits buffer.</li>
+ *   <li>score_vs_gemm: the kernel's score mode over one logits SGEMM. Below 1 the kernel is faster.</li>
+ *   <li>native_vs_java: the Java reference's time for one micro-batch over the native kernel's.</li>
+ * </ul>
+ * Each quantity is the minimum over interleaved repetitions (these machines are noisy). With several shapes,
+ * the last line reports the worst of each: the smallest speed ratio, the largest memory and score ratios.
+ *
+ * <p>Run it with the README's benchmark command; arguments: {@code --reps N}, {@code --threads N},
+ * {@code --shapes TxDxV,...}, {@code --java-shape TxDxV}.
+ */
+public final class KernelBenchmark {
+
+    record Shape(int tokens, int hidden, int vocab) {
+        static Shape parse(String s) {
+            String[] p = s.toLowerCase(Locale.ROOT).split("x");
+            if (p.length != 3) {
+                throw new IllegalArgumentException("a shape is TxDxV (tokens x hidden x vocab), got " + s);
+            }
+            return new Shape(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+        }
+
+        double flops6() {
+            return 6.0 * tokens * hidden * vocab;
+        }
+
+        @Override
+        public String toString() {
+            return "T=" + tokens + " d=" + hidden + " V=" + vocab;
+        }
+    }
+
+    record Measurement(Shape shape, double kernel, double sgemm3, double score, double sgemm1, long workspace) {
+        double kernelVsSgemm() {
+            return sgemm3 / kernel;
+        }
+
+        double scoreVsGemm() {
+            return score / sgemm1;
+        }
+
+        double memoryVsNaive() {
+            return workspace / (4.0 * shape.tokens() * shape.vocab());
+        }
+    }
+
+    private KernelBenchmark() {
+    }
+
+    public static void main(String[] args) {
+        int reps = 3;
+        int threads = Runtime.getRuntime().availableProcessors();
+        List<Shape> shapes = new ArrayList<>(List.of(new Shape(1024, 896, 151936), new Shape(512, 2048, 32000)));
+        Shape javaShape = new Shape(64, 256, 4096);
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--shapes" -> {
+                    shapes.clear();
+                    for (String s : args[++i].split(",")) {
+                        shapes.add(Shape.parse(s));
+                    }
+                }
+                case "--java-shape" -> javaShape = Shape.parse(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (expected --reps, --threads, --shapes, --java-shape)");
+            }
+        }
+        NativeLibrary.load(); // never measure the Java fallback by accident
+        OpenBlas.load();
+        OpenBlas.setThreads(threads);
+        KernelOptions options = KernelOptions.defaults().withThreads(threads);
+        System.out.printf(Locale.ROOT, "kernel benchmark: %d threads, %d repetitions (minimum taken), kernel ISA %s%n",
+                threads, reps, isa(options));
+
+        List<Measurement> results = new ArrayList<>();
+        for (Shape shape : shapes) {
+            Measurement m = measure(shape, options, reps);
+            results.add(m);
+            System.out.printf(Locale.ROOT,
+                    "%s: train %.3f s (%.0f GFLOP/s on 6TVd) vs 3 x sgemm %.3f s (%.0f GFLOP/s): %.2f | "
+                            + "score %.3f s vs logits sgemm %.3f s: %.2f | workspace %.1f MB vs naive logits %.1f MB: %.4f%n",
+                    shape, m.kernel(), shape.flops6() / m.kernel() / 1e9, m.sgemm3(), shape.flops6() / m.sgemm3() / 1e9,
+                    m.kernelVsSgemm(), m.score(), m.sgemm1(), m.scoreVsGemm(), m.workspace() / 1e6,
+                    4.0 * shape.tokens() * shape.vocab() / 1e6, m.memoryVsNaive());
+        }
+        double[] java = javaVsNative(javaShape, options, Math.max(2, reps));
+        System.out.printf(Locale.ROOT, "%s: Java reference %.3f s vs native %.4f s (%d threads) and %.4f s (1 thread)%n",
+                javaShape, java[0], java[1], threads, java[2]);
+
+        double kernelVsSgemm = results.stream().mapToDouble(Measurement::kernelVsSgemm).min().orElse(Double.NaN);
+        double memory = results.stream().mapToDouble(Measurement::memoryVsNaive).max().orElse(Double.NaN);
+        double score = results.stream().mapToDouble(Measurement::scoreVsGemm).max().orElse(Double.NaN);
+        System.out.printf(Locale.ROOT, "kernel_vs_sgemm=%.3f extra_memory_vs_naive=%.4f score_vs_gemm=%.3f native_vs_java=%.1f%n",
+                kernelVsSgemm, memory, score, java[0] / java[1]);
+    }
+
+    private static String isa(KernelOptions options) {
+        try (NativeHead probe = NativeHead.create(HeadShape.full(16, 16), false, options)) {
+            return probe.isa();
+        }
+    }
+
+    private static Measurement measure(Shape s, KernelOptions options, int reps) {
+        int t = s.tokens();
+        int d = s.hidden();
+        int v = s.vocab();
+        SplittableRandom rng = new SplittableRandom(42);
+        FloatBuffer w = randomFloats((long) v * d, 0.05, rng);
+        FloatBuffer h = randomFloats((long) t * d, 1.0, rng);
+        IntBuffer targets = ByteBuffer.allocateDirect(4 * t).order(ByteOrder.nativeOrder()).asIntBuffer();
+        FloatBuffer advantages = floats(t);
+        FloatBuffer weights = floats(t);
+        for (int i = 0; i < t; i++) {
+            targets.put(i, rng.nextInt(v));
+            advantages.put(i, i % 2 == 0 ? 1f : -1f);
+            weights.put(i, 1f / t);
+        }
+        FloatBuffer old = floats(t);
+        FloatBuffer logp = floats(t);
+        FloatBuffer dh = floats((long) t * d);
+        FloatBuffer z = floats((long) t * v);
+        FloatBuffer dhBlas = floats((long) t * d);
+        FloatBuffer dwBlas = floats((long) v * d);
+        GrpoLossConfig config = GrpoLossConfig.builder().kl(KlPenalty.none()).temperature(1.0).build();
+        double kernel = Double.MAX_VALUE;
+        double sgemm3 = Double.MAX_VALUE;
+        double score = Double.MAX_VALUE;
+        double sgemm1 = Double.MAX_VALUE;
+        long workspace = 0;
+        try (NativeHead head = NativeHead.create(HeadShape.full(v, d), true, options)) {
+            head.write(HeadTensor.WEIGHT, TensorPart.VALUE, w);
+            head.score(h, targets, t, 1.0, old, null); // on-policy: the ratio is 1 and every token has a gradient
+            for (int rep = -1; rep < reps; rep++) { // rep -1 warms up: page faults, caches
+                long a = System.nanoTime();
+                head.train(config, h, targets, advantages, old, null, weights, t, logp, null, dh);
+                long b = System.nanoTime();
+                workspace = Math.max(workspace, head.lastWorkspaceBytes());
+                head.zeroGradient();
+                long c = System.nanoTime();
+                OpenBlas.sgemm(false, true, t, v, d, h, d, w, d, z, v);       // Z = h W^T   [T x V]
+                long e = System.nanoTime();
+                OpenBlas.sgemm(false, false, t, d, v, z, v, w, d, dhBlas, d); // dh = Z W    [T x d]
+                OpenBlas.sgemm(true, false, v, d, t, z, v, h, d, dwBlas, d);  // dW = Z^T h  [V x d]
+                long f = System.nanoTime();
+                head.score(h, targets, t, 1.0, logp, null);
+                long g = System.nanoTime();
+                if (rep >= 0) {
+                    kernel = Math.min(kernel, (b - a) / 1e9);
+                    sgemm3 = Math.min(sgemm3, (f - c) / 1e9);
+                    sgemm1 = Math.min(sgemm1, (e - c) / 1e9);
+                    score = Math.min(score, (g - f) / 1e9);
+                }
+            }
+        }
+        return new Measurement(s, kernel, sgemm3, score, sgemm1, workspace);
+    }
+
+    /** Seconds per micro-batch: {Java reference, native with the given threads, native with one thread}. */
+    private static double[] javaVsNative(Shape s, KernelOptions options, int reps) {
+        SplittableRandom rng = new SplittableRandom(7);
+        int t = s.tokens();
+        int d = s.hidden();
+        int v = s.vocab();
+        float[] w = new float[v * d];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (0.05 * gaussian(rng));
+        }
+        HeadWeights weights = HeadWeights.full(HeadShape.full(v, d), w);
+        float[] hv = new float[t * d];
+        for (int i = 0; i < hv.length; i++) {
+            hv[i] = (float) gaussian(rng);
+        }
+        HiddenStates hidden = HiddenStates.of(t, d, hv);
+        int[] y = new int[t];
+        double[] adv = new double[t];
+        for (int i = 0; i < t; i++) {
+            y[i] = rng.nextInt(v);
+            adv[i] = i % 2 == 0 ? 1 : -1;
+        }
+        GrpoLossConfig config = GrpoLossConfig.builder().kl(KlPenalty.none()).temperature(1.0).build();
+        ImmutableIntArray targets = ImmutableIntArray.copyOf(y);
+        ImmutableDoubleArray tokenWeights = ImmutableDoubleArray.copyOf(config.tokenWeights(new int[] {t}));
+        double java = Double.MAX_VALUE;
+        double nat = Double.MAX_VALUE;
+        double single = Double.MAX_VALUE;
+        try (GrpoOptimizer ref = new ReferenceGrpoOptimizer(weights.toReference(), config, AdamWConfig.mmUpt());
+                GrpoOptimizer fast = new NativeGrpoOptimizer(weights, config, AdamWConfig.mmUpt(), options);
+                GrpoOptimizer one = new NativeGrpoOptimizer(weights, config, AdamWConfig.mmUpt(), options.withThreads(1))) {
+            TokenScores old = fast.score(hidden, targets, HeadVersion.CURRENT);
+            LossBatch batch = new LossBatch(hidden, targets, ImmutableDoubleArray.copyOf(adv), old.logProbs(),
+                    ImmutableDoubleArray.of(), tokenWeights);
+            for (int rep = -1; rep < reps; rep++) {
+                java = Math.min(java, timed(ref, batch, rep));
+                nat = Math.min(nat, timed(fast, batch, rep));
+                single = Math.min(single, timed(one, batch, rep));
+            }
+        }
+        return new double[] {java, nat, single};
+    }
+
+    private static double timed(GrpoOptimizer opt, LossBatch batch, int rep) {
+        long a = System.nanoTime();
+        opt.accumulate(batch);
+        long b = System.nanoTime();
+        opt.discardGradient();
+        return rep < 0 ? Double.MAX_VALUE : (b - a) / 1e9;
+    }
+
+    private static FloatBuffer floats(long n) {
+        return ByteBuffer.allocateDirect(Math.toIntExact(4 * n)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    private static FloatBuffer randomFloats(long n, double scale, SplittableRandom rng) {
+        FloatBuffer b = floats(n);
+        for (int i = 0; i < n; i++) {
+            b.put(i, (float) (scale * gaussian(rng)));
+        }
+        return b;
+    }
+
+    private static double gaussian(SplittableRandom rng) {
+        double u = rng.nextDouble(1e-12, 1.0);
+        double v = rng.nextDouble();
+        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    }
+}

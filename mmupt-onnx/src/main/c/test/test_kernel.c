@@ -1,0 +1,426 @@
+/*
+ * C tests of the kernel against a naive double-precision reference written out below, over a cross
+ * product of shapes (tails of every tile, vocabularies that are not multiples of a block), full and LoRA
+ * heads, instruction sets, thread counts, chunk sizes, KL settings and masking; plus argument errors.
+ * Built and run by CMake/ctest from the Maven build; the native-sanitize profile runs it under
+ * AddressSanitizer and UBSan, which is where memory errors in the tiled code would show.
+ * The Java parity tests (mmupt-onnx/src/test) check the same kernel against the Java reference.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmupt_kernel.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        checks++;                                                          \
+        if (!(cond)) {                                                     \
+            failures++;                                                    \
+            if (failures <= 40) {                                          \
+                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);       \
+                fprintf(stderr, __VA_ARGS__);                              \
+                fprintf(stderr, "\n");                                     \
+            }                                                              \
+        }                                                                  \
+    } while (0)
+
+static unsigned long long rng_state = 88172645463325252ULL;
+
+static double uniform(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double) (rng_state >> 11) / 9007199254740992.0;
+}
+
+static float gauss(double scale) {
+    double u = uniform() + 1e-12, v = uniform();
+    return (float) (scale * sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+}
+
+/* ---------------------------------------------------------------- the reference */
+
+typedef struct {
+    int V, d, r;
+    double scale;
+    const float *W, *A, *B;
+} ref_head;
+
+static void ref_logits(const ref_head *h, const float *x, double *z) {
+    double u[64];
+    for (int k = 0; k < h->r; k++) {
+        u[k] = 0;
+        for (int j = 0; j < h->d; j++) u[k] += (double) h->A[k * h->d + j] * x[j];
+    }
+    for (int v = 0; v < h->V; v++) {
+        double s = 0;
+        for (int j = 0; j < h->d; j++) s += (double) h->W[(size_t) v * h->d + j] * x[j];
+        for (int k = 0; k < h->r; k++) s += h->scale * h->B[(size_t) v * h->r + k] * u[k];
+        z[v] = s;
+    }
+}
+
+typedef struct {
+    double loss, grad;
+    int region;
+    double kl, pg;
+} ref_token;
+
+static ref_token ref_loss(const mmupt_loss_config *c, double logp, double old, double ref, double adv) {
+    ref_token o = {0, 0, 0, 0, 0};
+    double ratio = exp(logp - old);
+    double unclipped = -adv * ratio;
+    double cr = fmax(1 - c->clip_low, fmin(1 + c->clip_high, ratio));
+    double pg = fmax(unclipped, -adv * cr);
+    if (adv > 0 && ratio > 1 + c->clip_high) o.region = 1;
+    else if (adv < 0 && ratio < 1 - c->clip_low) o.region = 2;
+    if (adv < 0 && isfinite(c->dual_clip)) {
+        pg = fmin(pg, -adv * c->dual_clip);
+        if (ratio > c->dual_clip) o.region = 3;
+    }
+    o.grad = o.region == 0 ? unclipped : 0;
+    if (c->beta > 0) {
+        double x = ref - logp;
+        double val = c->kl_estimator == 1 ? -x : c->kl_estimator == 2 ? 0.5 * x * x : exp(x) - x - 1;
+        double der = c->kl_estimator == 1 ? 1 : c->kl_estimator == 2 ? -x : 1 - exp(x);
+        if (c->kl_clamps) {
+            double xc = fmax(-20, fmin(20, x));
+            double vc = exp(xc) - xc - 1;
+            if (x < -20 || x > 20 || val > 10) der = 0;
+            val = fmin(10, vc);
+        }
+        o.kl = val;
+        o.grad += c->beta * der;
+    }
+    o.pg = pg;
+    o.loss = pg + c->beta * o.kl;
+    return o;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static float *floats(size_t n, double scale) {
+    float *x = malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = gauss(scale);
+    return x;
+}
+
+static int close_enough(double a, double b, double atol, double rtol) {
+    return fabs(a - b) <= atol + rtol * fmax(fabs(a), fabs(b));
+}
+
+static double max_abs(const double *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* ---------------------------------------------------------------- one parity case */
+
+typedef struct {
+    int V, d, T, r, threads, chunk, offpolicy, masked, estimator, clamps;
+    double beta, temperature;
+    const char *isa;
+} case_t;
+
+static void run_case(const case_t *cs) {
+    char label[256];
+    snprintf(label, sizeof label, "V=%d d=%d T=%d r=%d threads=%d chunk=%d isa=%s beta=%g est=%d clamps=%d tau=%g off=%d mask=%d",
+            cs->V, cs->d, cs->T, cs->r, cs->threads, cs->chunk, cs->isa, cs->beta, cs->estimator, cs->clamps,
+            cs->temperature, cs->offpolicy, cs->masked);
+    int V = cs->V, d = cs->d, T = cs->T, r = cs->r;
+    float alpha = 2.0f;
+    float *W = floats((size_t) V * d, 0.5), *A = floats((size_t) r * d, 0.5), *B = floats((size_t) V * r, 0.5);
+    float *h = floats((size_t) T * d, 1.0);
+    int32_t *y = malloc(T * sizeof(int32_t));
+    float *adv = malloc(T * sizeof(float)), *old = malloc(T * sizeof(float)), *ref = malloc(T * sizeof(float));
+    float *w = malloc(T * sizeof(float));
+    for (int t = 0; t < T; t++) {
+        y[t] = (int32_t) (uniform() * V) % V;
+        adv[t] = gauss(1.0);
+        w[t] = cs->masked && uniform() < 0.3 ? 0.0f : (float) (1.0 / T);
+    }
+    mmupt_error err;
+    mmupt_head_desc desc = {V, d, r, alpha, 1, cs->threads, cs->isa};
+    mmupt_head *head = mmupt_head_create(&desc, &err);
+    CHECK(head != NULL, "%s: create failed: %s", label, err.message);
+    if (head == NULL) return;
+    CHECK(mmupt_head_write(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, W, &err) == MMUPT_OK, "%s: write W", label);
+    if (r > 0) {
+        mmupt_head_write(head, MMUPT_TENSOR_LORA_A, MMUPT_PART_VALUE, A, &err);
+        mmupt_head_write(head, MMUPT_TENSOR_LORA_B, MMUPT_PART_VALUE, B, &err);
+    }
+    /* reference forward */
+    ref_head rh = {V, d, r, r > 0 ? alpha / r : 0, W, A, B};
+    double *z = malloc((size_t) V * sizeof(double));
+    double *ref_logp = malloc(T * sizeof(double)), *ref_ent = malloc(T * sizeof(double));
+    double *P = malloc((size_t) T * V * sizeof(double));
+    for (int t = 0; t < T; t++) {
+        ref_logits(&rh, h + (size_t) t * d, z);
+        double m = -INFINITY;
+        for (int v = 0; v < V; v++) m = fmax(m, z[v] / cs->temperature);
+        double s = 0;
+        for (int v = 0; v < V; v++) s += exp(z[v] / cs->temperature - m);
+        double lse = m + log(s), ent = 0;
+        for (int v = 0; v < V; v++) {
+            double lp = z[v] / cs->temperature - lse;
+            P[(size_t) t * V + v] = exp(lp);
+            ent -= exp(lp) * lp;
+        }
+        ref_logp[t] = z[y[t]] / cs->temperature - lse;
+        ref_ent[t] = ent;
+    }
+    /* score mode */
+    float *lp = malloc(T * sizeof(float)), *en = malloc(T * sizeof(float));
+    CHECK(mmupt_head_score(head, h, y, T, cs->temperature, lp, en, &err) == MMUPT_OK, "%s: score: %s", label, err.message);
+    for (int t = 0; t < T; t++) {
+        CHECK(close_enough(lp[t], ref_logp[t], 1e-4, 0), "%s: score logp[%d] %g vs %g", label, t, lp[t], ref_logp[t]);
+        CHECK(close_enough(en[t], ref_ent[t], 1e-4, 1e-5), "%s: score entropy[%d] %g vs %g", label, t, en[t], ref_ent[t]);
+    }
+    /* logits mode */
+    float *zl = malloc((size_t) T * V * sizeof(float));
+    CHECK(mmupt_head_logits(head, h, T, zl, &err) == MMUPT_OK, "%s: logits: %s", label, err.message);
+    for (int t = 0; t < T; t += 3) {
+        ref_logits(&rh, h + (size_t) t * d, z);
+        for (int v = 0; v < V; v++) {
+            CHECK(close_enough(zl[(size_t) t * V + v], z[v], 1e-4, 1e-4), "%s: logits[%d,%d] %g vs %g", label, t, v,
+                    zl[(size_t) t * V + v], z[v]);
+        }
+    }
+    /* train mode */
+    double offsets[] = {0.0, 0.05, 0.6, -0.6, 1.4, -0.2};
+    for (int t = 0; t < T; t++) {
+        old[t] = (float) (lp[t] - (cs->offpolicy ? offsets[t % 6] : 0.0));
+        ref[t] = (float) (lp[t] + (t % 5 == 3 ? 3.0 : 0.2 * gauss(1.0)));
+    }
+    mmupt_loss_config cfg = {cs->temperature, 0.2, 0.3, 3.0, cs->beta, cs->estimator, cs->clamps, cs->chunk};
+    mmupt_loss_metrics m;
+    float *tlp = malloc(T * sizeof(float)), *ten = malloc(T * sizeof(float)), *dh = malloc((size_t) T * d * sizeof(float));
+    CHECK(mmupt_head_train(head, &cfg, h, y, adv, old, cs->beta > 0 ? ref : NULL, w, T, tlp, ten, dh, &m, &err) == MMUPT_OK,
+            "%s: train: %s", label, err.message);
+    /* bit-identical log-probs in score and train modes */
+    for (int t = 0; t < T; t++) {
+        CHECK(tlp[t] == lp[t], "%s: train logp[%d] %.9g differs from score %.9g", label, t, tlp[t], lp[t]);
+    }
+    if (!cs->offpolicy) {
+        CHECK(m.drift_sum == 0.0 && m.clipped_high + m.clipped_low + m.clipped_dual == 0,
+                "%s: on-policy ratio is not exactly 1 (drift %g)", label, m.drift_sum);
+    }
+    /* reference loss and gradients, from the kernel's own float log-probs for the ratio */
+    double loss = 0, *g = calloc(T, sizeof(double));
+    long long active = 0;
+    for (int t = 0; t < T; t++) {
+        if (w[t] == 0) continue;
+        ref_token tk = ref_loss(&cfg, (double) lp[t], old[t], ref[t], adv[t]);
+        loss += w[t] * tk.loss;
+        g[t] = w[t] * tk.grad;
+        active++;
+    }
+    CHECK(close_enough(m.loss, loss, 1e-5, 1e-4), "%s: loss %g vs %g", label, m.loss, loss);
+    CHECK(m.tokens == active, "%s: active tokens %lld vs %lld", label, m.tokens, active);
+    size_t nW = (size_t) V * d;
+    double *dW = calloc(nW, sizeof(double)), *dA = calloc((size_t) r * d + 1, sizeof(double));
+    double *dB = calloc((size_t) V * r + 1, sizeof(double)), *dH = calloc((size_t) T * d, sizeof(double));
+    double s = r > 0 ? alpha / r : 0;
+    for (int t = 0; t < T; t++) {
+        if (g[t] == 0) continue;
+        const float *x = h + (size_t) t * d;
+        double u[64] = {0}, gu[64] = {0};
+        for (int k = 0; k < r; k++)
+            for (int j = 0; j < d; j++) u[k] += (double) A[k * d + j] * x[j];
+        for (int v = 0; v < V; v++) {
+            double dz = g[t] / cs->temperature * ((v == y[t]) - P[(size_t) t * V + v]);
+            for (int j = 0; j < d; j++) {
+                dH[(size_t) t * d + j] += dz * W[(size_t) v * d + j];
+                if (r == 0) dW[(size_t) v * d + j] += dz * x[j];
+            }
+            for (int k = 0; k < r; k++) {
+                dB[(size_t) v * r + k] += s * dz * u[k];
+                gu[k] += s * dz * B[(size_t) v * r + k];
+            }
+        }
+        for (int k = 0; k < r; k++)
+            for (int j = 0; j < d; j++) {
+                dA[k * d + j] += gu[k] * x[j];
+                dH[(size_t) t * d + j] += gu[k] * A[k * d + j];
+            }
+    }
+    /* gradients: relative to the largest entry of each tensor (fp32 accumulation of many terms) */
+    double scaleH = max_abs(dH, (size_t) T * d) + 1e-12;
+    for (size_t i = 0; i < (size_t) T * d; i++) {
+        CHECK(fabs(dh[i] - dH[i]) <= 1e-3 * scaleH, "%s: dh[%zu] %g vs %g", label, i, dh[i], dH[i]);
+    }
+    if (r == 0) {
+        float *gW = malloc(nW * sizeof(float));
+        mmupt_head_read(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_GRAD, gW, &err);
+        double scaleW = max_abs(dW, nW) + 1e-12;
+        for (size_t i = 0; i < nW; i++) {
+            CHECK(fabs(gW[i] - dW[i]) <= 1e-3 * scaleW, "%s: dW[%zu] %g vs %g", label, i, gW[i], dW[i]);
+        }
+        free(gW);
+    } else {
+        float *gA = malloc((size_t) r * d * sizeof(float)), *gB = malloc((size_t) V * r * sizeof(float));
+        mmupt_head_read(head, MMUPT_TENSOR_LORA_A, MMUPT_PART_GRAD, gA, &err);
+        mmupt_head_read(head, MMUPT_TENSOR_LORA_B, MMUPT_PART_GRAD, gB, &err);
+        double scaleA = max_abs(dA, (size_t) r * d) + 1e-12, scaleB = max_abs(dB, (size_t) V * r) + 1e-12;
+        for (size_t i = 0; i < (size_t) r * d; i++)
+            CHECK(fabs(gA[i] - dA[i]) <= 1e-3 * scaleA, "%s: dA[%zu] %g vs %g", label, i, gA[i], dA[i]);
+        for (size_t i = 0; i < (size_t) V * r; i++)
+            CHECK(fabs(gB[i] - dB[i]) <= 1e-3 * scaleB, "%s: dB[%zu] %g vs %g", label, i, gB[i], dB[i]);
+        free(gA);
+        free(gB);
+    }
+    /* one AdamW update against the double reference */
+    mmupt_adamw_config ac = {0.01, 0.9, 0.999, 1e-8, 0.01, 1e9};
+    mmupt_update_result ur;
+    float *before = malloc(nW * sizeof(float)), *after = malloc(nW * sizeof(float)), *grad = malloc(nW * sizeof(float));
+    mmupt_tensor t0 = r == 0 ? MMUPT_TENSOR_WEIGHT : MMUPT_TENSOR_LORA_B;
+    size_t n0 = r == 0 ? nW : (size_t) V * r;
+    mmupt_head_read(head, t0, MMUPT_PART_VALUE, before, &err);
+    mmupt_head_read(head, t0, MMUPT_PART_GRAD, grad, &err);
+    CHECK(mmupt_head_update(head, &ac, &ur, &err) == MMUPT_OK && !ur.skipped && ur.step == 1, "%s: update", label);
+    mmupt_head_read(head, t0, MMUPT_PART_VALUE, after, &err);
+    for (size_t i = 0; i < n0; i++) {
+        double gi = grad[i];
+        double mm = 0.1 * gi, vv = 0.001 * gi * gi;
+        double expect = before[i] * (1 - 0.01 * 0.01) - 0.01 * (mm / 0.1) / (sqrt(vv / 0.001) + 1e-8);
+        CHECK(close_enough(after[i], expect, 1e-6, 1e-5), "%s: AdamW[%zu] %g vs %g", label, i, after[i], expect);
+    }
+    float *cleared = malloc(n0 * sizeof(float));
+    mmupt_head_read(head, t0, MMUPT_PART_GRAD, cleared, &err);
+    for (size_t i = 0; i < n0; i++) CHECK(cleared[i] == 0.0f, "%s: gradient not cleared at %zu", label, i);
+
+    free(cleared);
+    free(before);
+    free(after);
+    free(grad);
+    free(dW);
+    free(dA);
+    free(dB);
+    free(dH);
+    free(g);
+    free(tlp);
+    free(ten);
+    free(dh);
+    free(zl);
+    free(lp);
+    free(en);
+    free(P);
+    free(z);
+    free(ref_logp);
+    free(ref_ent);
+    free(W);
+    free(A);
+    free(B);
+    free(h);
+    free(y);
+    free(adv);
+    free(old);
+    free(ref);
+    free(w);
+    mmupt_head_destroy(head);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void test_errors(void) {
+    mmupt_error err;
+    mmupt_head_desc bad = {0, 4, 0, 0, 1, 1, NULL};
+    CHECK(mmupt_head_create(&bad, &err) == NULL && err.status == MMUPT_ERR_ARGUMENT, "V = 0 accepted");
+    mmupt_head_desc unknown = {4, 4, 0, 0, 1, 1, "sse9"};
+    CHECK(mmupt_head_create(&unknown, &err) == NULL && strstr(err.message, "sse9") != NULL, "unknown ISA accepted");
+    mmupt_head_desc frozen_desc = {5, 3, 0, 0, 0, 1, NULL};
+    mmupt_head *frozen = mmupt_head_create(&frozen_desc, &err);
+    float h[6] = {1, 2, 3, 4, 5, 6}, lp[2], adv[2] = {1, 1}, old[2] = {0, 0}, w[2] = {1, 1};
+    int32_t y[2] = {1, 4}, bad_y[2] = {1, 5};
+    mmupt_loss_config cfg = {1.0, 0.2, 0.3, 3.0, 0.0, 3, 0, 0};
+    mmupt_loss_metrics m;
+    CHECK(mmupt_head_train(frozen, &cfg, h, y, adv, old, NULL, w, 2, NULL, NULL, NULL, &m, &err) == MMUPT_ERR_STATE,
+            "training a frozen head accepted");
+    CHECK(mmupt_head_score(frozen, h, bad_y, 2, 1.0, lp, NULL, &err) == MMUPT_ERR_ARGUMENT && err.index == 1,
+            "out-of-range target accepted");
+    h[4] = NAN;
+    CHECK(mmupt_head_score(frozen, h, y, 2, 1.0, lp, NULL, &err) == MMUPT_ERR_NONFINITE && err.index == 4,
+            "NaN hidden state accepted (index %lld)", err.index);
+    h[4] = 5;
+    CHECK(mmupt_head_score(frozen, h, y, 2, 0.0, lp, NULL, &err) == MMUPT_ERR_ARGUMENT, "temperature 0 accepted");
+    CHECK(mmupt_head_read(frozen, MMUPT_TENSOR_WEIGHT, MMUPT_PART_GRAD, lp, &err) == MMUPT_ERR_STATE,
+            "a frozen head exposed a gradient");
+    float inf_w[15] = {0};
+    inf_w[7] = INFINITY;
+    CHECK(mmupt_head_write(frozen, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, inf_w, &err) == MMUPT_ERR_NONFINITE
+            && err.index == 7, "infinite weight accepted");
+    mmupt_head_destroy(frozen);
+
+    mmupt_head_desc trainable = {5, 3, 0, 0, 1, 2, NULL};
+    mmupt_head *head = mmupt_head_create(&trainable, &err);
+    float wts[15];
+    for (int i = 0; i < 15; i++) wts[i] = 1e30f;
+    mmupt_head_write(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, wts, &err);
+    float big[6] = {1e10f, 1e10f, 1e10f, 1e10f, 1e10f, 1e10f};
+    CHECK(mmupt_head_train(head, &cfg, big, y, adv, old, NULL, w, 2, NULL, NULL, NULL, &m, &err) == MMUPT_OK,
+            "overflowing logits must be reported, not refused");
+    CHECK(!isfinite(m.loss), "an overflowed loss must show as non-finite, got %g", m.loss);
+    mmupt_adamw_config ac = {0.01, 0.9, 0.999, 1e-8, 0.0, 1.0};
+    mmupt_update_result ur;
+    CHECK(mmupt_head_update(head, &ac, &ur, &err) == MMUPT_OK && ur.skipped == 1 && ur.step == 0,
+            "a non-finite gradient must skip the update");
+    float after[15];
+    mmupt_head_read(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, after, &err);
+    CHECK(memcmp(after, wts, sizeof after) == 0, "a skipped update changed the weights");
+    cfg.chunk_tokens = 20;
+    CHECK(mmupt_head_train(head, &cfg, h, y, adv, old, NULL, w, 2, NULL, NULL, NULL, &m, &err) == MMUPT_ERR_ARGUMENT,
+            "chunk of 20 accepted");
+    cfg.chunk_tokens = 0;
+    cfg.beta = 0.1;
+    CHECK(mmupt_head_train(head, &cfg, h, y, adv, old, NULL, w, 2, NULL, NULL, NULL, &m, &err) == MMUPT_ERR_ARGUMENT,
+            "KL without reference log-probs accepted");
+    mmupt_head_destroy(head);
+    mmupt_head_destroy(NULL);
+}
+
+int main(void) {
+    test_errors();
+    const char *isas[] = {"generic", "avx2", "avx512"};
+    int nisa = 3;
+    int shapes[][4] = {{7, 5, 3, 0}, {64, 16, 16, 0}, {65, 17, 17, 0}, {130, 33, 40, 2}, {200, 8, 33, 0},
+            {1000, 24, 20, 3}, {1, 1, 1, 0}, {257, 48, 50, 1},
+            {3001, 70, 40, 0} /* above the parallel threshold: runs on several workers */};
+    int nshape = (int) (sizeof shapes / sizeof shapes[0]);
+    int cases = 0;
+    for (int is = 0; is < nisa; is++) {
+        if (is == 1 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) continue;
+        if (is == 2 && !__builtin_cpu_supports("avx512f")) continue;
+        for (int s = 0; s < nshape; s++) {
+            for (int variant = 0; variant < 4; variant++) {
+                case_t c;
+                memset(&c, 0, sizeof c);
+                c.V = shapes[s][0];
+                c.d = shapes[s][1];
+                c.T = shapes[s][2];
+                c.r = shapes[s][3];
+                c.isa = isas[is];
+                c.threads = 1 + (variant % 3);
+                c.chunk = variant == 1 ? 16 : 0;
+                c.offpolicy = variant >= 2;
+                c.masked = variant == 3;
+                c.beta = variant == 0 ? 0.0 : 0.05;
+                c.estimator = 1 + variant % 3;
+                c.clamps = c.estimator == 3 && variant == 2;
+                c.temperature = variant % 2 ? 0.7 : 1.0;
+                if (c.r == 0 && variant == 3) {
+                    c.r = 2 < c.d ? 2 : c.d; /* LoRA on every shape at least once */
+                }
+                run_case(&c);
+                cases++;
+            }
+        }
+    }
+    printf("%d cases, %d checks, %d failures\n", cases, checks, failures);
+    return failures == 0 ? 0 : 1;
+}

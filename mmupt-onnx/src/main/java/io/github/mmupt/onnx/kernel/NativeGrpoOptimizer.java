@@ -1,0 +1,220 @@
+package io.github.mmupt.onnx.kernel;
+
+import com.google.common.primitives.ImmutableDoubleArray;
+import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.grpo.AdamWConfig;
+import io.github.mmupt.grpo.GrpoLossConfig;
+import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.HeadVersion;
+import io.github.mmupt.grpo.LossBatch;
+import io.github.mmupt.grpo.LossMetrics;
+import io.github.mmupt.grpo.UpdateResult;
+import io.github.mmupt.head.HeadShape;
+import io.github.mmupt.head.HeadWeights;
+import io.github.mmupt.head.TokenScores;
+import io.github.mmupt.policy.HiddenStates;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+
+/**
+ * The {@link GrpoOptimizer} of the native kernel: the head, its gradient and AdamW state live in a
+ * {@link NativeHead}; the frozen reference head of the KL term (when beta &gt; 0) in a second, frozen one.
+ *
+ * <p>Hidden states that arrive in a direct, native-order buffer are read in place; others are staged in a
+ * reused direct buffer. Lifecycle, ownership and threading are those of {@link GrpoOptimizer}.
+ */
+public final class NativeGrpoOptimizer implements GrpoOptimizer {
+
+    private final NativeHead head;
+    private final NativeHead reference;
+    private final GrpoLossConfig lossConfig;
+    private final AdamWConfig adamW;
+    private final DirectScratch hiddenScratch = new DirectScratch();
+    private final DirectScratch targetScratch = new DirectScratch();
+    private final DirectScratch[] tokenScratch = {new DirectScratch(), new DirectScratch(), new DirectScratch(),
+            new DirectScratch(), new DirectScratch(), new DirectScratch()};
+
+    /**
+     * Trains {@code initial}; when the KL term is on, a frozen copy made now is the reference head.
+     *
+     * @throws UnsatisfiedLinkError when the native library cannot be loaded
+     */
+    public NativeGrpoOptimizer(HeadWeights initial, GrpoLossConfig lossConfig, AdamWConfig adamW, KernelOptions options) {
+        if (initial == null || lossConfig == null || adamW == null || options == null) {
+            throw new IllegalArgumentException("initial head, loss config, AdamW config and options must not be null");
+        }
+        this.lossConfig = lossConfig;
+        this.adamW = adamW;
+        NativeHead trained = NativeHead.create(initial.shape(), true, options);
+        NativeHead frozen = null;
+        try {
+            upload(trained, initial);
+            if (lossConfig.kl().enabled()) {
+                frozen = NativeHead.create(initial.shape(), false, options);
+                upload(frozen, initial);
+            }
+        } catch (RuntimeException | Error e) {
+            trained.close();
+            if (frozen != null) {
+                frozen.close();
+            }
+            throw e;
+        }
+        this.head = trained;
+        this.reference = frozen;
+    }
+
+    private static void upload(NativeHead head, HeadWeights weights) {
+        head.write(HeadTensor.WEIGHT, TensorPart.VALUE, direct(weights.weight()));
+        if (weights.shape().isLora()) {
+            head.write(HeadTensor.LORA_A, TensorPart.VALUE, direct(weights.loraA()));
+            head.write(HeadTensor.LORA_B, TensorPart.VALUE, direct(weights.loraB()));
+        }
+    }
+
+    private static FloatBuffer direct(float[] values) {
+        FloatBuffer b = DirectScratch.newFloats(values.length);
+        b.put(values).flip();
+        return b;
+    }
+
+    /** The underlying trainable head (for benchmarks and checkpoints); owned by this optimizer. */
+    public NativeHead nativeHead() {
+        return head;
+    }
+
+    /** A copy of the head as trained so far. */
+    public HeadWeights weights() {
+        HeadShape shape = head.shape();
+        float[] w = read(HeadTensor.WEIGHT);
+        return shape.isLora() ? HeadWeights.lora(shape, w, read(HeadTensor.LORA_A), read(HeadTensor.LORA_B))
+                : HeadWeights.full(shape, w);
+    }
+
+    private float[] read(HeadTensor tensor) {
+        FloatBuffer b = DirectScratch.newFloats(head.elements(tensor));
+        head.read(tensor, TensorPart.VALUE, b);
+        float[] out = new float[b.capacity()];
+        b.get(out);
+        return out;
+    }
+
+    @Override
+    public HeadShape shape() {
+        return head.shape();
+    }
+
+    @Override
+    public GrpoLossConfig lossConfig() {
+        return lossConfig;
+    }
+
+    @Override
+    public AdamWConfig adamW() {
+        return adamW;
+    }
+
+    @Override
+    public TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version) {
+        NativeHead h = version == HeadVersion.REFERENCE ? referenceHead() : head;
+        int t = checkShape(hidden, targets.length());
+        FloatBuffer logp = tokenScratch[0].floats(t);
+        FloatBuffer entropy = tokenScratch[1].floats(t);
+        h.score(stage(hidden), stage(targets), t, lossConfig.temperature(), logp, entropy);
+        return new TokenScores(toDoubles(logp, t), toDoubles(entropy, t));
+    }
+
+    private NativeHead referenceHead() {
+        if (reference == null) {
+            throw new IllegalStateException("no reference head: the KL term is off (beta = 0), so none was kept");
+        }
+        return reference;
+    }
+
+    @Override
+    public LossMetrics accumulate(LossBatch batch) {
+        if (lossConfig.kl().enabled() && !batch.hasRefLogProbs()) {
+            throw new IllegalArgumentException("the KL term is on (beta = " + lossConfig.kl().beta()
+                    + ") but the batch has no reference log-probs");
+        }
+        int t = checkShape(batch.hidden(), batch.tokens());
+        FloatBuffer adv = stage(tokenScratch[2], batch.advantages(), t);
+        FloatBuffer old = stage(tokenScratch[3], batch.oldLogProbs(), t);
+        FloatBuffer ref = batch.hasRefLogProbs() ? stage(tokenScratch[4], batch.refLogProbs(), t) : null;
+        FloatBuffer w = stage(tokenScratch[5], batch.weights(), t);
+        return head.train(lossConfig, stage(batch.hidden()), stage(batch.targets()), adv, old,
+                lossConfig.kl().enabled() ? ref : null, w, t, null, null, null);
+    }
+
+    @Override
+    public UpdateResult update() {
+        return head.update(adamW);
+    }
+
+    @Override
+    public void discardGradient() {
+        head.zeroGradient();
+    }
+
+    @Override
+    public long step() {
+        return head.step();
+    }
+
+    @Override
+    public void close() {
+        try {
+            head.close();
+        } finally {
+            if (reference != null) {
+                reference.close();
+            }
+        }
+    }
+
+    private int checkShape(HiddenStates hidden, int tokens) {
+        if (hidden.hiddenSize() != shape().hiddenSize()) {
+            throw new IllegalArgumentException("hidden states have width " + hidden.hiddenSize()
+                    + " but the head expects d = " + shape().hiddenSize());
+        }
+        if (hidden.tokens() != tokens) {
+            throw new IllegalArgumentException(tokens + " targets for " + hidden.tokens() + " hidden-state rows");
+        }
+        return tokens;
+    }
+
+    private FloatBuffer stage(HiddenStates hidden) {
+        FloatBuffer values = hidden.values();
+        if (values.isDirect() && values.order() == ByteOrder.nativeOrder()) {
+            return values;
+        }
+        FloatBuffer copy = hiddenScratch.floats(values.remaining());
+        copy.put(values.duplicate()).flip();
+        return copy;
+    }
+
+    private IntBuffer stage(ImmutableIntArray targets) {
+        IntBuffer b = targetScratch.ints(targets.length());
+        for (int i = 0; i < targets.length(); i++) {
+            b.put(i, targets.get(i));
+        }
+        return b;
+    }
+
+    private static FloatBuffer stage(DirectScratch scratch, ImmutableDoubleArray values, int n) {
+        FloatBuffer b = scratch.floats(n);
+        for (int i = 0; i < n; i++) {
+            b.put(i, (float) values.get(i));
+        }
+        return b;
+    }
+
+    private static ImmutableDoubleArray toDoubles(FloatBuffer b, int n) {
+        ImmutableDoubleArray.Builder out = ImmutableDoubleArray.builder(n);
+        for (int i = 0; i < n; i++) {
+            out.add(b.get(i));
+        }
+        return out.build();
+    }
+}

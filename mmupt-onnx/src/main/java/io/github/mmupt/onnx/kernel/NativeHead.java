@@ -1,0 +1,414 @@
+package io.github.mmupt.onnx.kernel;
+
+import io.github.mmupt.grpo.AdamWConfig;
+import io.github.mmupt.grpo.GrpoLossConfig;
+import io.github.mmupt.grpo.LossMetrics;
+import io.github.mmupt.grpo.UpdateResult;
+import io.github.mmupt.head.HeadShape;
+import java.lang.ref.Cleaner;
+import java.nio.Buffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A head in native memory: its parameters and, when trainable, its accumulated gradient and AdamW moments,
+ * with the kernel's score, logits and train modes. The low-level bridge under {@link NativeGrpoOptimizer}.
+ *
+ * <p>Every argument is checked here before the native call (and again in C): buffers must be direct, in
+ * native byte order, and hold enough elements from their position; per-token inputs must be finite. Calls
+ * read buffers in place, without copies.
+ *
+ * <p>Ownership and lifecycle: this object owns one native handle. {@link #close()} frees it, is idempotent,
+ * and is refused with {@link IllegalStateException} while a call is running on another thread; any call after
+ * close throws {@link IllegalStateException}. A head that is garbage-collected without being closed is freed by
+ * a {@link Cleaner} and reported in the log as a leak. Threading: one caller at a time; each call uses the
+ * head's worker threads.
+ *
+ * <pre>{@code
+ * try (NativeHead head = NativeHead.create(HeadShape.full(V, d), true, KernelOptions.defaults())) {
+ *     head.write(HeadTensor.WEIGHT, TensorPart.VALUE, weights);
+ *     head.score(hidden, targets, T, 0.7, logp, null);
+ * }
+ * }</pre>
+ */
+public final class NativeHead implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NativeHead.class);
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final HeadShape shape;
+    private final boolean trainable;
+    private final KernelOptions options;
+    private final State state;
+    private final Cleaner.Cleanable cleanable;
+    private final AtomicInteger calls = new AtomicInteger();
+
+    /** The handle, shared with the cleaner; it must not refer back to the head. */
+    private static final class State implements Runnable {
+        /** What calls use; 0 once closed. */
+        volatile long handle;
+        /** What is freed, exactly once, by the cleaner. */
+        final long owned;
+        volatile boolean closedExplicitly;
+
+        State(long handle) {
+            this.handle = handle;
+            this.owned = handle;
+        }
+
+        @Override
+        public void run() {
+            handle = 0;
+            if (!closedExplicitly) {
+                LOG.warn("a NativeHead was garbage-collected without close(); its native memory is freed now");
+            }
+            destroy(owned);
+        }
+    }
+
+    private NativeHead(HeadShape shape, boolean trainable, KernelOptions options, long handle) {
+        this.shape = shape;
+        this.trainable = trainable;
+        this.options = options;
+        this.state = new State(handle);
+        this.cleanable = CLEANER.register(this, state);
+    }
+
+    /**
+     * A head of the given shape with zero parameters.
+     *
+     * @param trainable keep a gradient and AdamW moments (a frozen head only scores)
+     * @throws UnsatisfiedLinkError when the native library cannot be loaded
+     */
+    public static NativeHead create(HeadShape shape, boolean trainable, KernelOptions options) {
+        if (shape == null || options == null) {
+            throw new IllegalArgumentException("shape and options must not be null");
+        }
+        NativeLibrary.load();
+        long handle = create(shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), (float) shape.loraAlpha(),
+                trainable, options.threads(), options.isa());
+        return new NativeHead(shape, trainable, options, handle);
+    }
+
+    public HeadShape shape() {
+        return shape;
+    }
+
+    public boolean trainable() {
+        return trainable;
+    }
+
+    public KernelOptions options() {
+        return options;
+    }
+
+    /** The instruction set in use. */
+    public String isa() {
+        long h = enter();
+        try {
+            return isa(h);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Worker threads (and vocabulary partitions). */
+    public int threads() {
+        long h = enter();
+        try {
+            return threads(h);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Copies a tensor part in from {@code values}: [V x d], [r x d] or [V x r], row-major. */
+    public void write(HeadTensor tensor, TensorPart part, FloatBuffer values) {
+        FloatBuffer v = floats(values, elements(tensor), "values", false);
+        long h = enter();
+        try {
+            write(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Copies a tensor part out into {@code out}. */
+    public void read(HeadTensor tensor, TensorPart part, FloatBuffer out) {
+        FloatBuffer v = floats(out, elements(tensor), "out", false);
+        long h = enter();
+        try {
+            read(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Number of elements of a tensor. */
+    public long elements(HeadTensor tensor) {
+        return switch (tensor) {
+            case WEIGHT -> (long) shape.vocabSize() * shape.hiddenSize();
+            case LORA_A -> (long) shape.loraRank() * shape.hiddenSize();
+            case LORA_B -> (long) shape.vocabSize() * shape.loraRank();
+        };
+    }
+
+    /** AdamW updates applied so far. */
+    public long step() {
+        long h = enter();
+        try {
+            return step(h);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Restores the update counter (for resuming from a checkpoint). */
+    public void setStep(long step) {
+        long h = enter();
+        try {
+            setStep(h, step);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Score mode: log-probs and entropies of {@code targets} under softmax(W h / temperature).
+     *
+     * @param hidden  [T x d]
+     * @param targets [T]
+     * @param logp    [T] output, or null
+     * @param entropy [T] output, or null
+     */
+    public void score(FloatBuffer hidden, IntBuffer targets, int tokens, double temperature, FloatBuffer logp,
+            FloatBuffer entropy) {
+        checkTokens(tokens);
+        FloatBuffer hs = floats(hidden, (long) tokens * shape.hiddenSize(), "hidden", false);
+        IntBuffer ys = ints(targets, tokens, "targets");
+        FloatBuffer lp = floats(logp, tokens, "logp", true);
+        FloatBuffer en = floats(entropy, tokens, "entropy", true);
+        long h = enter();
+        try {
+            score(h, shape.hiddenSize(), hs, ys, tokens, temperature, lp, en);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Raw logits [T x V] = W h (no temperature), for sampling. */
+    public void logits(FloatBuffer hidden, int tokens, FloatBuffer out) {
+        checkTokens(tokens);
+        FloatBuffer hs = floats(hidden, (long) tokens * shape.hiddenSize(), "hidden", false);
+        FloatBuffer z = floats(out, (long) tokens * shape.vocabSize(), "logits", false);
+        long h = enter();
+        try {
+            logits(h, shape.vocabSize(), shape.hiddenSize(), hs, tokens, z);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Train mode: adds the gradient of {@code sum_t weights[t] L_t} to the head's gradient and returns the
+     * loss statistics. All per-token buffers hold T floats; {@code refLogProbs} may be null when the KL term is
+     * off; {@code logp}, {@code entropy} [T] and {@code gradHidden} [T x d] are optional outputs.
+     */
+    public LossMetrics train(GrpoLossConfig config, FloatBuffer hidden, IntBuffer targets, FloatBuffer advantages,
+            FloatBuffer oldLogProbs, FloatBuffer refLogProbs, FloatBuffer weights, int tokens, FloatBuffer logp,
+            FloatBuffer entropy, FloatBuffer gradHidden) {
+        if (!trainable) {
+            throw new IllegalStateException("this head is frozen (created with trainable = false)");
+        }
+        checkTokens(tokens);
+        boolean kl = config.kl().enabled();
+        FloatBuffer hs = floats(hidden, (long) tokens * shape.hiddenSize(), "hidden", false);
+        IntBuffer ys = ints(targets, tokens, "targets");
+        FloatBuffer adv = finite(floats(advantages, tokens, "advantages", false), tokens, "advantages");
+        FloatBuffer old = finite(floats(oldLogProbs, tokens, "oldLogProbs", false), tokens, "oldLogProbs");
+        FloatBuffer ref = kl ? finite(floats(refLogProbs, tokens, "refLogProbs (needed: the KL term is on)", false),
+                tokens, "refLogProbs") : null;
+        FloatBuffer w = finite(floats(weights, tokens, "weights", false), tokens, "weights");
+        for (int t = 0; t < tokens; t++) {
+            if (w.get(t) < 0) {
+                throw new IllegalArgumentException("weights[" + t + "] = " + w.get(t) + " is negative");
+            }
+        }
+        FloatBuffer lp = floats(logp, tokens, "logp", true);
+        FloatBuffer en = floats(entropy, tokens, "entropy", true);
+        FloatBuffer dh = floats(gradHidden, (long) tokens * shape.hiddenSize(), "gradHidden", true);
+        double[] cfg = {config.temperature(), config.clip().low(), config.clip().high(), config.clip().dualClip(),
+                config.kl().beta(), config.kl().estimator().ordinal() + 1, config.kl().easyR1Clamps() ? 1 : 0,
+                options.chunkTokens()};
+        double[] m = new double[10];
+        long h = enter();
+        try {
+            train(h, shape.hiddenSize(), cfg, hs, ys, adv, old, ref, w, tokens, lp, en, dh, m);
+        } finally {
+            exit();
+        }
+        return new LossMetrics(m[0], m[1], m[2], (long) m[3], m[4], m[5], m[6], (long) m[7], (long) m[8], (long) m[9]);
+    }
+
+    /** Global-norm clipping and one AdamW step; the gradient is cleared. A non-finite gradient is skipped. */
+    public UpdateResult update(AdamWConfig config) {
+        if (!trainable) {
+            throw new IllegalStateException("this head is frozen (created with trainable = false)");
+        }
+        double[] cfg = {config.learningRate(), config.beta1(), config.beta2(), config.epsilon(), config.weightDecay(),
+                config.maxGradNorm()};
+        double[] r = new double[4];
+        long h = enter();
+        try {
+            update(h, cfg, r);
+        } finally {
+            exit();
+        }
+        return new UpdateResult((long) r[0], r[1], r[2], r[3] != 0);
+    }
+
+    /** Clears the accumulated gradient. */
+    public void zeroGradient() {
+        long h = enter();
+        try {
+            zeroGrad(h);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Scratch bytes the last score, logits or train call allocated. */
+    public long lastWorkspaceBytes() {
+        long h = enter();
+        try {
+            return workspaceBytes(h);
+        } finally {
+            exit();
+        }
+    }
+
+    public boolean isOpen() {
+        return state.handle != 0;
+    }
+
+    @Override
+    public void close() {
+        synchronized (state) {
+            long h = state.handle;
+            if (h == 0) {
+                return;
+            }
+            state.handle = 0; // new calls fail from here on; then make sure none is still running
+            if (calls.get() > 0) {
+                state.handle = h;
+                throw new IllegalStateException("close() while a call on this head is running on another thread");
+            }
+            state.closedExplicitly = true;
+            cleanable.clean();
+        }
+    }
+
+    private long enter() {
+        calls.incrementAndGet();
+        long h = state.handle;
+        if (h == 0) {
+            calls.decrementAndGet();
+            throw new IllegalStateException("this NativeHead is closed");
+        }
+        return h;
+    }
+
+    private void exit() {
+        calls.decrementAndGet();
+    }
+
+    private static void checkTokens(int tokens) {
+        if (tokens < 0) {
+            throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+        }
+    }
+
+    private static void checkDirect(Buffer b, String name, ByteOrder order) {
+        if (!b.isDirect()) {
+            throw new IllegalArgumentException(name + " must be a direct buffer "
+                    + "(ByteBuffer.allocateDirect(n).order(ByteOrder.nativeOrder()).asFloatBuffer())");
+        }
+        if (order != ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException(name + " must be in native byte order (" + ByteOrder.nativeOrder() + ")");
+        }
+    }
+
+    static FloatBuffer floats(FloatBuffer b, long needed, String name, boolean optional) {
+        if (b == null) {
+            if (optional) {
+                return null;
+            }
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        checkDirect(b, name, b.order());
+        if (b.remaining() < needed) {
+            throw new IllegalArgumentException(name + " has " + b.remaining() + " floats remaining, " + needed + " needed");
+        }
+        return b.slice();
+    }
+
+    static IntBuffer ints(IntBuffer b, long needed, String name) {
+        if (b == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        checkDirect(b, name, b.order());
+        if (b.remaining() < needed) {
+            throw new IllegalArgumentException(name + " has " + b.remaining() + " ints remaining, " + needed + " needed");
+        }
+        return b.slice();
+    }
+
+    private static FloatBuffer finite(FloatBuffer b, int tokens, String name) {
+        for (int t = 0; t < tokens; t++) {
+            float x = b.get(t);
+            if (!Float.isFinite(x)) {
+                throw new IllegalArgumentException(name + "[" + t + "] is " + x + "; it must be finite");
+            }
+        }
+        return b;
+    }
+
+    // ------------------------------------------------------------------ native entry points (jni_shim.c)
+
+    private static native long create(int vocab, int hidden, int rank, float alpha, boolean trainable, int threads,
+            String isa);
+
+    private static native void destroy(long handle);
+
+    private static native void write(long handle, int vocab, int hidden, int rank, int tensor, int part, FloatBuffer v);
+
+    private static native void read(long handle, int vocab, int hidden, int rank, int tensor, int part, FloatBuffer v);
+
+    private static native long step(long handle);
+
+    private static native void setStep(long handle, long step);
+
+    private static native void score(long handle, int hidden, FloatBuffer hiddenStates, IntBuffer targets, int tokens,
+            double temperature, FloatBuffer logp, FloatBuffer entropy);
+
+    private static native void logits(long handle, int vocab, int hidden, FloatBuffer hiddenStates, int tokens,
+            FloatBuffer out);
+
+    private static native void train(long handle, int hidden, double[] config, FloatBuffer hiddenStates,
+            IntBuffer targets, FloatBuffer advantages, FloatBuffer oldLogp, FloatBuffer refLogp, FloatBuffer weights,
+            int tokens, FloatBuffer logp, FloatBuffer entropy, FloatBuffer gradHidden, double[] metrics);
+
+    private static native void update(long handle, double[] config, double[] result);
+
+    private static native void zeroGrad(long handle);
+
+    private static native long workspaceBytes(long handle);
+
+    private static native String isa(long handle);
+
+    private static native int threads(long handle);
+}
