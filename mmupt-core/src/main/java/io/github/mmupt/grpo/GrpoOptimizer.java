@@ -4,6 +4,7 @@ import com.google.common.primitives.ImmutableIntArray;
 import io.github.mmupt.head.HeadShape;
 import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.policy.HiddenStates;
+import java.nio.FloatBuffer;
 
 /**
  * The trainable head and its optimizer: scores tokens, accumulates the gradient of the GRPO loss over
@@ -44,6 +45,14 @@ public interface GrpoOptimizer extends AutoCloseable {
      * @param targets [T]
      */
     TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version);
+
+    /**
+     * Raw logits of the current head, z = W h (no temperature), for sampling.
+     *
+     * @param hidden [T x d]
+     * @param out    [T x V] row-major, written from its position
+     */
+    void logits(HiddenStates hidden, FloatBuffer out);
 
     /**
      * Evaluates the loss of one micro-batch and adds its gradient to the accumulated gradient.

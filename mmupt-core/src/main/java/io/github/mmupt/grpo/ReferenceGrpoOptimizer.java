@@ -6,6 +6,7 @@ import io.github.mmupt.head.HeadShape;
 import io.github.mmupt.head.ReferenceHead;
 import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.policy.HiddenStates;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -69,6 +70,26 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
         checkWidth(hidden);
         ReferenceHead h = version == HeadVersion.REFERENCE ? reference : head;
         return h.score(hidden.toDoubleArray(), targets.toArray(), lossConfig.temperature());
+    }
+
+    @Override
+    public void logits(HiddenStates hidden, FloatBuffer out) {
+        checkOpen();
+        checkWidth(hidden);
+        int v = shape().vocabSize();
+        if (out.remaining() < (long) hidden.tokens() * v) {
+            throw new IllegalArgumentException("logits need " + (long) hidden.tokens() * v + " floats, the buffer has "
+                    + out.remaining());
+        }
+        double[] h = hidden.toDoubleArray();
+        double[] z = new double[v];
+        int at = out.position();
+        for (int t = 0; t < hidden.tokens(); t++) {
+            head.logits(h, t, z);
+            for (int i = 0; i < v; i++) {
+                out.put(at + t * v + i, (float) z[i]);
+            }
+        }
     }
 
     @Override

@@ -17,9 +17,11 @@ import com.google.common.primitives.ImmutableIntArray;
  *                           {@link FinishReason#LENGTH}. MM-UPT: 2048.
  * @param stopTokenIds       tokens that end a response (included as its last token); empty means the
  *                           policy's own end-of-sequence tokens.
+ * @param minNewTokens       stop tokens are not sampled before this many tokens (vLLM's {@code min_tokens});
+ *                           0 (default) to maxNewTokens. Recorded log-probs stay those of the full distribution.
  */
 public record SamplingParams(int responsesPerPrompt, double temperature, double topP, int topK, int maxNewTokens,
-        ImmutableIntArray stopTokenIds) {
+        ImmutableIntArray stopTokenIds, int minNewTokens) {
 
     public SamplingParams {
         if (responsesPerPrompt < 2 || responsesPerPrompt > 1024) {
@@ -37,6 +39,10 @@ public record SamplingParams(int responsesPerPrompt, double temperature, double 
         }
         if (maxNewTokens < 1) {
             throw new IllegalArgumentException("maxNewTokens must be >= 1, got " + maxNewTokens);
+        }
+        if (minNewTokens < 0 || minNewTokens > maxNewTokens) {
+            throw new IllegalArgumentException("minNewTokens must be in [0, maxNewTokens = " + maxNewTokens + "], got "
+                    + minNewTokens);
         }
         if (stopTokenIds == null) {
             throw new IllegalArgumentException("stopTokenIds must not be null (use ImmutableIntArray.of())");
@@ -60,7 +66,7 @@ public record SamplingParams(int responsesPerPrompt, double temperature, double 
     /** A builder starting from these values. */
     public Builder toBuilder() {
         return new Builder().responsesPerPrompt(responsesPerPrompt).temperature(temperature).topP(topP).topK(topK)
-                .maxNewTokens(maxNewTokens).stopTokenIds(stopTokenIds);
+                .maxNewTokens(maxNewTokens).stopTokenIds(stopTokenIds).minNewTokens(minNewTokens);
     }
 
     /** Builder with MM-UPT's values as defaults. */
@@ -71,6 +77,7 @@ public record SamplingParams(int responsesPerPrompt, double temperature, double 
         private int topK = 0;
         private int maxNewTokens = 2048;
         private ImmutableIntArray stopTokenIds = ImmutableIntArray.of();
+        private int minNewTokens;
 
         private Builder() {
         }
@@ -105,8 +112,13 @@ public record SamplingParams(int responsesPerPrompt, double temperature, double 
             return this;
         }
 
+        public Builder minNewTokens(int n) {
+            this.minNewTokens = n;
+            return this;
+        }
+
         public SamplingParams build() {
-            return new SamplingParams(responsesPerPrompt, temperature, topP, topK, maxNewTokens, stopTokenIds);
+            return new SamplingParams(responsesPerPrompt, temperature, topP, topK, maxNewTokens, stopTokenIds, minNewTokens);
         }
     }
 }

@@ -32,6 +32,7 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
     private final AdamWConfig adamW;
     private final DirectScratch hiddenScratch = new DirectScratch();
     private final DirectScratch targetScratch = new DirectScratch();
+    private final DirectScratch logitScratch = new DirectScratch();
     private final DirectScratch[] tokenScratch = {new DirectScratch(), new DirectScratch(), new DirectScratch(),
             new DirectScratch(), new DirectScratch(), new DirectScratch()};
 
@@ -123,6 +124,19 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         FloatBuffer entropy = tokenScratch[1].floats(t);
         h.score(stage(hidden), stage(targets), t, lossConfig.temperature(), logp, entropy);
         return new TokenScores(toDoubles(logp, t), toDoubles(entropy, t));
+    }
+
+    @Override
+    public void logits(HiddenStates hidden, FloatBuffer out) {
+        int t = checkShape(hidden, hidden.tokens());
+        long n = (long) t * shape().vocabSize();
+        if (out.isDirect() && out.order() == ByteOrder.nativeOrder()) {
+            head.logits(stage(hidden), t, out);
+            return;
+        }
+        FloatBuffer staged = logitScratch.floats(Math.toIntExact(n));
+        head.logits(stage(hidden), t, staged);
+        out.duplicate().put(staged);
     }
 
     private NativeHead referenceHead() {

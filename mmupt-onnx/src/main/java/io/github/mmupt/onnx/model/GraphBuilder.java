@@ -1,0 +1,149 @@
+package io.github.mmupt.onnx.model;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A small builder of ONNX graphs over the protobuf classes: inputs, outputs, initializers and nodes with
+ * generated unique value names. Enough for the tiny test models; not a general graph library.
+ *
+ * <pre>{@code
+ * GraphBuilder g = new GraphBuilder("mlp");
+ * String x = g.input("x", TensorProto.DataType.FLOAT, "batch", 4L);
+ * String y = g.node("MatMul", x, g.initializer("w", new long[] {4, 2}, weights));
+ * g.output(g.identity(y, "y"), TensorProto.DataType.FLOAT, "batch", 2L);
+ * ModelProto model = g.build(17);
+ * }</pre>
+ */
+public final class GraphBuilder {
+
+    /** The opset every model here targets (ReduceMean takes its axes as an attribute up to 17). */
+    public static final int OPSET = 17;
+
+    private final GraphProto.Builder graph;
+    private final Map<String, Integer> counters = new LinkedHashMap<>();
+
+    public GraphBuilder(String name) {
+        this.graph = GraphProto.newBuilder().setName(name);
+    }
+
+    /** Declares a graph input; each dimension is a Long size or a String symbolic name. */
+    public String input(String name, TensorProto.DataType type, Object... dims) {
+        graph.addInput(valueInfo(name, type, dims));
+        return name;
+    }
+
+    public void output(String name, TensorProto.DataType type, Object... dims) {
+        graph.addOutput(valueInfo(name, type, dims));
+    }
+
+    public String initializer(String name, long[] dims, float[] values) {
+        graph.addInitializer(OnnxModel.floatInitializer(name, dims, values));
+        return name;
+    }
+
+    public String int64Initializer(String name, long... values) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
+                .addDims(values.length);
+        for (long v : values) {
+            t.addInt64Data(v);
+        }
+        graph.addInitializer(t);
+        return name;
+    }
+
+    /** A scalar int64 constant. */
+    public String int64Scalar(String name, long value) {
+        graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
+                .addInt64Data(value));
+        return name;
+    }
+
+    /** A scalar float constant. */
+    public String floatScalar(String name, float value) {
+        graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
+                .addFloatData(value));
+        return name;
+    }
+
+    /** A node with one output and no attributes; returns the output's name. */
+    public String node(String op, String... inputs) {
+        return node(op, List.of(inputs), Map.of());
+    }
+
+    /** A node with one output; attribute values: Long, Float, long[], String. */
+    public String node(String op, List<String> inputs, Map<String, Object> attributes) {
+        String out = unique(op);
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(out + "_node").addAllInput(inputs)
+                .addOutput(out);
+        attributes.forEach((k, v) -> n.addAttribute(attribute(k, v)));
+        graph.addNode(n);
+        return out;
+    }
+
+    /** Copies {@code from} to a value named {@code to} (for graph outputs with fixed names). */
+    public String identity(String from, String to) {
+        graph.addNode(NodeProto.newBuilder().setOpType("Identity").setName(to + "_identity").addInput(from).addOutput(to));
+        return to;
+    }
+
+    public ModelProto build() {
+        return ModelProto.newBuilder().setIrVersion(8).setProducerName("mmupt-java")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET)).setGraph(graph).build();
+    }
+
+    private String unique(String op) {
+        int n = counters.merge(op, 1, Integer::sum);
+        return op.toLowerCase(java.util.Locale.ROOT) + "_" + n;
+    }
+
+    static ValueInfoProto valueInfo(String name, TensorProto.DataType type, Object... dims) {
+        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+        for (Object d : dims) {
+            TensorShapeProto.Dimension.Builder dim = TensorShapeProto.Dimension.newBuilder();
+            if (d instanceof Long size) {
+                dim.setDimValue(size);
+            } else if (d instanceof Integer size) {
+                dim.setDimValue(size);
+            } else {
+                dim.setDimParam(String.valueOf(d));
+            }
+            shape.addDim(dim);
+        }
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(type.getNumber()).setShape(shape))).build();
+    }
+
+    private static AttributeProto attribute(String name, Object value) {
+        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name);
+        if (value instanceof Long l) {
+            a.setType(AttributeProto.AttributeType.INT).setI(l);
+        } else if (value instanceof Integer i) {
+            a.setType(AttributeProto.AttributeType.INT).setI(i);
+        } else if (value instanceof Float f) {
+            a.setType(AttributeProto.AttributeType.FLOAT).setF(f);
+        } else if (value instanceof long[] ints) {
+            a.setType(AttributeProto.AttributeType.INTS);
+            for (long v : ints) {
+                a.addInts(v);
+            }
+        } else if (value instanceof String s) {
+            a.setType(AttributeProto.AttributeType.STRING).setS(com.google.protobuf.ByteString.copyFromUtf8(s));
+        } else if (value instanceof TensorProto t) {
+            a.setType(AttributeProto.AttributeType.TENSOR).setT(t);
+        } else {
+            throw new IllegalArgumentException("unsupported attribute value for " + name + ": " + value);
+        }
+        return a.build();
+    }
+}

@@ -1,0 +1,223 @@
+package io.github.mmupt.onnx.model;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.github.mmupt.storage.AtomicFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * An ONNX model file in memory: read, inspect (inputs, outputs, initializers, opset), modify through its
+ * protobuf, write. The protobuf classes come from {@code tribuo-util-onnx}; nothing of {@code onnx.proto} is
+ * copied here.
+ *
+ * <p>Unsupported files fail with a message naming the file and the reason: not a model, no graph, or weights
+ * kept in external data files.
+ *
+ * <pre>{@code
+ * OnnxModel decoder = OnnxModel.read(dir.resolve("decoder.onnx"));
+ * decoder.inputs().forEach(i -> System.out.println(i.name() + " " + i.shapeText()));
+ * }</pre>
+ */
+public final class OnnxModel {
+
+    private final ModelProto proto;
+    private final String source;
+
+    private OnnxModel(ModelProto proto, String source) {
+        this.proto = proto;
+        this.source = source;
+    }
+
+    /** Reads a model file. */
+    public static OnnxModel read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("ONNX model file not found: " + file.toAbsolutePath());
+        }
+        return parse(Files.readAllBytes(file), file.toAbsolutePath().toString());
+    }
+
+    /** Parses model bytes; {@code source} names them in errors. */
+    public static OnnxModel parse(byte[] bytes, String source) throws IOException {
+        ModelProto proto;
+        try {
+            proto = ModelProto.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IOException(source + " is not an ONNX model (protobuf parse failed: " + e.getMessage() + ")", e);
+        }
+        return of(proto, source);
+    }
+
+    /** Wraps a model built in memory. */
+    public static OnnxModel of(ModelProto proto, String source) throws IOException {
+        if (!proto.hasGraph() || proto.getGraph().getNodeCount() == 0) {
+            throw new IOException(source + " is not a usable ONNX model: it has no graph nodes");
+        }
+        for (TensorProto t : proto.getGraph().getInitializerList()) {
+            if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+                throw new IOException(source + ": initializer " + t.getName() + " keeps its data in an external file; "
+                        + "external data is not supported (save the model with all tensors inside)");
+            }
+        }
+        return new OnnxModel(proto, source);
+    }
+
+    public ModelProto proto() {
+        return proto;
+    }
+
+    public GraphProto graph() {
+        return proto.getGraph();
+    }
+
+    /** Where the model came from, for messages. */
+    public String source() {
+        return source;
+    }
+
+    /** The default-domain opset version, or -1 when none is declared. */
+    public long opsetVersion() {
+        for (OperatorSetIdProto op : proto.getOpsetImportList()) {
+            if (op.getDomain().isEmpty() || op.getDomain().equals("ai.onnx")) {
+                return op.getVersion();
+            }
+        }
+        return -1;
+    }
+
+    /** Graph inputs that are not initializers. */
+    public List<TensorInfo> inputs() {
+        List<String> initializers = initializerNames();
+        List<TensorInfo> out = new ArrayList<>();
+        for (ValueInfoProto v : graph().getInputList()) {
+            if (!initializers.contains(v.getName())) {
+                out.add(info(v));
+            }
+        }
+        return out;
+    }
+
+    public List<TensorInfo> outputs() {
+        return graph().getOutputList().stream().map(OnnxModel::info).toList();
+    }
+
+    public Optional<TensorInfo> input(String name) {
+        return inputs().stream().filter(i -> i.name().equals(name)).findFirst();
+    }
+
+    public Optional<TensorInfo> output(String name) {
+        return outputs().stream().filter(i -> i.name().equals(name)).findFirst();
+    }
+
+    public List<String> initializerNames() {
+        return graph().getInitializerList().stream().map(TensorProto::getName).toList();
+    }
+
+    /** A float initializer's values. */
+    public FloatTensor initializer(String name) throws IOException {
+        for (TensorProto t : graph().getInitializerList()) {
+            if (t.getName().equals(name)) {
+                return toFloatTensor(t, source);
+            }
+        }
+        throw new IOException(source + " has no initializer named " + name);
+    }
+
+    /** Serialized bytes, for an ONNX Runtime session. */
+    public byte[] toBytes() {
+        return proto.toByteArray();
+    }
+
+    /** SHA-256 of the serialized model, hex: identifies the exact graph and weights. */
+    public String sha256() {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(toBytes()));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /** Writes the model atomically: to a temporary file beside {@code file}, then renamed over it. */
+    public void write(Path file) throws IOException {
+        AtomicFiles.write(file, toBytes());
+    }
+
+    /** A model with another protobuf, same source. */
+    public OnnxModel with(ModelProto changed) throws IOException {
+        return of(changed, source);
+    }
+
+    static TensorInfo info(ValueInfoProto v) {
+        List<Long> dims = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        String type = "UNDEFINED";
+        if (v.getType().hasTensorType()) {
+            var tt = v.getType().getTensorType();
+            type = TensorProto.DataType.forNumber(tt.getElemType()) == null ? "UNKNOWN"
+                    : TensorProto.DataType.forNumber(tt.getElemType()).name();
+            if (tt.hasShape()) {
+                for (TensorShapeProto.Dimension d : tt.getShape().getDimList()) {
+                    dims.add(d.hasDimValue() ? d.getDimValue() : -1L);
+                    names.add(d.hasDimParam() ? d.getDimParam() : "");
+                }
+            }
+        }
+        return new TensorInfo(v.getName(), type, dims, names);
+    }
+
+    static FloatTensor toFloatTensor(TensorProto t, String source) throws IOException {
+        if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+            throw new IOException(source + ": initializer " + t.getName() + " has element type "
+                    + TensorProto.DataType.forNumber(t.getDataType()) + "; only FLOAT (float32) is supported here");
+        }
+        long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
+        float[] values;
+        if (!t.getRawData().isEmpty()) {
+            ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            values = new float[raw.remaining() / 4];
+            raw.asFloatBuffer().get(values);
+        } else {
+            values = new float[t.getFloatDataCount()];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = t.getFloatData(i);
+            }
+        }
+        try {
+            return FloatTensor.of(dims, values);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(source + ": initializer " + t.getName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A float initializer with raw little-endian data. */
+    static TensorProto floatInitializer(String name, long[] dims, float[] values) {
+        ByteBuffer raw = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        raw.asFloatBuffer().put(values);
+        TensorProto.Builder b = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
+                .setRawData(ByteString.copyFrom(raw.array()));
+        for (long d : dims) {
+            b.addDims(d);
+        }
+        return b.build();
+    }
+
+    @Override
+    public String toString() {
+        return "OnnxModel[" + source + ", opset " + opsetVersion() + ", " + graph().getNodeCount() + " nodes]";
+    }
+}

@@ -1,0 +1,319 @@
+package io.github.mmupt.onnx.policy;
+
+import com.google.common.primitives.ImmutableDoubleArray;
+import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.answer.AnswerExtractor;
+import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.HeadVersion;
+import io.github.mmupt.head.TokenScores;
+import io.github.mmupt.policy.HiddenStates;
+import io.github.mmupt.prompt.Prompt;
+import io.github.mmupt.rollout.FinishReason;
+import io.github.mmupt.rollout.Rollout;
+import io.github.mmupt.rollout.RolloutGroup;
+import io.github.mmupt.rollout.RolloutSampler;
+import io.github.mmupt.rollout.SamplingParams;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+/**
+ * Samples N responses per prompt from an {@link OnnxPolicy} and the head being trained: the prompt is
+ * prefilled once, its KV cache repeated for the N responses, then all N decode together one token per step,
+ * each step's presents fed back as the next step's past without a copy.
+ *
+ * <p>The head's logits come from the same {@link GrpoOptimizer} that trains it, and the log-prob recorded for
+ * each sampled token is the optimizer's own score of it ({@link GrpoOptimizer#score}), so a later scoring pass
+ * over the same sequences gives the same values up to the trunk's floating-point differences between cached
+ * and full attention. Log-probs are of the temperature-scaled distribution (before top-k/top-p truncation), so
+ * the sampling temperature must equal the loss config's temperature.
+ *
+ * <p>Determinism: response b of prompt i draws from its own random stream, derived from (seed, i, b).
+ * Threading: one call at a time; the head must not be updated during a call.
+ */
+public final class KvCacheSampler implements RolloutSampler {
+
+    /** How each decoding step gets its hidden states. */
+    public enum Mode {
+        /** Prefill once, then one position per step with the KV cache (the default). */
+        CACHED,
+        /** Every step runs the decoder over the whole sequence again: the baseline the cache is measured against. */
+        RECOMPUTE
+    }
+
+    private final OnnxPolicy policy;
+    private final GrpoOptimizer head;
+    private final AnswerExtractor extractor;
+    private final Mode mode;
+    private long kernelNanos;
+    private long totalNanos;
+    private long sampledTokens;
+
+    public KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor) {
+        this(policy, head, extractor, Mode.CACHED);
+    }
+
+    public KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor, Mode mode) {
+        if (policy == null || head == null || extractor == null || mode == null) {
+            throw new IllegalArgumentException("policy, head and extractor must not be null");
+        }
+        if (head.shape().hiddenSize() != policy.spec().hiddenSize() || head.shape().vocabSize() != policy.spec().vocabSize()) {
+            throw new IllegalArgumentException("the head [V=" + head.shape().vocabSize() + " x d=" + head.shape().hiddenSize()
+                    + "] does not fit the policy [V=" + policy.spec().vocabSize() + " x d=" + policy.spec().hiddenSize() + "]");
+        }
+        this.policy = policy;
+        this.head = head;
+        this.extractor = extractor;
+        this.mode = mode;
+    }
+
+    /** Where sampling time went so far: total, in the head kernel, and (from the policy) in ONNX Runtime. */
+    public record Profile(long totalNanos, long kernelNanos, long tokens) {
+    }
+
+    public Profile profile() {
+        return new Profile(totalNanos, kernelNanos, sampledTokens);
+    }
+
+    @Override
+    public List<RolloutGroup> sample(List<Prompt> prompts, SamplingParams params, long seed) {
+        if (Math.abs(params.temperature() - head.lossConfig().temperature()) > 1e-12) {
+            throw new IllegalArgumentException("sampling temperature " + params.temperature() + " differs from the "
+                    + "loss temperature " + head.lossConfig().temperature() + ": recorded log-probs would not be the "
+                    + "ones training uses (MM-UPT divides logits by the rollout temperature in both)");
+        }
+        long start = System.nanoTime();
+        List<RolloutGroup> groups = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) {
+            groups.add(sampleGroup(prompts.get(i), i, params, seed));
+        }
+        totalNanos += System.nanoTime() - start;
+        return groups;
+    }
+
+    private RolloutGroup sampleGroup(Prompt prompt, int promptIndex, SamplingParams params, long seed) {
+        int n = params.responsesPerPrompt();
+        int d = policy.manifest().hiddenSize();
+        int v = policy.manifest().vocabSize();
+        OnnxPolicy.EncodedPrompt encoded = policy.encode(prompt);
+        int p = encoded.ids().length();
+        int maxNew = params.maxNewTokens();
+        if (p + maxNew > policy.manifest().maxPositions()) {
+            throw new IllegalArgumentException("prompt " + prompt.id() + ": " + p + " prompt tokens plus up to " + maxNew
+                    + " new ones exceed the model's " + policy.manifest().maxPositions() + " positions");
+        }
+        int[] stops = params.stopTokenIds().isEmpty() ? policy.spec().endOfSequence().toArray()
+                : params.stopTokenIds().toArray();
+        SplittableRandom[] rngs = new SplittableRandom[n];
+        for (int b = 0; b < n; b++) {
+            rngs[b] = new SplittableRandom(mix(seed, promptIndex, b));
+        }
+        List<List<Integer>> tokens = new ArrayList<>();
+        List<List<Double>> logProbs = new ArrayList<>();
+        for (int b = 0; b < n; b++) {
+            tokens.add(new ArrayList<>());
+            logProbs.add(new ArrayList<>());
+        }
+        boolean[] finished = new boolean[n];
+        FloatBuffer lastHidden = OnnxPolicy.directFloats((long) n * d);
+        FloatBuffer logits = OnnxPolicy.directFloats((long) n * v);
+        KvCache cache;
+        FloatBuffer prefillHidden = OnnxPolicy.directFloats((long) p * d);
+        FloatBuffer prefillEmbeds = policy.promptEmbeddings(encoded);
+        List<FloatBuffer> generated = new ArrayList<>();
+        LongBuffer allOnes = OnnxPolicy.ones(n * (p + maxNew)); // every step's attention mask is a prefix of it
+        try (KvCache empty = KvCache.empty(policy, 1)) {
+            KvCache single = KvCache.of(policy, policy.runDecoder(prefillEmbeds, 1, p,
+                    OnnxPolicy.ones(p), OnnxPolicy.positions(0, p, 1), empty, prefillHidden), p, 1);
+            try (single) {
+                cache = single.tiled(policy, n);
+            }
+        }
+        try {
+            for (int b = 0; b < n; b++) {
+                FloatBuffer row = prefillHidden.duplicate();
+                row.position((p - 1) * d).limit(p * d);
+                lastHidden.position(b * d);
+                lastHidden.put(row);
+            }
+            lastHidden.clear();
+            for (int step = 0; step < maxNew; step++) {
+                HiddenStates hidden = new HiddenStates(n, d, lastHidden);
+                long k0 = System.nanoTime();
+                head.logits(hidden, logits);
+                kernelNanos += System.nanoTime() - k0;
+                int[] chosen = new int[n];
+                float[] row = new float[v];
+                for (int b = 0; b < n; b++) {
+                    if (finished[b]) {
+                        chosen[b] = policy.manifest().tokens().pad();
+                        continue;
+                    }
+                    logits.position(b * v);
+                    logits.get(row);
+                    if (step < params.minNewTokens()) {
+                        for (int stop : stops) {
+                            row[stop] = Float.NEGATIVE_INFINITY;
+                        }
+                    }
+                    chosen[b] = sampleToken(row, params, rngs[b]);
+                }
+                logits.clear();
+                k0 = System.nanoTime();
+                TokenScores scores = head.score(hidden, ImmutableIntArray.copyOf(chosen), HeadVersion.CURRENT);
+                kernelNanos += System.nanoTime() - k0;
+                for (int b = 0; b < n; b++) {
+                    if (finished[b]) {
+                        continue;
+                    }
+                    tokens.get(b).add(chosen[b]);
+                    logProbs.get(b).add(scores.logProbs().get(b));
+                    sampledTokens++;
+                    finished[b] = isStop(chosen[b], stops);
+                }
+                if (allTrue(finished) || step == maxNew - 1) {
+                    break;
+                }
+                int length = p + step + 1;
+                FloatBuffer embeds = policy.tokenEmbeddings(ImmutableIntArray.copyOf(chosen), n, 1);
+                if (mode == Mode.RECOMPUTE) {
+                    generated.add(embeds);
+                    recompute(prefillEmbeds, generated, n, p, lastHidden);
+                    continue;
+                }
+                LongBuffer mask = allOnes.duplicate().limit(n * length).slice();
+                KvCache next = KvCache.of(policy, policy.runDecoder(embeds, n, 1, mask,
+                        OnnxPolicy.positions(length - 1, 1, n), cache, lastHidden), length, n);
+                cache.close();
+                cache = next;
+            }
+        } finally {
+            cache.close();
+        }
+        List<Rollout> rollouts = new ArrayList<>(n);
+        for (int b = 0; b < n; b++) {
+            ImmutableIntArray ids = ImmutableIntArray.copyOf(tokens.get(b));
+            String text = policy.tokenizer().decode(ids);
+            Optional<String> answer = extractor.extract(text);
+            FinishReason finish = finished[b] ? FinishReason.STOP : FinishReason.LENGTH;
+            rollouts.add(new Rollout(ids, ImmutableDoubleArray.copyOf(logProbs.get(b)), text, answer, finish));
+        }
+        return new RolloutGroup(prompt, rollouts);
+    }
+
+    /** RECOMPUTE mode: the whole sequences again, [n x (p + steps) x d]; the last rows go to {@code lastHidden}. */
+    private void recompute(FloatBuffer promptEmbeds, List<FloatBuffer> generated, int n, int p, FloatBuffer lastHidden) {
+        int d = policy.manifest().hiddenSize();
+        int length = p + generated.size();
+        FloatBuffer all = OnnxPolicy.directFloats((long) n * length * d);
+        for (int b = 0; b < n; b++) {
+            all.put(promptEmbeds.duplicate().clear());
+            for (FloatBuffer step : generated) {
+                FloatBuffer row = step.duplicate();
+                row.position(b * d).limit((b + 1) * d);
+                all.put(row);
+            }
+        }
+        all.flip();
+        FloatBuffer hidden = OnnxPolicy.directFloats((long) n * length * d);
+        try (KvCache empty = KvCache.empty(policy, n);
+                var result = policy.runDecoder(all, n, length, OnnxPolicy.ones(n * length),
+                        OnnxPolicy.positions(0, length, n), empty, hidden)) {
+            for (int b = 0; b < n; b++) {
+                FloatBuffer row = hidden.duplicate();
+                row.position((b * length + length - 1) * d).limit((b * length + length) * d);
+                lastHidden.position(b * d);
+                lastHidden.put(row);
+            }
+            lastHidden.clear();
+        }
+    }
+
+    /**
+     * A token from softmax(logits / temperature), restricted to the top-k and then to the smallest set whose
+     * probability reaches top-p.
+     */
+    static int sampleToken(float[] logits, SamplingParams params, SplittableRandom rng) {
+        int v = logits.length;
+        double t = params.temperature();
+        double max = Double.NEGATIVE_INFINITY;
+        for (float z : logits) {
+            max = Math.max(max, z / t);
+        }
+        double[] probs = new double[v];
+        double sum = 0;
+        for (int i = 0; i < v; i++) {
+            probs[i] = Math.exp(logits[i] / t - max);
+            sum += probs[i];
+        }
+        if (params.topK() == 0 && params.topP() >= 1.0) {
+            return draw(probs, null, v, sum, rng);
+        }
+        // descending probability, ties by ascending id: keys sort ascending, so read them from the end
+        long[] keys = new long[v];
+        for (int i = 0; i < v; i++) {
+            keys[i] = ((long) Float.floatToIntBits((float) (probs[i] / sum)) << 32) | (0xFFFFFFFFL - i);
+        }
+        java.util.Arrays.sort(keys);
+        int keep = params.topK() > 0 ? Math.min(params.topK(), v) : v;
+        int[] order = new int[keep];
+        double mass = 0;
+        double kept = 0;
+        int cut = 0;
+        while (cut < keep) {
+            int id = (int) (0xFFFFFFFFL - (keys[v - 1 - cut] & 0xFFFFFFFFL));
+            order[cut] = id;
+            kept += probs[id];
+            mass += probs[id] / sum;
+            cut++;
+            if (mass >= params.topP()) {
+                break;
+            }
+        }
+        return draw(probs, order, cut, kept, rng);
+    }
+
+    /** One draw among the first {@code count} candidates (all tokens when {@code order} is null) by weight. */
+    private static int draw(double[] probs, int[] order, int count, double total, SplittableRandom rng) {
+        double u = rng.nextDouble() * total;
+        double acc = 0;
+        for (int i = 0; i < count; i++) {
+            int id = order == null ? i : order[i];
+            acc += probs[id];
+            if (u < acc) {
+                return id;
+            }
+        }
+        return order == null ? count - 1 : order[count - 1];
+    }
+
+    private static boolean isStop(int token, int[] stops) {
+        for (int s : stops) {
+            if (s == token) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean allTrue(boolean[] flags) {
+        for (boolean f : flags) {
+            if (!f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** SplitMix64 over the three parts: independent streams per (seed, prompt, response). */
+    static long mix(long seed, long promptIndex, long response) {
+        long z = seed ^ (promptIndex * 0x9E3779B97F4A7C15L) ^ (response * 0xC2B2AE3D27D4EB4FL);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

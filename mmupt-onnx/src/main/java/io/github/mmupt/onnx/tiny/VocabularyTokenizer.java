@@ -1,0 +1,152 @@
+package io.github.mmupt.onnx.tiny;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.policy.Tokenizer;
+import io.github.mmupt.storage.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A word-level tokenizer over a fixed vocabulary, for the tiny model: text is split into LaTeX commands (with
+ * an opening brace, so {@code \boxed{} is one token), words, single digits and single symbols; white space
+ * separates and is restored on decoding. Unknown pieces become {@value #UNKNOWN}. The first tokens of every
+ * vocabulary are the specials: {@value #PAD}, {@value #BOS}, {@value #EOS}, {@value #UNKNOWN},
+ * {@value #IMAGE}, {@value #ANSWER}.
+ *
+ * <pre>{@code
+ * VocabularyTokenizer tok = VocabularyTokenizer.of(List.of("how", "many", "red", "?", "\\boxed{", "}", "3"));
+ * tok.decode(tok.encode("how many red ?"));   // "how many red?"
+ * }</pre>
+ */
+public final class VocabularyTokenizer implements Tokenizer {
+
+    public static final String PAD = "<pad>";
+    public static final String BOS = "<bos>";
+    public static final String EOS = "<eos>";
+    public static final String UNKNOWN = "<unk>";
+    public static final String IMAGE = "<image>";
+    public static final String ANSWER = "<answer>";
+    private static final List<String> SPECIALS = List.of(PAD, BOS, EOS, UNKNOWN, IMAGE, ANSWER);
+    private static final Pattern PIECE = Pattern.compile("\\\\[A-Za-z]+\\{?|[A-Za-z]+|[0-9]|\\S");
+    private static final Set<String> ATTACH_LEFT = Set.of(".", ",", "?", "!", ":", ";", ")", "}");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<String> tokens;
+    private final Map<String, Integer> ids;
+
+    private VocabularyTokenizer(List<String> tokens) {
+        this.tokens = List.copyOf(tokens);
+        this.ids = new HashMap<>();
+        for (int i = 0; i < this.tokens.size(); i++) {
+            if (ids.put(this.tokens.get(i), i) != null) {
+                throw new IllegalArgumentException("duplicate token '" + this.tokens.get(i) + "' in the vocabulary");
+            }
+        }
+    }
+
+    /** The specials followed by {@code words} (duplicates of specials are dropped). */
+    public static VocabularyTokenizer of(List<String> words) {
+        List<String> all = new ArrayList<>(SPECIALS);
+        for (String w : words) {
+            if (!all.contains(w)) {
+                all.add(w);
+            }
+        }
+        return new VocabularyTokenizer(all);
+    }
+
+    public static VocabularyTokenizer read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("tokenizer file not found: " + file.toAbsolutePath());
+        }
+        Map<?, ?> json = JSON.readValue(file.toFile(), Map.class);
+        Object list = json.get("tokens");
+        if (!(list instanceof List<?> raw) || raw.size() < SPECIALS.size()) {
+            throw new IOException(file.toAbsolutePath() + ": expected {\"tokens\": [...]} starting with " + SPECIALS);
+        }
+        List<String> tokens = raw.stream().map(String::valueOf).toList();
+        if (!tokens.subList(0, SPECIALS.size()).equals(SPECIALS)) {
+            throw new IOException(file.toAbsolutePath() + ": the vocabulary must start with " + SPECIALS);
+        }
+        return new VocabularyTokenizer(tokens);
+    }
+
+    public void write(Path file) throws IOException {
+        AtomicFiles.write(file, out -> JSON.writeValue(out, Map.of("format", "mmupt-words/1", "tokens", tokens)));
+    }
+
+    @Override
+    public int vocabSize() {
+        return tokens.size();
+    }
+
+    public int id(String token) {
+        Integer id = ids.get(token);
+        if (id == null) {
+            throw new IllegalArgumentException("'" + token + "' is not in the vocabulary");
+        }
+        return id;
+    }
+
+    public String token(int id) {
+        return tokens.get(id);
+    }
+
+    public List<String> tokens() {
+        return tokens;
+    }
+
+    @Override
+    public ImmutableIntArray encode(String text) {
+        ImmutableIntArray.Builder out = ImmutableIntArray.builder();
+        Matcher m = PIECE.matcher(text);
+        int unknown = ids.get(UNKNOWN);
+        while (m.find()) {
+            String piece = m.group();
+            Integer id = SPECIALS.contains(piece) ? null : ids.get(piece);
+            out.add(id == null ? unknown : id);
+        }
+        return out.build();
+    }
+
+    @Override
+    public String decode(ImmutableIntArray ids) {
+        StringBuilder sb = new StringBuilder();
+        String previous = null;
+        for (int i = 0; i < ids.length(); i++) {
+            int id = ids.get(i);
+            if (id < 0 || id >= tokens.size()) {
+                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + tokens.size() + ")");
+            }
+            String t = tokens.get(id);
+            if (SPECIALS.contains(t) && !t.equals(UNKNOWN)) {
+                continue;
+            }
+            if (previous != null && !joins(previous, t)) {
+                sb.append(' ');
+            }
+            sb.append(t);
+            previous = t;
+        }
+        return sb.toString();
+    }
+
+    /** Whether {@code next} is written right after {@code previous}, without a space. */
+    private static boolean joins(String previous, String next) {
+        return previous.endsWith("{") || previous.equals("(") || ATTACH_LEFT.contains(next)
+                || (isDigit(previous) && isDigit(next));
+    }
+
+    private static boolean isDigit(String s) {
+        return s.length() == 1 && Character.isDigit(s.charAt(0));
+    }
+}
