@@ -2,6 +2,7 @@ package io.github.mmupt.grpo;
 
 import com.google.common.primitives.ImmutableIntArray;
 import io.github.mmupt.head.HeadShape;
+import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.policy.HiddenStates;
 import java.nio.FloatBuffer;
@@ -74,6 +75,20 @@ public interface GrpoOptimizer extends AutoCloseable {
 
     /** Updates applied so far. */
     long step();
+
+    /** The head as trained so far (a copy). */
+    HeadWeights weights();
+
+    /** Parameters, AdamW moments and step, for a checkpoint. */
+    OptimizerState state();
+
+    /**
+     * Continues from a saved state: parameters, moments and step are replaced; the reference head and the
+     * accumulated gradient (cleared) are not part of it.
+     *
+     * @throws IllegalArgumentException when the state is of another head shape
+     */
+    void restore(OptimizerState state);
 
     @Override
     void close();

@@ -3,6 +3,7 @@ package io.github.mmupt.grpo;
 import com.google.common.primitives.ImmutableIntArray;
 import io.github.mmupt.head.HeadGradients;
 import io.github.mmupt.head.HeadShape;
+import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.head.ReferenceHead;
 import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.policy.HiddenStates;
@@ -136,6 +137,70 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
     @Override
     public long step() {
         return step;
+    }
+
+    @Override
+    public HeadWeights weights() {
+        checkOpen();
+        HeadShape s = shape();
+        return s.isLora() ? HeadWeights.lora(s, toFloats(head.weight()), toFloats(head.loraA()), toFloats(head.loraB()))
+                : HeadWeights.full(s, toFloats(head.weight()));
+    }
+
+    /** The state in float32: the reference keeps doubles, so a restore reproduces it to float precision. */
+    @Override
+    public OptimizerState state() {
+        checkOpen();
+        java.util.Map<String, float[]> t = new java.util.LinkedHashMap<>();
+        t.put("weight", toFloats(head.weight()));
+        List<String> trained = OptimizerState.trainedNames(shape());
+        List<double[]> params = head.trainableTensors();
+        for (int k = 0; k < trained.size(); k++) {
+            if (shape().isLora()) {
+                t.put(trained.get(k), toFloats(params.get(k)));
+            }
+            t.put("adam_m." + trained.get(k), toFloats(firstMoment.get(k)));
+            t.put("adam_v." + trained.get(k), toFloats(secondMoment.get(k)));
+        }
+        return new OptimizerState(shape(), step, t);
+    }
+
+    @Override
+    public void restore(OptimizerState state) {
+        checkOpen();
+        if (!state.shape().equals(shape())) {
+            throw new IllegalArgumentException("a state of a head " + state.shape() + " cannot be restored into a head "
+                    + shape());
+        }
+        List<String> trained = OptimizerState.trainedNames(shape());
+        List<double[]> params = head.trainableTensors();
+        if (shape().isLora()) {
+            // W0 is frozen: it must be the one this optimizer was created with
+            if (!java.util.Arrays.equals(state.tensor("weight"), toFloats(head.weight()))) {
+                throw new IllegalArgumentException("the state's frozen base weight differs from this optimizer's");
+            }
+        }
+        for (int k = 0; k < trained.size(); k++) {
+            copyInto(state.tensor(trained.get(k)), params.get(k));
+            copyInto(state.tensor("adam_m." + trained.get(k)), firstMoment.get(k));
+            copyInto(state.tensor("adam_v." + trained.get(k)), secondMoment.get(k));
+        }
+        step = state.step();
+        discardGradient();
+    }
+
+    private static float[] toFloats(double[] x) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = (float) x[i];
+        }
+        return out;
+    }
+
+    private static void copyInto(float[] from, double[] to) {
+        for (int i = 0; i < to.length; i++) {
+            to[i] = from[i];
+        }
     }
 
     @Override

@@ -10,15 +10,17 @@ import java.util.Map;
  * What one self-improvement step did: its votes, its loss, its optimizer updates and where the time went.
  *
  * @param step               0-based index of the step
- * @param votes              voting statistics over the step's prompts
+ * @param rewardMean         mean reward trained on (pseudo-rewards in UPT, gold rewards in supervised GRPO; NaN in
+ *                           SFT, which has none)
+ * @param votes              voting statistics over the step's prompts (empty in SFT)
  * @param loss               loss statistics summed over all micro-batches and iterations
  * @param updates            the optimizer updates, in order
  * @param responses          number of responses sampled
  * @param meanResponseLength mean response length in tokens
  * @param phaseTimes         wall time per phase
  */
-public record StepStats(long step, VoteSummary votes, LossMetrics loss, List<UpdateResult> updates, int responses,
-        double meanResponseLength, Map<StepPhase, Duration> phaseTimes) {
+public record StepStats(long step, double rewardMean, VoteSummary votes, LossMetrics loss, List<UpdateResult> updates,
+        int responses, double meanResponseLength, Map<StepPhase, Duration> phaseTimes) {
 
     public StepStats {
         if (step < 0) {

@@ -24,6 +24,9 @@ public interface Policy extends AutoCloseable {
     /** Dimensions and identity of the model. */
     PolicySpec spec();
 
+    /** The model's tokenizer: gold responses are tokenized with it for supervised fine-tuning. */
+    Tokenizer tokenizer();
+
     /**
      * The final hidden states predicting each response token of each sequence, packed in order: the result
      * has one row per response token, {@code sum(responseTokens.length())} rows in all, of width

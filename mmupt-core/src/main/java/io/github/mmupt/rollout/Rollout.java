@@ -13,7 +13,8 @@ import java.util.Optional;
  * values. Each must be finite and not above zero: a positive log-prob means a broken head (verl#2656).
  *
  * @param tokenIds [L] response token ids, ending with the stop token when {@code finish} is STOP
- * @param logProbs [L] log-prob of each token under the sampling policy
+ * @param logProbs [L] log-prob of each token under the sampling policy; empty when not recorded (evaluation
+ *                 sampling, which needs only the text)
  * @param text     the decoded response, without special tokens
  * @param answer   the extracted final answer; empty when the response has none
  * @param finish   why sampling stopped
@@ -31,7 +32,7 @@ public record Rollout(ImmutableIntArray tokenIds, ImmutableDoubleArray logProbs,
         if (tokenIds.isEmpty()) {
             throw new IllegalArgumentException("a rollout must have at least one token");
         }
-        if (logProbs.length() != tokenIds.length()) {
+        if (!logProbs.isEmpty() && logProbs.length() != tokenIds.length()) {
             throw new IllegalArgumentException("a rollout needs one log-prob per token: " + tokenIds.length()
                     + " tokens, " + logProbs.length() + " log-probs");
         }
@@ -39,6 +40,8 @@ public record Rollout(ImmutableIntArray tokenIds, ImmutableDoubleArray logProbs,
             if (tokenIds.get(i) < 0) {
                 throw new IllegalArgumentException("token " + i + " has negative id " + tokenIds.get(i));
             }
+        }
+        for (int i = 0; i < logProbs.length(); i++) {
             double lp = logProbs.get(i);
             if (!Double.isFinite(lp) || lp > LOG_PROB_SLACK) {
                 throw new IllegalArgumentException("log-prob of token " + i + " must be finite and <= 0, got " + lp);
@@ -48,6 +51,11 @@ public record Rollout(ImmutableIntArray tokenIds, ImmutableDoubleArray logProbs,
 
     public int length() {
         return tokenIds.length();
+    }
+
+    /** Whether log-probs were recorded. */
+    public boolean hasLogProbs() {
+        return !logProbs.isEmpty();
     }
 
     /** Whether the response was cut off by the length limit. */

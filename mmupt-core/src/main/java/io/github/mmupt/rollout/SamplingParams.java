@@ -5,7 +5,8 @@ import com.google.common.primitives.ImmutableIntArray;
 /**
  * How responses are sampled. Build with {@link #builder()}; {@link #mmUpt()} is MM-UPT's published setting.
  *
- * @param responsesPerPrompt N, the group size: responses sampled per prompt and voted over. Range 2..1024.
+ * @param responsesPerPrompt N, the group size: responses sampled per prompt and voted over. Range 1..1024
+ *                           (training needs at least 2; 1 is for pass@1 evaluation).
  *                           MM-UPT: 10 (TTRL votes over 64). Larger N gives more reliable votes, at N times
  *                           the sampling cost.
  * @param temperature        logits are divided by it before softmax; (0, 10]. MM-UPT: 0.7. The same value
@@ -24,9 +25,8 @@ public record SamplingParams(int responsesPerPrompt, double temperature, double 
         ImmutableIntArray stopTokenIds, int minNewTokens) {
 
     public SamplingParams {
-        if (responsesPerPrompt < 2 || responsesPerPrompt > 1024) {
-            throw new IllegalArgumentException("responsesPerPrompt must be in [2, 1024] (a vote needs at least two), got "
-                    + responsesPerPrompt);
+        if (responsesPerPrompt < 1 || responsesPerPrompt > 1024) {
+            throw new IllegalArgumentException("responsesPerPrompt must be in [1, 1024], got " + responsesPerPrompt);
         }
         if (!(temperature > 0 && temperature <= 10)) {
             throw new IllegalArgumentException("temperature must be in (0, 10], got " + temperature);

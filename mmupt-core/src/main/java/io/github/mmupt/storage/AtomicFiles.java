@@ -66,4 +66,16 @@ public final class AtomicFiles {
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
     }
+
+    /** Deletes a directory tree (for cleaning up temporary directories); a missing root is fine. */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
 }

@@ -46,8 +46,10 @@ class RolloutTest {
         assertThat(p.topP()).isEqualTo(0.99);
         assertThat(p.maxNewTokens()).isEqualTo(2048);
         assertThat(p.toBuilder().topK(5).build().topK()).isEqualTo(5);
-        assertThatThrownBy(() -> SamplingParams.builder().responsesPerPrompt(1).build())
-                .hasMessageContaining("at least two");
+        assertThatThrownBy(() -> SamplingParams.builder().responsesPerPrompt(0).build())
+                .hasMessageContaining("[1, 1024]");
+        assertThatThrownBy(() -> SamplingParams.builder().minNewTokens(3000).build())
+                .hasMessageContaining("minNewTokens");
         assertThatThrownBy(() -> SamplingParams.builder().temperature(0).build()).hasMessageContaining("temperature");
         assertThatThrownBy(() -> SamplingParams.builder().topP(1.5).build()).hasMessageContaining("topP");
     }

@@ -8,6 +8,7 @@ import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.HeadVersion;
 import io.github.mmupt.grpo.LossBatch;
 import io.github.mmupt.grpo.LossMetrics;
+import io.github.mmupt.grpo.OptimizerState;
 import io.github.mmupt.grpo.UpdateResult;
 import io.github.mmupt.head.HeadShape;
 import io.github.mmupt.head.HeadWeights;
@@ -85,7 +86,7 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         return head;
     }
 
-    /** A copy of the head as trained so far. */
+    @Override
     public HeadWeights weights() {
         HeadShape shape = head.shape();
         float[] w = read(HeadTensor.WEIGHT);
@@ -93,9 +94,56 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
                 : HeadWeights.full(shape, w);
     }
 
+    @Override
+    public OptimizerState state() {
+        java.util.Map<String, float[]> t = new java.util.LinkedHashMap<>();
+        t.put("weight", read(HeadTensor.WEIGHT));
+        for (String name : OptimizerState.trainedNames(shape())) {
+            HeadTensor tensor = tensor(name);
+            if (shape().isLora()) {
+                t.put(name, read(tensor));
+            }
+            t.put("adam_m." + name, read(tensor, TensorPart.ADAM_M));
+            t.put("adam_v." + name, read(tensor, TensorPart.ADAM_V));
+        }
+        return new OptimizerState(shape(), head.step(), t);
+    }
+
+    @Override
+    public void restore(OptimizerState state) {
+        if (!state.shape().equals(shape())) {
+            throw new IllegalArgumentException("a state of a head " + state.shape() + " cannot be restored into a head "
+                    + shape());
+        }
+        if (shape().isLora() && !java.util.Arrays.equals(state.tensor("weight"), read(HeadTensor.WEIGHT))) {
+            throw new IllegalArgumentException("the state's frozen base weight differs from this optimizer's");
+        }
+        for (String name : OptimizerState.trainedNames(shape())) {
+            HeadTensor tensor = tensor(name);
+            head.write(tensor, TensorPart.VALUE, direct(state.tensor(name)));
+            head.write(tensor, TensorPart.ADAM_M, direct(state.tensor("adam_m." + name)));
+            head.write(tensor, TensorPart.ADAM_V, direct(state.tensor("adam_v." + name)));
+        }
+        head.setStep(state.step());
+        head.zeroGradient();
+    }
+
+    private static HeadTensor tensor(String name) {
+        return switch (name) {
+            case "weight" -> HeadTensor.WEIGHT;
+            case "lora_a" -> HeadTensor.LORA_A;
+            case "lora_b" -> HeadTensor.LORA_B;
+            default -> throw new IllegalArgumentException("unknown head tensor " + name);
+        };
+    }
+
     private float[] read(HeadTensor tensor) {
+        return read(tensor, TensorPart.VALUE);
+    }
+
+    private float[] read(HeadTensor tensor, TensorPart part) {
         FloatBuffer b = DirectScratch.newFloats(head.elements(tensor));
-        head.read(tensor, TensorPart.VALUE, b);
+        head.read(tensor, part, b);
         float[] out = new float[b.capacity()];
         b.get(out);
         return out;

@@ -49,6 +49,7 @@ public final class KvCacheSampler implements RolloutSampler {
     private final GrpoOptimizer head;
     private final AnswerExtractor extractor;
     private final Mode mode;
+    private final boolean evaluation;
     private long kernelNanos;
     private long totalNanos;
     private long sampledTokens;
@@ -58,6 +59,18 @@ public final class KvCacheSampler implements RolloutSampler {
     }
 
     public KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor, Mode mode) {
+        this(policy, head, extractor, mode, false);
+    }
+
+    /**
+     * A sampler for evaluation: any temperature, and no log-probs recorded (rollouts carry empty log-probs), so
+     * pass@1 can sample at 0.2 while training uses 0.7.
+     */
+    public static KvCacheSampler forEvaluation(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor) {
+        return new KvCacheSampler(policy, head, extractor, Mode.CACHED, true);
+    }
+
+    private KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor, Mode mode, boolean evaluation) {
         if (policy == null || head == null || extractor == null || mode == null) {
             throw new IllegalArgumentException("policy, head and extractor must not be null");
         }
@@ -69,6 +82,7 @@ public final class KvCacheSampler implements RolloutSampler {
         this.head = head;
         this.extractor = extractor;
         this.mode = mode;
+        this.evaluation = evaluation;
     }
 
     /** Where sampling time went so far: total, in the head kernel, and (from the policy) in ONNX Runtime. */
@@ -81,7 +95,7 @@ public final class KvCacheSampler implements RolloutSampler {
 
     @Override
     public List<RolloutGroup> sample(List<Prompt> prompts, SamplingParams params, long seed) {
-        if (Math.abs(params.temperature() - head.lossConfig().temperature()) > 1e-12) {
+        if (!evaluation && Math.abs(params.temperature() - head.lossConfig().temperature()) > 1e-12) {
             throw new IllegalArgumentException("sampling temperature " + params.temperature() + " differs from the "
                     + "loss temperature " + head.lossConfig().temperature() + ": recorded log-probs would not be the "
                     + "ones training uses (MM-UPT divides logits by the rollout temperature in both)");
@@ -163,15 +177,20 @@ public final class KvCacheSampler implements RolloutSampler {
                     chosen[b] = sampleToken(row, params, rngs[b]);
                 }
                 logits.clear();
-                k0 = System.nanoTime();
-                TokenScores scores = head.score(hidden, ImmutableIntArray.copyOf(chosen), HeadVersion.CURRENT);
-                kernelNanos += System.nanoTime() - k0;
+                TokenScores scores = null;
+                if (!evaluation) {
+                    k0 = System.nanoTime();
+                    scores = head.score(hidden, ImmutableIntArray.copyOf(chosen), HeadVersion.CURRENT);
+                    kernelNanos += System.nanoTime() - k0;
+                }
                 for (int b = 0; b < n; b++) {
                     if (finished[b]) {
                         continue;
                     }
                     tokens.get(b).add(chosen[b]);
-                    logProbs.get(b).add(scores.logProbs().get(b));
+                    if (scores != null) {
+                        logProbs.get(b).add(scores.logProbs().get(b));
+                    }
                     sampledTokens++;
                     finished[b] = isStop(chosen[b], stops);
                 }

@@ -204,6 +204,7 @@ public final class OnnxPolicy implements Policy {
         return manifest;
     }
 
+    @Override
     public VocabularyTokenizer tokenizer() {
         return tokenizer;
     }
@@ -278,13 +279,7 @@ public final class OnnxPolicy implements Policy {
             manifest.write(tmp);
             AtomicFiles.move(tmp, target);
         } finally {
-            if (Files.exists(tmp)) {
-                try (var walk = Files.walk(tmp)) {
-                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            }
+            AtomicFiles.deleteTree(tmp);
         }
     }
 

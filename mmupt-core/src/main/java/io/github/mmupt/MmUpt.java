@@ -1,0 +1,349 @@
+package io.github.mmupt;
+
+import io.github.mmupt.answer.AnswerEquivalence;
+import io.github.mmupt.checkpoint.Checkpoint;
+import io.github.mmupt.checkpoint.CheckpointStore;
+import io.github.mmupt.checkpoint.LoopState;
+import io.github.mmupt.data.Dataset;
+import io.github.mmupt.data.Example;
+import io.github.mmupt.grpo.AdvantageEstimator;
+import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.StepStats;
+import io.github.mmupt.policy.Policy;
+import io.github.mmupt.rollout.RolloutSampler;
+import io.github.mmupt.rollout.SamplingParams;
+import io.github.mmupt.train.RunResult;
+import io.github.mmupt.train.StepListener;
+import io.github.mmupt.train.Trainer;
+import io.github.mmupt.train.TrainingMode;
+import io.github.mmupt.train.TrainingSettings;
+import io.github.mmupt.vote.MajorityVoteLabeler;
+import io.github.mmupt.vote.PseudoLabeler;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A configured self-improvement run: unsupervised post-training by majority vote (MM-UPT), or the supervised
+ * GRPO and SFT baselines on the same machinery.
+ *
+ * <pre>{@code
+ * RunResult result = MmUpt.builder()
+ *         .policy(policy).sampler(sampler).optimizer(optimizer)   // required
+ *         .data(unlabeled)                                        // required
+ *         .steps(40).promptsPerStep(32)
+ *         .sampling(SamplingParams.builder().responsesPerPrompt(8).temperature(0.7).build())
+ *         .checkpoints(Path.of("runs/upt"), 10)
+ *         .listener(new ProgressLog("upt"))
+ *         .build()
+ *         .run();
+ * }</pre>
+ *
+ * <p>{@link #run()} drives a {@link Trainer} to the end, notifies listeners, writes checkpoints and, with
+ * {@code resume(true)}, continues from the newest checkpoint. {@link #trainer()} gives the step-wise API instead.
+ * The caller owns (and closes) the policy, sampler and optimizer.
+ */
+public final class MmUpt {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MmUpt.class);
+
+    private final TrainingSettings settings;
+    private final Policy policy;
+    private final RolloutSampler sampler;
+    private final GrpoOptimizer optimizer;
+    private final Dataset data;
+    private final List<StepListener> listeners;
+    private final Path checkpointDirectory;
+    private final int checkpointEvery;
+    private final boolean resume;
+
+    private MmUpt(Builder b, TrainingSettings settings) {
+        this.settings = settings;
+        this.policy = b.policy;
+        this.sampler = b.sampler;
+        this.optimizer = b.optimizer;
+        this.data = b.data;
+        this.listeners = List.copyOf(b.listeners);
+        this.checkpointDirectory = b.checkpointDirectory;
+        this.checkpointEvery = b.checkpointEvery;
+        this.resume = b.resume;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public TrainingSettings settings() {
+        return settings;
+    }
+
+    /**
+     * A step-wise trainer, positioned at the newest checkpoint when {@code resume(true)} is set and one exists.
+     *
+     * @throws IOException when the checkpoint cannot be read or was made for another model or head
+     */
+    public Trainer trainer() throws IOException {
+        LoopState start = LoopState.start(settings.seed());
+        if (resume && checkpointDirectory != null) {
+            Optional<Checkpoint> last = new CheckpointStore(checkpointDirectory).latest(policy.spec().modelId(),
+                    optimizer.shape());
+            if (last.isPresent()) {
+                optimizer.restore(last.get().optimizer());
+                start = last.get().loop();
+                LOG.info("resuming from the checkpoint at step {} in {}", start.step(), checkpointDirectory);
+            }
+        }
+        return new Trainer(settings, policy, sampler, optimizer, data, start);
+    }
+
+    /** Runs to the configured number of steps. */
+    public RunResult run() throws IOException {
+        long started = System.nanoTime();
+        Trainer trainer = trainer();
+        CheckpointStore store = checkpointDirectory == null ? null : new CheckpointStore(checkpointDirectory);
+        List<StepStats> steps = new ArrayList<>();
+        while (trainer.hasNext()) {
+            StepStats stats = trainer.step();
+            steps.add(stats);
+            for (StepListener l : listeners) {
+                l.onStep(stats, settings.steps());
+            }
+            boolean last = !trainer.hasNext();
+            if (store != null && (last || trainer.completedSteps() % checkpointEvery == 0)) {
+                store.save(trainer.checkpoint());
+            }
+        }
+        RunResult result = new RunResult(steps, optimizer.weights(), Duration.ofNanos(System.nanoTime() - started));
+        for (StepListener l : listeners) {
+            l.onFinish(result);
+        }
+        if (result.skippedUpdates() > 0) {
+            LOG.warn("{} update(s) were skipped for a non-finite loss or gradient", result.skippedUpdates());
+        }
+        return result;
+    }
+
+    /**
+     * Settings of a run. Required: {@link #policy}, {@link #optimizer}, {@link #data}, and {@link #sampler}
+     * except in SFT. Every other setting has a default, listed with its range and source; {@link #mmUptPreset()}
+     * sets MM-UPT's published values at once. {@link #build()} checks the settings together and says what is
+     * wrong.
+     */
+    public static final class Builder {
+        private Policy policy;
+        private RolloutSampler sampler;
+        private GrpoOptimizer optimizer;
+        private Dataset data;
+        private TrainingMode mode = TrainingMode.UPT;
+        private long steps = -1;
+        private int promptsPerStep = 32;
+        private int promptsPerMiniBatch = -1;
+        private int iterations = 1;
+        private int microBatchSequences = 64;
+        private SamplingParams sampling = SamplingParams.mmUpt();
+        private PseudoLabeler labeler = MajorityVoteLabeler.standard();
+        private AdvantageEstimator advantages = AdvantageEstimator.grpo();
+        private AnswerEquivalence equivalence = AnswerEquivalence.standard();
+        private long seed = 1;
+        private final List<StepListener> listeners = new ArrayList<>();
+        private Path checkpointDirectory;
+        private int checkpointEvery = 5;
+        private boolean resume;
+
+        private Builder() {
+        }
+
+        /** Required: the frozen trunk that gives hidden states (and its tokenizer). */
+        public Builder policy(Policy policy) {
+            this.policy = policy;
+            return this;
+        }
+
+        /** Required except in SFT: samples N responses per prompt with the head being trained. */
+        public Builder sampler(RolloutSampler sampler) {
+            this.sampler = sampler;
+            return this;
+        }
+
+        /** Required: the trainable head, its loss and its optimizer. */
+        public Builder optimizer(GrpoOptimizer optimizer) {
+            this.optimizer = optimizer;
+            return this;
+        }
+
+        /** Required: the prompts (unlabeled for UPT; with gold answers for supervised GRPO, responses for SFT). */
+        public Builder data(Dataset data) {
+            this.data = data;
+            return this;
+        }
+
+        /** UPT (default), SUPERVISED_GRPO or SFT. */
+        public Builder mode(TrainingMode mode) {
+            this.mode = mode;
+            return this;
+        }
+
+        /** Steps to run, >= 1. Default: one pass over the data. MM-UPT: 15 passes. */
+        public Builder steps(long steps) {
+            this.steps = steps;
+            return this;
+        }
+
+        /** Prompts per step (rollout batch), >= 1. Default 32; MM-UPT 512. */
+        public Builder promptsPerStep(int n) {
+            this.promptsPerStep = n;
+            return this;
+        }
+
+        /**
+         * Prompts per optimizer update; must divide promptsPerStep, so a mini-batch holds whole groups. Default:
+         * promptsPerStep (one update per step); MM-UPT 128 (four updates per step).
+         */
+        public Builder promptsPerMiniBatch(int n) {
+            this.promptsPerMiniBatch = n;
+            return this;
+        }
+
+        /** Passes over each step's mini-batches (PPO epochs, mu), >= 1. Default 1, as MM-UPT. */
+        public Builder iterations(int n) {
+            this.iterations = n;
+            return this;
+        }
+
+        /** Sequences per kernel call, >= 1: bounds memory, not the result. Default 64. */
+        public Builder microBatchSequences(int n) {
+            this.microBatchSequences = n;
+            return this;
+        }
+
+        /** Rollout settings. Default {@link SamplingParams#mmUpt()}; temperature must match the loss config's. */
+        public Builder sampling(SamplingParams params) {
+            this.sampling = params;
+            return this;
+        }
+
+        /** The pseudo-labeler. Default {@link MajorityVoteLabeler#standard()}. */
+        public Builder labeler(PseudoLabeler labeler) {
+            this.labeler = labeler;
+            return this;
+        }
+
+        /** Advantages. Default {@link AdvantageEstimator#grpo()}: group std, epsilon 1e-6 (MM-UPT). */
+        public Builder advantages(AdvantageEstimator estimator) {
+            this.advantages = estimator;
+            return this;
+        }
+
+        /** Answer equivalence for gold rewards and monitoring. Default {@link AnswerEquivalence#standard()}. */
+        public Builder equivalence(AnswerEquivalence equivalence) {
+            this.equivalence = equivalence;
+            return this;
+        }
+
+        /** Root seed of sampling and data order. Default 1 (MM-UPT's data seed). */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Builder listener(StepListener listener) {
+            this.listeners.add(listener);
+            return this;
+        }
+
+        /** Writes a checkpoint every {@code every} steps (and at the end) under {@code directory}. MM-UPT: 5. */
+        public Builder checkpoints(Path directory, int every) {
+            this.checkpointDirectory = directory;
+            this.checkpointEvery = every;
+            return this;
+        }
+
+        /** Continue from the newest checkpoint in the checkpoint directory, if there is one. Default false. */
+        public Builder resume(boolean resume) {
+            this.resume = resume;
+            return this;
+        }
+
+        /**
+         * MM-UPT's published settings (waltonfuture/MM-UPT examples/config.yaml): 512 prompts per step in
+         * mini-batches of 128, one pass, 10 responses at temperature 0.7 and top-p 0.99, up to 2048 tokens, its
+         * exact voting ({@link MajorityVoteLabeler#mmUptCompatible()}), group-std advantages. Pair it with
+         * {@code GrpoLossConfig.mmUpt()} and {@code AdamWConfig.mmUpt()} for the optimizer.
+         */
+        public Builder mmUptPreset() {
+            this.promptsPerStep = 512;
+            this.promptsPerMiniBatch = 128;
+            this.iterations = 1;
+            this.sampling = SamplingParams.mmUpt();
+            this.labeler = MajorityVoteLabeler.mmUptCompatible();
+            this.advantages = AdvantageEstimator.grpo();
+            return this;
+        }
+
+        /** Checks the settings together; every failure says what and why. */
+        public MmUpt build() {
+            List<String> missing = new ArrayList<>();
+            if (policy == null) {
+                missing.add("policy");
+            }
+            if (optimizer == null) {
+                missing.add("optimizer");
+            }
+            if (data == null) {
+                missing.add("data");
+            }
+            if (sampler == null && mode != TrainingMode.SFT) {
+                missing.add("sampler (" + mode + " samples responses)");
+            }
+            if (!missing.isEmpty()) {
+                throw new IllegalStateException("MmUpt needs " + String.join(", ", missing));
+            }
+            if (optimizer.shape().hiddenSize() != policy.spec().hiddenSize()
+                    || optimizer.shape().vocabSize() != policy.spec().vocabSize()) {
+                throw new IllegalStateException("the optimizer's head " + optimizer.shape() + " does not fit the policy (d="
+                        + policy.spec().hiddenSize() + ", V=" + policy.spec().vocabSize() + ")");
+            }
+            if (mode != TrainingMode.SFT
+                    && Math.abs(sampling.temperature() - optimizer.lossConfig().temperature()) > 1e-12) {
+                throw new IllegalStateException("the sampling temperature " + sampling.temperature() + " must equal the "
+                        + "loss temperature " + optimizer.lossConfig().temperature() + ": log-probs are of logits divided "
+                        + "by the rollout temperature in both (MM-UPT's convention)");
+            }
+            if (data.size() < promptsPerStep) {
+                throw new IllegalStateException("the data has " + data.size() + " examples, fewer than promptsPerStep = "
+                        + promptsPerStep);
+            }
+            for (Example e : data.examples()) {
+                if (mode == TrainingMode.SUPERVISED_GRPO && e.goldAnswer().isEmpty()) {
+                    throw new IllegalStateException("supervised GRPO rewards by the gold answer, but example "
+                            + e.prompt().id() + " has none");
+                }
+                if (mode == TrainingMode.SFT && e.goldResponse().isEmpty()) {
+                    throw new IllegalStateException("SFT trains on gold responses, but example " + e.prompt().id()
+                            + " has none");
+                }
+            }
+            if (checkpointDirectory != null && checkpointEvery < 1) {
+                throw new IllegalStateException("checkpoints need an interval >= 1 step, got " + checkpointEvery);
+            }
+            if (resume && checkpointDirectory == null) {
+                throw new IllegalStateException("resume(true) needs checkpoints(directory, every)");
+            }
+            int miniBatch = promptsPerMiniBatch < 0 ? promptsPerStep : promptsPerMiniBatch;
+            long runSteps = steps < 0 ? Math.max(1, data.size() / promptsPerStep) : steps;
+            TrainingSettings settings;
+            try {
+                settings = new TrainingSettings(mode, runSteps, promptsPerStep, miniBatch, iterations, microBatchSequences,
+                        sampling, labeler, advantages, equivalence, seed);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+            return new MmUpt(this, settings);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package io.github.mmupt.data;
+
+import io.github.mmupt.prompt.Prompt;
+import java.util.Optional;
+
+/**
+ * One dataset item: a prompt and, where the dataset has them, its gold answer and a gold response. Training
+ * code hands only the prompt to sampling and voting; the gold fields go to monitoring, to supervised GRPO and
+ * to SFT.
+ *
+ * @param prompt       the question and its images
+ * @param goldAnswer   the reference final answer, if known
+ * @param goldResponse a full reference response (reasoning and boxed answer) for SFT, if known
+ */
+public record Example(Prompt prompt, Optional<String> goldAnswer, Optional<String> goldResponse) {
+
+    public Example {
+        if (prompt == null || goldAnswer == null || goldResponse == null) {
+            throw new IllegalArgumentException("prompt, goldAnswer and goldResponse must not be null (use Optional.empty())");
+        }
+    }
+
+    /** An unlabeled example. */
+    public static Example unlabeled(Prompt prompt) {
+        return new Example(prompt, Optional.empty(), Optional.empty());
+    }
+
+    /** The same prompt without any gold field. */
+    public Example withoutLabels() {
+        return unlabeled(prompt);
+    }
+}

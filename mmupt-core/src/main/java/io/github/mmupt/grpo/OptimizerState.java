@@ -1,0 +1,130 @@
+package io.github.mmupt.grpo;
+
+import io.github.mmupt.head.HeadShape;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a {@link GrpoOptimizer} needs to continue exactly where it was: the head's parameters, AdamW's
+ * moments and its step count, as float32 tensors by name.
+ *
+ * <p>Names: {@code weight} (W, or the frozen W0 of a LoRA), {@code lora_a}, {@code lora_b}; AdamW moments of
+ * the trained tensors as {@code adam_m.<name>} and {@code adam_v.<name>}. Shapes follow {@link HeadShape}.
+ * Arrays are copied in and out.
+ */
+public final class OptimizerState {
+
+    private final HeadShape shape;
+    private final long step;
+    private final Map<String, float[]> tensors;
+
+    public OptimizerState(HeadShape shape, long step, Map<String, float[]> tensors) {
+        if (shape == null || tensors == null) {
+            throw new IllegalArgumentException("shape and tensors must not be null");
+        }
+        if (step < 0) {
+            throw new IllegalArgumentException("step must be >= 0, got " + step);
+        }
+        Map<String, float[]> copy = new LinkedHashMap<>();
+        for (String name : expectedNames(shape)) {
+            float[] values = tensors.get(name);
+            long expected = elements(shape, name);
+            if (values == null) {
+                throw new IllegalArgumentException("optimizer state lacks tensor " + name + " (a head of " + shape + " needs "
+                        + expectedNames(shape) + ")");
+            }
+            if (values.length != expected) {
+                throw new IllegalArgumentException("tensor " + name + " has " + values.length + " values, a head of "
+                        + shape + " needs " + expected);
+            }
+            copy.put(name, values.clone());
+        }
+        for (String name : tensors.keySet()) {
+            if (!copy.containsKey(name)) {
+                throw new IllegalArgumentException("unexpected tensor " + name + " for a head of " + shape);
+            }
+        }
+        this.shape = shape;
+        this.step = step;
+        this.tensors = Collections.unmodifiableMap(copy);
+    }
+
+    /** The tensor names a head of this shape has, in a fixed order. */
+    public static List<String> expectedNames(HeadShape shape) {
+        List<String> trained = trainedNames(shape);
+        List<String> names = new java.util.ArrayList<>();
+        names.add("weight");
+        if (shape.isLora()) {
+            names.addAll(trained);
+        }
+        for (String t : trained) {
+            names.add("adam_m." + t);
+            names.add("adam_v." + t);
+        }
+        return names;
+    }
+
+    /** The tensors AdamW updates: [weight] for a full head, [lora_a, lora_b] for a LoRA. */
+    public static List<String> trainedNames(HeadShape shape) {
+        return shape.isLora() ? List.of("lora_a", "lora_b") : List.of("weight");
+    }
+
+    /** Elements of a named tensor of a head of this shape. */
+    public static long elements(HeadShape shape, String name) {
+        String base = name.startsWith("adam_m.") || name.startsWith("adam_v.") ? name.substring(7) : name;
+        return switch (base) {
+            case "weight" -> (long) shape.vocabSize() * shape.hiddenSize();
+            case "lora_a" -> (long) shape.loraRank() * shape.hiddenSize();
+            case "lora_b" -> (long) shape.vocabSize() * shape.loraRank();
+            default -> throw new IllegalArgumentException("unknown head tensor " + name);
+        };
+    }
+
+    public HeadShape shape() {
+        return shape;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    /** Tensor names, in order. */
+    public List<String> names() {
+        return List.copyOf(tensors.keySet());
+    }
+
+    /** A copy of one tensor. */
+    public float[] tensor(String name) {
+        float[] t = tensors.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("no tensor named " + name + " (have " + tensors.keySet() + ")");
+        }
+        return t.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof OptimizerState other) || !shape.equals(other.shape) || step != other.step
+                || !tensors.keySet().equals(other.tensors.keySet())) {
+            return false;
+        }
+        for (String name : tensors.keySet()) {
+            if (!java.util.Arrays.equals(tensors.get(name), other.tensors.get(name))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int hashCode() {
+        return shape.hashCode() * 31 + Long.hashCode(step);
+    }
+
+    @Override
+    public String toString() {
+        return "OptimizerState[" + shape + ", step " + step + "]";
+    }
+}

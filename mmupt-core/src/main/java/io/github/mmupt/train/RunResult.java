@@ -1,0 +1,25 @@
+package io.github.mmupt.train;
+
+import io.github.mmupt.grpo.StepStats;
+import io.github.mmupt.head.HeadWeights;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a run did.
+ *
+ * @param steps     the statistics of every step run in this call (a resumed run lists only the new steps)
+ * @param finalHead the trained head
+ * @param wallTime  time of this call
+ */
+public record RunResult(List<StepStats> steps, HeadWeights finalHead, Duration wallTime) {
+
+    public RunResult {
+        steps = List.copyOf(steps);
+    }
+
+    /** Updates skipped for a non-finite loss or gradient. */
+    public long skippedUpdates() {
+        return steps.stream().mapToLong(StepStats::skippedUpdates).sum();
+    }
+}

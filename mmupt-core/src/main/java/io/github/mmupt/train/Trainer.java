@@ -1,0 +1,348 @@
+package io.github.mmupt.train;
+
+import com.google.common.primitives.ImmutableDoubleArray;
+import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.answer.AnswerEquivalence;
+import io.github.mmupt.checkpoint.Checkpoint;
+import io.github.mmupt.checkpoint.LoopState;
+import io.github.mmupt.data.Dataset;
+import io.github.mmupt.data.Example;
+import io.github.mmupt.grpo.GroupAdvantages;
+import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.HeadVersion;
+import io.github.mmupt.grpo.LossBatch;
+import io.github.mmupt.grpo.LossMetrics;
+import io.github.mmupt.grpo.StepPhase;
+import io.github.mmupt.grpo.StepStats;
+import io.github.mmupt.grpo.UpdateResult;
+import io.github.mmupt.head.TokenScores;
+import io.github.mmupt.policy.HiddenStates;
+import io.github.mmupt.policy.Policy;
+import io.github.mmupt.policy.PromptResponse;
+import io.github.mmupt.prompt.Prompt;
+import io.github.mmupt.rollout.Rollout;
+import io.github.mmupt.rollout.RolloutGroup;
+import io.github.mmupt.rollout.RolloutSampler;
+import io.github.mmupt.vote.LabelAudit;
+import io.github.mmupt.vote.VoteResult;
+import io.github.mmupt.vote.VoteSummary;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a training loop one step at a time, for hosts that drive it themselves ({@code MmUpt.run()} uses it too).
+ *
+ * <p>One step: take {@code promptsPerStep} examples in the run's seeded order; sample N responses each; reward
+ * them (majority vote in UPT, gold answer in supervised GRPO) and compute group advantages; score the
+ * responses once with the trunk (hidden states) and the head (old and, with a KL term, reference log-probs);
+ * then for {@code iterations} passes, for each mini-batch of whole groups, accumulate the loss over micro-batches
+ * and apply one AdamW update. SFT replaces sampling and rewards by gold responses with advantage 1.
+ *
+ * <p>Label isolation: in UPT mode the pseudo-labeler receives only the sampled answers; gold answers reach
+ * {@link io.github.mmupt.vote.PseudoLabeler#audit} alone, for the statistics.
+ *
+ * <p>Determinism: step s samples with a seed derived from (seed, s), and pass e over the data is shuffled with
+ * (seed, e), so a run resumed from a checkpoint continues exactly as the uninterrupted one.
+ *
+ * <p>Threading: not thread-safe; the trainer drives the policy, sampler and optimizer it was given, and does
+ * not own or close them.
+ */
+public final class Trainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    private final TrainingSettings settings;
+    private final Policy policy;
+    private final RolloutSampler sampler;
+    private final GrpoOptimizer optimizer;
+    private final Dataset data;
+    private long step;
+    private int epoch;
+    private int cursor;
+    private List<Integer> order;
+
+    public Trainer(TrainingSettings settings, Policy policy, RolloutSampler sampler, GrpoOptimizer optimizer, Dataset data,
+            LoopState start) {
+        if (settings == null || policy == null || optimizer == null || data == null || start == null) {
+            throw new IllegalArgumentException("settings, policy, optimizer, data and start must not be null");
+        }
+        if (settings.mode() != TrainingMode.SFT && sampler == null) {
+            throw new IllegalArgumentException(settings.mode() + " samples responses: a RolloutSampler is required");
+        }
+        if (data.size() < settings.promptsPerStep()) {
+            throw new IllegalArgumentException("the dataset " + data.name() + " has " + data.size() + " examples, fewer "
+                    + "than promptsPerStep = " + settings.promptsPerStep());
+        }
+        if (start.seed() != settings.seed()) {
+            throw new IllegalArgumentException("the loop state was saved with seed " + start.seed() + ", this run uses "
+                    + settings.seed());
+        }
+        this.settings = settings;
+        this.policy = policy;
+        this.sampler = sampler;
+        this.optimizer = optimizer;
+        this.data = data;
+        this.step = start.step();
+        this.epoch = start.epoch();
+        this.cursor = start.cursor();
+        this.order = permutation(epoch);
+    }
+
+    public TrainingSettings settings() {
+        return settings;
+    }
+
+    public boolean hasNext() {
+        return step < settings.steps();
+    }
+
+    /** Steps completed. */
+    public long completedSteps() {
+        return step;
+    }
+
+    public LoopState loopState() {
+        return new LoopState(step, epoch, cursor, settings.seed());
+    }
+
+    /** The optimizer's state and the loop's counters, for a checkpoint. */
+    public Checkpoint checkpoint() {
+        return new Checkpoint(optimizer.state(), loopState(), policy.spec().modelId());
+    }
+
+    /** Runs one step. */
+    public StepStats step() {
+        if (!hasNext()) {
+            throw new IllegalStateException("the run is complete (" + settings.steps() + " steps)");
+        }
+        List<Example> batch = nextExamples(settings.promptsPerStep());
+        StepStats stats = settings.mode() == TrainingMode.SFT ? sftStep(batch) : rlStep(batch);
+        step++;
+        return stats;
+    }
+
+    // ------------------------------------------------------------------ UPT and supervised GRPO
+
+    private StepStats rlStep(List<Example> batch) {
+        Map<StepPhase, Duration> times = new EnumMap<>(StepPhase.class);
+        long t0 = System.nanoTime();
+        List<Prompt> prompts = batch.stream().map(Example::prompt).toList();
+        List<RolloutGroup> groups = sampler.sample(prompts, settings.sampling(), mix(settings.seed(), step));
+        if (groups.size() != prompts.size()) {
+            throw new IllegalStateException("the sampler returned " + groups.size() + " groups for " + prompts.size() + " prompts");
+        }
+        long t1 = System.nanoTime();
+        times.put(StepPhase.ROLLOUT, Duration.ofNanos(t1 - t0));
+
+        List<VoteResult> votes = new ArrayList<>();
+        List<LabelAudit> audits = new ArrayList<>();
+        List<ImmutableDoubleArray> rewards = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            RolloutGroup group = groups.get(g);
+            // the labeler sees the sampled answers only; the gold answer never enters this call
+            VoteResult vote = settings.labeler().label(group.answers());
+            votes.add(vote);
+            Optional<String> gold = batch.get(g).goldAnswer();
+            gold.ifPresent(answer -> audits.add(settings.labeler().audit(vote, answer)));
+            rewards.add(settings.mode() == TrainingMode.UPT ? vote.rewards() : goldRewards(group, gold.orElseThrow(
+                    () -> new IllegalStateException("supervised GRPO needs gold answers; example " + group.prompt().id()
+                            + " has none"))));
+        }
+        GroupAdvantages advantages = settings.advantages().compute(rewards);
+        List<Sequence> sequences = new ArrayList<>();
+        List<int[]> groupRanges = new ArrayList<>(); // [first sequence, end) per kept group
+        for (int g = 0; g < groups.size(); g++) {
+            if (!advantages.kept().get(g)) {
+                continue;
+            }
+            int first = sequences.size();
+            List<Rollout> rollouts = groups.get(g).rollouts();
+            for (int r = 0; r < rollouts.size(); r++) {
+                sequences.add(new Sequence(groups.get(g).prompt(), rollouts.get(r).tokenIds(), advantages.advantages().get(g).get(r)));
+            }
+            groupRanges.add(new int[] {first, sequences.size()});
+        }
+        long t2 = System.nanoTime();
+        times.put(StepPhase.VOTE, Duration.ofNanos(t2 - t1));
+
+        TrainOutcome outcome = train(sequences, groupRanges, times);
+        double rewardMean = rewards.stream().flatMapToDouble(a -> java.util.Arrays.stream(a.toArray())).average().orElse(0);
+        int responses = groups.stream().mapToInt(RolloutGroup::size).sum();
+        double meanLength = groups.stream().flatMap(gr -> gr.rollouts().stream()).mapToInt(Rollout::length).average()
+                .orElse(0);
+        return new StepStats(step, rewardMean, VoteSummary.of(votes, audits), outcome.loss(), outcome.updates(), responses,
+                meanLength, times);
+    }
+
+    private ImmutableDoubleArray goldRewards(RolloutGroup group, String gold) {
+        AnswerEquivalence eq = settings.equivalence();
+        AnswerEquivalence.Prepared preparedGold = eq.prepare(gold);
+        double[] r = new double[group.size()];
+        for (int i = 0; i < r.length; i++) {
+            Optional<String> answer = group.rollouts().get(i).answer();
+            r[i] = answer.isPresent() && eq.equivalent(eq.prepare(answer.get()), preparedGold) ? 1.0 : 0.0;
+        }
+        return ImmutableDoubleArray.copyOf(r);
+    }
+
+    // ------------------------------------------------------------------ SFT
+
+    private StepStats sftStep(List<Example> batch) {
+        Map<StepPhase, Duration> times = new EnumMap<>(StepPhase.class);
+        int eos = policy.spec().endOfSequence().get(0);
+        List<Sequence> sequences = new ArrayList<>();
+        List<int[]> ranges = new ArrayList<>();
+        for (Example e : batch) {
+            String response = e.goldResponse().orElseThrow(() -> new IllegalStateException("SFT needs gold responses; "
+                    + "example " + e.prompt().id() + " has none"));
+            ImmutableIntArray tokens = ImmutableIntArray.builder().addAll(policy.tokenizer().encode(response)).add(eos).build();
+            ranges.add(new int[] {sequences.size(), sequences.size() + 1});
+            sequences.add(new Sequence(e.prompt(), tokens, 1.0));
+        }
+        TrainOutcome outcome = train(sequences, ranges, times);
+        double meanLength = sequences.stream().mapToInt(s -> s.tokens().length()).average().orElse(0);
+        return new StepStats(step, Double.NaN, VoteSummary.of(List.of(), List.of()), outcome.loss(), outcome.updates(),
+                sequences.size(), meanLength, times);
+    }
+
+    // ------------------------------------------------------------------ the update
+
+    /** A response to train on, with its sequence-level advantage. */
+    private record Sequence(Prompt prompt, ImmutableIntArray tokens, double advantage) {
+    }
+
+    private record TrainOutcome(LossMetrics loss, List<UpdateResult> updates) {
+    }
+
+    /**
+     * Scores the sequences once, then runs {@code iterations} passes of one update per mini-batch of
+     * {@code promptsPerMiniBatch} groups, accumulating over micro-batches.
+     */
+    private TrainOutcome train(List<Sequence> sequences, List<int[]> groups, Map<StepPhase, Duration> times) {
+        if (sequences.isEmpty()) {
+            LOG.info("step {}: no group left to train on (all dropped)", step);
+            return new TrainOutcome(LossMetrics.EMPTY, List.of());
+        }
+        long t0 = System.nanoTime();
+        HiddenStates hidden = policy.responseHiddenStates(sequences.stream()
+                .map(s -> new PromptResponse(s.prompt(), s.tokens())).toList());
+        ImmutableIntArray.Builder targetsB = ImmutableIntArray.builder();
+        int[] offsets = new int[sequences.size() + 1];
+        for (int i = 0; i < sequences.size(); i++) {
+            targetsB.addAll(sequences.get(i).tokens());
+            offsets[i + 1] = offsets[i] + sequences.get(i).tokens().length();
+        }
+        ImmutableIntArray targets = targetsB.build();
+        TokenScores old = optimizer.score(hidden, targets, HeadVersion.CURRENT);
+        boolean kl = optimizer.lossConfig().kl().enabled();
+        ImmutableDoubleArray ref = kl ? optimizer.score(hidden, targets, HeadVersion.REFERENCE).logProbs()
+                : ImmutableDoubleArray.of();
+        double[] tokenAdvantages = new double[offsets[sequences.size()]];
+        for (int i = 0; i < sequences.size(); i++) {
+            java.util.Arrays.fill(tokenAdvantages, offsets[i], offsets[i + 1], sequences.get(i).advantage());
+        }
+        ImmutableDoubleArray advantages = ImmutableDoubleArray.copyOf(tokenAdvantages);
+        long t1 = System.nanoTime();
+        times.put(StepPhase.SCORE, Duration.ofNanos(t1 - t0));
+
+        LossMetrics total = LossMetrics.EMPTY;
+        List<UpdateResult> updates = new ArrayList<>();
+        int groupsPerMiniBatch = settings.promptsPerMiniBatch();
+        for (int it = 0; it < settings.iterations(); it++) {
+            for (int g0 = 0; g0 < groups.size(); g0 += groupsPerMiniBatch) {
+                int g1 = Math.min(groups.size(), g0 + groupsPerMiniBatch);
+                int s0 = groups.get(g0)[0];
+                int s1 = groups.get(g1 - 1)[1];
+                int[] lengths = new int[s1 - s0];
+                for (int s = s0; s < s1; s++) {
+                    lengths[s - s0] = sequences.get(s).tokens().length();
+                }
+                double[] weights = optimizer.lossConfig().tokenWeights(lengths);
+                String corrupt = nonFiniteScores(sequences, offsets, s0, s1, old, kl ? ref : null);
+                if (corrupt != null) {
+                    // a NaN/Inf log-prob comes from the trunk's hidden states or the head: training on it would
+                    // poison the weights, so this mini-batch is skipped like a non-finite gradient
+                    LOG.warn("step {}: skipping an update: {}", step, corrupt);
+                    updates.add(new UpdateResult(optimizer.step(), Double.NaN, 1.0, true));
+                    continue;
+                }
+                for (int m0 = s0; m0 < s1; m0 += settings.microBatchSequences()) {
+                    int m1 = Math.min(s1, m0 + settings.microBatchSequences());
+                    int r0 = offsets[m0];
+                    int r1 = offsets[m1];
+                    LossBatch micro = new LossBatch(hidden.rows(r0, r1), targets.subArray(r0, r1),
+                            advantages.subArray(r0, r1), old.logProbs().subArray(r0, r1),
+                            kl ? ref.subArray(r0, r1) : ref,
+                            ImmutableDoubleArray.copyOf(java.util.Arrays.copyOfRange(weights, r0 - offsets[s0],
+                                    r1 - offsets[s0])));
+                    total = total.plus(optimizer.accumulate(micro));
+                }
+                UpdateResult update = optimizer.update();
+                if (update.skipped()) {
+                    LOG.warn("step {}: the gradient was not finite (norm {}); the update was skipped", step,
+                            update.gradNorm());
+                }
+                updates.add(update);
+            }
+        }
+        times.put(StepPhase.UPDATE, Duration.ofNanos(System.nanoTime() - t1));
+        return new TrainOutcome(total, updates);
+    }
+
+    /** Describes the first sequence in [s0, s1) with a non-finite old or reference log-prob; null if none. */
+    private static String nonFiniteScores(List<Sequence> sequences, int[] offsets, int s0, int s1, TokenScores old,
+            ImmutableDoubleArray ref) {
+        for (int s = s0; s < s1; s++) {
+            for (int r = offsets[s]; r < offsets[s + 1]; r++) {
+                double o = old.logProbs().get(r);
+                double f = ref == null ? 0.0 : ref.get(r);
+                if (!Double.isFinite(o) || !Double.isFinite(f)) {
+                    return "response " + (s - s0) + " to prompt " + sequences.get(s).prompt().id() + " has a non-finite "
+                            + (Double.isFinite(o) ? "reference" : "old") + " log-prob at token " + (r - offsets[s])
+                            + " (NaN/Inf in the trunk's hidden states or the head)";
+                }
+            }
+        }
+        return null;
+    }
+
+    // ------------------------------------------------------------------ data order
+
+    private List<Example> nextExamples(int count) {
+        List<Example> out = new ArrayList<>(count);
+        while (out.size() < count) {
+            if (cursor >= order.size()) {
+                epoch++;
+                cursor = 0;
+                order = permutation(epoch);
+            }
+            out.add(data.examples().get(order.get(cursor++)));
+        }
+        return out;
+    }
+
+    private List<Integer> permutation(int pass) {
+        List<Integer> indices = new ArrayList<>(data.size());
+        for (int i = 0; i < data.size(); i++) {
+            indices.add(i);
+        }
+        Collections.shuffle(indices, new Random(mix(settings.seed(), 1_000_003L + pass)));
+        return indices;
+    }
+
+    /** SplitMix64 of two values: independent streams per (seed, index). */
+    static long mix(long seed, long index) {
+        long z = seed + 0x9E3779B97F4A7C15L * (index + 1);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

@@ -1,0 +1,45 @@
+package io.github.mmupt.train;
+
+import io.github.mmupt.answer.AnswerEquivalence;
+import io.github.mmupt.grpo.AdvantageEstimator;
+import io.github.mmupt.rollout.SamplingParams;
+import io.github.mmupt.vote.PseudoLabeler;
+
+/**
+ * The resolved settings of a run, as {@code MmUpt.Builder} checked them. See the builder for what each does,
+ * its default and its source.
+ *
+ * @param mode                what rewards or targets come from
+ * @param steps               steps to run (in total, counting steps a resumed run already did)
+ * @param promptsPerStep      prompts sampled (or gold examples taken, in SFT) per step
+ * @param promptsPerMiniBatch prompts per optimizer update; divides {@code promptsPerStep}
+ * @param iterations          passes over each step's mini-batches (PPO epochs, mu)
+ * @param microBatchSequences sequences per kernel call; bounds memory, not the result
+ * @param sampling            rollout settings
+ * @param labeler             the pseudo-labeler (UPT); also monitors votes in supervised GRPO
+ * @param advantages          the advantage estimator
+ * @param equivalence         answer equivalence for gold rewards and monitoring
+ * @param seed                the root seed of sampling and data order
+ */
+public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep, int promptsPerMiniBatch, int iterations,
+        int microBatchSequences, SamplingParams sampling, PseudoLabeler labeler, AdvantageEstimator advantages,
+        AnswerEquivalence equivalence, long seed) {
+
+    public TrainingSettings {
+        if (mode == null || sampling == null || labeler == null || advantages == null || equivalence == null) {
+            throw new IllegalArgumentException("mode, sampling, labeler, advantages and equivalence must be set");
+        }
+        if (steps < 1 || promptsPerStep < 1 || promptsPerMiniBatch < 1 || iterations < 1 || microBatchSequences < 1) {
+            throw new IllegalArgumentException("steps, promptsPerStep, promptsPerMiniBatch, iterations and "
+                    + "microBatchSequences must be >= 1");
+        }
+        if (promptsPerStep % promptsPerMiniBatch != 0) {
+            throw new IllegalArgumentException("promptsPerStep (" + promptsPerStep + ") must be a multiple of "
+                    + "promptsPerMiniBatch (" + promptsPerMiniBatch + "): a mini-batch holds whole groups of responses");
+        }
+        if (mode != TrainingMode.SFT && sampling.responsesPerPrompt() < 2) {
+            throw new IllegalArgumentException("group-normalized advantages need at least 2 responses per prompt, got "
+                    + sampling.responsesPerPrompt());
+        }
+    }
+}

@@ -1,0 +1,191 @@
+package io.github.mmupt.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.mmupt.MmUpt;
+import io.github.mmupt.data.Dataset;
+import io.github.mmupt.data.Example;
+import io.github.mmupt.grpo.AdamWConfig;
+import io.github.mmupt.grpo.GrpoLossConfig;
+import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.ReferenceGrpoOptimizer;
+import io.github.mmupt.grpo.StepStats;
+import io.github.mmupt.head.HeadShape;
+import io.github.mmupt.head.ReferenceHead;
+import io.github.mmupt.policy.HiddenStates;
+import io.github.mmupt.policy.Policy;
+import io.github.mmupt.policy.PolicySpec;
+import io.github.mmupt.policy.PromptResponse;
+import io.github.mmupt.policy.Tokenizer;
+import io.github.mmupt.prompt.Prompt;
+import io.github.mmupt.vote.LabelAudit;
+import io.github.mmupt.vote.MajorityVoteLabeler;
+import io.github.mmupt.vote.PseudoLabeler;
+import io.github.mmupt.vote.VoteResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The loop with test doubles: what reaches the labeler, what is reported, what is written. */
+class TrainerTest {
+
+    private static final String GOLD = "GOLD-7";
+
+    @TempDir
+    Path dir;
+
+    private static GrpoOptimizer optimizer() {
+        double[] w = new double[FakeModels.V * FakeModels.D];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = 0.1 * Math.cos(i);
+        }
+        return new ReferenceGrpoOptimizer(ReferenceHead.full(HeadShape.full(FakeModels.V, FakeModels.D), w),
+                GrpoLossConfig.builder().temperature(1.0).build(), AdamWConfig.builder().learningRate(0.01).build());
+    }
+
+    private static Dataset data(int n) {
+        List<Example> examples = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            examples.add(new Example(new Prompt("p" + i, List.of(), "question number " + "x".repeat(i)), Optional.of(GOLD),
+                    Optional.of("1 2")));
+        }
+        return Dataset.of("d", examples);
+    }
+
+    /** Records what the loop hands to the labeler. */
+    private static final class SpyLabeler implements PseudoLabeler {
+        final PseudoLabeler inner = MajorityVoteLabeler.standard();
+        final List<List<Optional<String>>> labelled = new ArrayList<>();
+        final List<String> audited = new ArrayList<>();
+
+        @Override
+        public VoteResult label(List<Optional<String>> answers) {
+            labelled.add(List.copyOf(answers));
+            return inner.label(answers);
+        }
+
+        @Override
+        public LabelAudit audit(VoteResult vote, String goldAnswer) {
+            audited.add(goldAnswer);
+            return inner.audit(vote, goldAnswer);
+        }
+    }
+
+    @Test
+    void theLabelerSeesSampledAnswersOnlyAndTheGoldAnswerOnlyInTheAudit() throws Exception {
+        SpyLabeler spy = new SpyLabeler();
+        try (GrpoOptimizer opt = optimizer()) {
+            RunResult r = MmUpt.builder().policy(FakeModels.policy("m")).optimizer(opt).sampler(FakeModels.sampler())
+                    .sampling(FakeModels.sampling()).labeler(spy).data(data(8)).promptsPerStep(4).steps(2).build().run();
+            assertThat(spy.labelled).hasSize(8);
+            assertThat(spy.labelled).allSatisfy(answers -> assertThat(answers).hasSize(6)
+                    .noneMatch(a -> a.isPresent() && a.get().contains("GOLD")));
+            assertThat(spy.audited).hasSize(8).containsOnly(GOLD);
+            assertThat(r.steps().get(0).votes().labelAccuracy()).hasValue(0.0);
+            assertThat(r.steps().get(0).rewardMean()).as("rewards come from the votes, not from the gold").isPositive();
+        }
+    }
+
+    @Test
+    void aNonFiniteGradientSkipsTheUpdateAndIsReported() throws Exception {
+        Policy nan = nanPolicy();
+        try (GrpoOptimizer opt = optimizer()) {
+            var before = opt.weights();
+            RunResult r = MmUpt.builder().policy(nan).optimizer(opt).mode(TrainingMode.SFT).data(data(4)).promptsPerStep(4)
+                    .steps(1).build().run();
+            StepStats s = r.steps().get(0);
+            assertThat(s.skippedUpdates()).isEqualTo(1);
+            assertThat(r.skippedUpdates()).isEqualTo(1);
+            assertThat(opt.weights()).as("the head is untouched").isEqualTo(before);
+            assertThat(MetricsFile.toMap(s)).containsEntry("skipped_updates", 1L);
+        }
+    }
+
+    @Test
+    void metricsFileHasOneJsonObjectPerStep() throws Exception {
+        Path metrics = dir.resolve("run/metrics.jsonl");
+        try (GrpoOptimizer opt = optimizer()) {
+            MmUpt.builder().policy(FakeModels.policy("m")).optimizer(opt).sampler(FakeModels.sampler())
+                    .sampling(FakeModels.sampling()).data(data(8)).promptsPerStep(4).steps(3)
+                    .listener(new MetricsFile(metrics)).listener(new ProgressLog("test")).build().run();
+        }
+        List<String> lines = Files.readAllLines(metrics);
+        assertThat(lines).hasSize(3);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (int i = 0; i < 3; i++) {
+            var node = json.readTree(lines.get(i));
+            assertThat(node.get("step").asLong()).isEqualTo(i);
+            for (String key : List.of("reward_mean", "vote_share", "answer_rate", "distinct_answers", "label_accuracy",
+                    "reward_accuracy", "kl_mean", "ppo_kl", "clip_high", "clip_low", "entropy", "response_length",
+                    "tokens_per_second", "rollout_seconds", "vote_seconds", "score_seconds", "update_seconds")) {
+                assertThat(node.has(key)).as("key %s in %s", key, lines.get(i)).isTrue();
+            }
+            assertThat(node.get("response_length").asDouble()).isEqualTo(2.0);
+        }
+    }
+
+    @Test
+    void resumeContinuesTheDataOrderAndTheWeightsExactly() throws Exception {
+        // the prompts and sampling seeds of a resumed run are those of the uninterrupted one; the weights are
+        // compared bitwise on the native optimizer, whose state is float32 like the checkpoint (LoopOnTinyModelTest)
+        Path checkpoints = dir.resolve("ck");
+        List<String> seenUninterrupted = new ArrayList<>();
+        List<String> seenResumed = new ArrayList<>();
+        try (GrpoOptimizer opt = optimizer()) {
+            MmUpt.builder().policy(FakeModels.policy("m")).optimizer(opt).sampler(recording(seenUninterrupted))
+                    .sampling(FakeModels.sampling()).data(data(6)).promptsPerStep(4).steps(4).build().run();
+        }
+        try (GrpoOptimizer opt = optimizer()) {
+            MmUpt.builder().policy(FakeModels.policy("m")).optimizer(opt).sampler(recording(seenResumed))
+                    .sampling(FakeModels.sampling()).data(data(6)).promptsPerStep(4).steps(2).checkpoints(checkpoints, 2)
+                    .build().run();
+        }
+        try (GrpoOptimizer opt = optimizer()) {
+            RunResult r = MmUpt.builder().policy(FakeModels.policy("m")).optimizer(opt).sampler(recording(seenResumed))
+                    .sampling(FakeModels.sampling()).data(data(6)).promptsPerStep(4).steps(4).checkpoints(checkpoints, 2)
+                    .resume(true).build().run();
+            assertThat(r.steps()).extracting(StepStats::step).containsExactly(2L, 3L);
+        }
+        assertThat(seenResumed).isEqualTo(seenUninterrupted);
+    }
+
+    private static io.github.mmupt.rollout.RolloutSampler recording(List<String> seen) {
+        var inner = FakeModels.sampler();
+        return (prompts, params, seed) -> {
+            prompts.forEach(p -> seen.add(p.id() + "@" + seed));
+            return inner.sample(prompts, params, seed);
+        };
+    }
+
+    private static Policy nanPolicy() {
+        Policy fake = FakeModels.policy("nan");
+        return new Policy() {
+            @Override
+            public PolicySpec spec() {
+                return fake.spec();
+            }
+
+            @Override
+            public Tokenizer tokenizer() {
+                return fake.tokenizer();
+            }
+
+            @Override
+            public HiddenStates responseHiddenStates(List<PromptResponse> sequences) {
+                HiddenStates h = fake.responseHiddenStates(sequences);
+                float[] v = new float[h.tokens() * h.hiddenSize()];
+                h.values().duplicate().get(v);
+                v[1] = Float.NaN;
+                return HiddenStates.of(h.tokens(), h.hiddenSize(), v);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+}

@@ -1,0 +1,280 @@
+package io.github.mmupt.examples.demo;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.github.mmupt.MmUpt;
+import io.github.mmupt.answer.AnswerEquivalence;
+import io.github.mmupt.answer.AnswerExtractor;
+import io.github.mmupt.data.Dataset;
+import io.github.mmupt.data.Example;
+import io.github.mmupt.data.JsonlDataset;
+import io.github.mmupt.eval.EvalResult;
+import io.github.mmupt.eval.Evaluator;
+import io.github.mmupt.grpo.AdamWConfig;
+import io.github.mmupt.grpo.GrpoLossConfig;
+import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.KlEstimator;
+import io.github.mmupt.grpo.KlPenalty;
+import io.github.mmupt.grpo.StepStats;
+import io.github.mmupt.head.HeadWeights;
+import io.github.mmupt.onnx.kernel.HeadOptimizers;
+import io.github.mmupt.onnx.kernel.KernelOptions;
+import io.github.mmupt.onnx.policy.KvCacheSampler;
+import io.github.mmupt.onnx.policy.OnnxPolicy;
+import io.github.mmupt.onnx.policy.PolicyOptions;
+import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
+import io.github.mmupt.onnx.tiny.TinyVlmConfig;
+import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
+import io.github.mmupt.rollout.SamplingParams;
+import io.github.mmupt.storage.AtomicFiles;
+import io.github.mmupt.train.MetricsFile;
+import io.github.mmupt.train.ProgressLog;
+import io.github.mmupt.train.RunResult;
+import io.github.mmupt.train.TrainingMode;
+import io.github.mmupt.vote.MajorityVoteLabeler;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The embedded default: the paper's Table 1 comparison in miniature, on a generated tiny vision-language model
+ * and a synthetic counting task, from one command.
+ *
+ * <p>Per seed: generate the data (JSONL and PNG), the model (a designed trunk, see {@link DesignedTrunk}) and
+ * a stage-1 SFT base from a small labeled split; then, from that base, (a) MM-UPT on an unlabeled split, using
+ * the README's host-application code ({@link HostApplication}); (b) supervised GRPO on the same split with its
+ * labels; (c) more SFT on the same split with its gold responses. Each is evaluated on a held-out split:
+ * pass@1 at temperature 0.2 and majority@8 at temperature 0.7. Prints the table, writes {@code results.json}
+ * and {@code curves.png} under the output directory, and ends with
+ * {@code base=<acc> sft=<acc> grpo=<acc> upt=<acc> upt_gain_share=<(upt-base)/(grpo-base)>} (means over seeds).
+ *
+ * <p>Arguments: {@code --out DIR} (default {@code mmupt-demo}), {@code --seeds N} (default 3),
+ * {@code --first-seed S} (default 1), {@code --quick} (tiny budgets, for the smoke test).
+ */
+public final class EmbeddedDefault {
+
+    /** The demo's sizes and hyperparameters. */
+    public record Settings(int labeled, int unlabeled, int test, int sftSteps, double sftLearningRate, long rlSteps,
+            double rlLearningRate, double klBeta, int promptsPerStep, int responses, double trainTemperature, double minAgreement,
+            int maxNewTokens, double passTemperature, double voteTemperature, int voteN) {
+
+        public static Settings standard() {
+            return new Settings(32, 256, 200, 150, 0.01, 60, 0.001, 0.05, 32, 8, 0.5, 0.5, 12, 0.2, 0.7, 8);
+        }
+
+        /** Small budgets: the whole pipeline in a few seconds, numbers meaningless. */
+        public static Settings quick() {
+            return new Settings(16, 32, 16, 5, 0.01, 2, 0.001, 0.05, 16, 4, 0.5, 0.5, 12, 0.2, 0.7, 4);
+        }
+    }
+
+    /** One seed's accuracies: pass@1 and majority@N of each row. */
+    public record SeedResult(long seed, Map<String, EvalResult> rows, Map<String, List<Map<String, Object>>> curves) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final List<String> ROWS = List.of("base", "sft", "grpo", "upt");
+
+    private EmbeddedDefault() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path out = Path.of("mmupt-demo");
+        int seeds = 3;
+        long firstSeed = 1;
+        Settings settings = Settings.standard();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--out" -> out = Path.of(args[++i]);
+                case "--seeds" -> seeds = Integer.parseInt(args[++i]);
+                case "--first-seed" -> firstSeed = Long.parseLong(args[++i]);
+                case "--quick" -> settings = Settings.quick();
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (expected --out DIR, --seeds N, --first-seed S, --quick)");
+            }
+        }
+        run(out, firstSeed, seeds, settings);
+    }
+
+    /** Runs every seed and writes the table, JSON and curves; returns the per-seed results. */
+    public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings) throws IOException {
+        long started = System.nanoTime();
+        List<SeedResult> results = new ArrayList<>();
+        for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
+            results.add(runSeed(out.resolve("seed-" + seed), seed, settings));
+        }
+        printTable(results);
+        writeResults(out, results, settings);
+        Curves.write(out.resolve("curves.png"), results);
+        System.out.printf(Locale.ROOT, "finished in %.1f s; results in %s%n", (System.nanoTime() - started) / 1e9,
+                out.toAbsolutePath());
+        double base = mean(results, "base");
+        double grpo = mean(results, "grpo");
+        double upt = mean(results, "upt");
+        // with no GRPO gain the share is undefined: NaN, not an infinity that reads like a result
+        double share = Math.abs(grpo - base) < 1e-12 ? Double.NaN : (upt - base) / (grpo - base);
+        System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f upt=%.3f upt_gain_share=%.2f%n", base,
+                mean(results, "sft"), grpo, upt, share);
+        return results;
+    }
+
+    static SeedResult runSeed(Path dir, long seed, Settings s) throws IOException {
+        // data, written as the JSONL + PNG a user would have, and read back through the library's reader
+        List<Example> labeled = ShapesTask.generate("labeled", s.labeled(), seed * 1000 + 1);
+        List<Example> unlabeled = ShapesTask.generate("unlabeled", s.unlabeled(), seed * 1000 + 2);
+        List<Example> test = ShapesTask.generate("test", s.test(), seed * 1000 + 3);
+        Path data = dir.resolve("data");
+        JsonlDataset.write(data.resolve("labeled.jsonl"), labeled);
+        JsonlDataset.write(data.resolve("unlabeled.jsonl"), unlabeled);
+        JsonlDataset.write(data.resolve("test.jsonl"), test);
+        Dataset labeledSet = JsonlDataset.reader().read(data.resolve("labeled.jsonl"));
+        Dataset unlabeledSet = JsonlDataset.reader().read(data.resolve("unlabeled.jsonl"));
+        List<Example> testSet = JsonlDataset.reader().read(data.resolve("test.jsonl")).examples();
+
+        VocabularyTokenizer tokenizer = VocabularyTokenizer.of(ShapesTask.vocabulary());
+        TinyVlmConfig config = DesignedTrunk.config(tokenizer.vocabSize());
+        Path model = dir.resolve("model");
+        AtomicFiles.deleteTree(model);
+        TinyVlmBuilder.write(model, config, DesignedTrunk.weights(config, tokenizer, seed), tokenizer);
+
+        Map<String, EvalResult> rows = new LinkedHashMap<>();
+        Map<String, List<Map<String, Object>>> curves = new LinkedHashMap<>();
+        Path baseModel = dir.resolve("base-model");
+        AtomicFiles.deleteTree(baseModel);
+        train(model, baseModel, labeledSet, TrainingMode.SFT, s.sftSteps(), s.sftLearningRate(), s, seed, dir.resolve("stage1"));
+        rows.put("base", evaluate(baseModel, testSet, s, seed));
+
+        Path uptRun = dir.resolve("upt");
+        AtomicFiles.deleteTree(uptRun);
+        HostApplication.improve(baseModel, data.resolve("unlabeled.jsonl"), uptRun, new HostApplication.Settings(
+                s.trainTemperature(), s.rlLearningRate(), s.klBeta(), s.responses(), s.maxNewTokens(), s.minAgreement(), s.rlSteps(),
+                s.promptsPerStep(), seed));
+        rows.put("upt", evaluate(uptRun.resolve("model"), testSet, s, seed));
+        curves.put("upt", readMetrics(uptRun.resolve("metrics.jsonl")));
+
+        Path grpoRun = dir.resolve("grpo");
+        AtomicFiles.deleteTree(grpoRun);
+        train(baseModel, grpoRun.resolve("model"), unlabeledSet, TrainingMode.SUPERVISED_GRPO, s.rlSteps(),
+                s.rlLearningRate(), s, seed, grpoRun);
+        rows.put("grpo", evaluate(grpoRun.resolve("model"), testSet, s, seed));
+        curves.put("grpo", readMetrics(grpoRun.resolve("metrics.jsonl")));
+
+        Path sftRun = dir.resolve("sft");
+        AtomicFiles.deleteTree(sftRun);
+        train(baseModel, sftRun.resolve("model"), unlabeledSet, TrainingMode.SFT, s.rlSteps(), s.sftLearningRate(), s, seed,
+                sftRun);
+        rows.put("sft", evaluate(sftRun.resolve("model"), testSet, s, seed));
+        return new SeedResult(seed, orderRows(rows), curves);
+    }
+
+    /** Trains the head of {@code modelDir} in one mode and exports the result as a model directory. */
+    static void train(Path modelDir, Path exportTo, Dataset data, TrainingMode mode, long steps, double lr, Settings s,
+            long seed, Path runDir) throws IOException {
+        GrpoLossConfig loss = GrpoLossConfig.builder().temperature(s.trainTemperature())
+                .kl(mode == TrainingMode.SFT ? KlPenalty.none() : new KlPenalty(s.klBeta(), KlEstimator.K3, true)).build();
+        AdamWConfig adamW = AdamWConfig.builder().learningRate(lr).weightDecay(0).build();
+        try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
+                GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(), loss, adamW, KernelOptions.defaults())) {
+            MmUpt.Builder b = MmUpt.builder().policy(policy).optimizer(head).data(data).mode(mode).steps(steps)
+                    .promptsPerStep(Math.min(s.promptsPerStep(), data.size())).seed(seed)
+                    .listener(new MetricsFile(runDir.resolve("metrics.jsonl")))
+                    .listener(new ProgressLog(mode.name().toLowerCase(Locale.ROOT)));
+            if (mode != TrainingMode.SFT) {
+                b.sampler(new KvCacheSampler(policy, head, AnswerExtractor.boxed()))
+                        .sampling(SamplingParams.builder().responsesPerPrompt(s.responses()).temperature(s.trainTemperature())
+                                .topP(1.0).maxNewTokens(s.maxNewTokens()).build())
+                        .labeler(MajorityVoteLabeler.builder().minAgreement(s.minAgreement()).build());
+            }
+            RunResult result = b.build().run();
+            policy.exportModel(exportTo, result.finalHead());
+        }
+    }
+
+    /** pass@1 and majority@N of a model directory's head on the test examples. */
+    static EvalResult evaluate(Path modelDir, List<Example> test, Settings s, long seed) throws IOException {
+        try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
+                GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(),
+                        GrpoLossConfig.builder().temperature(s.trainTemperature()).build(), AdamWConfig.mmUpt(),
+                        KernelOptions.defaults())) {
+            HeadWeights w = policy.initialHead();
+            if (!w.equals(head.weights())) {
+                throw new IllegalStateException("the evaluated head must be the model's");
+            }
+            return new Evaluator(KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()),
+                    AnswerEquivalence.standard()).evaluate(test, s.passTemperature(), s.voteN(), s.voteTemperature(),
+                    s.maxNewTokens(), seed * 7919);
+        }
+    }
+
+    private static Map<String, EvalResult> orderRows(Map<String, EvalResult> rows) {
+        Map<String, EvalResult> ordered = new LinkedHashMap<>();
+        for (String r : ROWS) {
+            ordered.put(r, rows.get(r));
+        }
+        return ordered;
+    }
+
+    private static List<Map<String, Object>> readMetrics(Path file) throws IOException {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            if (!line.isBlank()) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> m = JSON.readValue(line, Map.class);
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    static double mean(List<SeedResult> results, String row) {
+        return results.stream().mapToDouble(r -> r.rows().get(row).passAt1()).average().orElse(Double.NaN);
+    }
+
+    static double spread(List<SeedResult> results, String row) {
+        double m = mean(results, row);
+        double ss = results.stream().mapToDouble(r -> Math.pow(r.rows().get(row).passAt1() - m, 2)).sum();
+        return results.size() > 1 ? Math.sqrt(ss / (results.size() - 1)) : 0.0;
+    }
+
+    private static void printTable(List<SeedResult> results) {
+        Map<String, String> names = Map.of("base", "Base (stage-1 SFT)", "sft", "+ SFT (labels)", "grpo",
+                "+ GRPO (labels)", "upt", "+ MM-UPT (no labels)");
+        System.out.println();
+        System.out.printf(Locale.ROOT, "Table 1 in miniature: held-out accuracy, mean (std) over %d seed(s)%n", results.size());
+        System.out.printf(Locale.ROOT, "%-22s %-16s %-16s%n", "", "pass@1 (T=0.2)",
+                "maj@" + results.get(0).rows().get("base").n() + " (T=0.7)");
+        for (String row : ROWS) {
+            double m = mean(results, row);
+            double sd = spread(results, row);
+            double maj = results.stream().mapToDouble(r -> r.rows().get(row).majorityAtN()).average().orElse(Double.NaN);
+            System.out.printf(Locale.ROOT, "%-22s %5.1f (%4.1f)      %5.1f%n", names.get(row), 100 * m, 100 * sd, 100 * maj);
+        }
+        System.out.println("per seed (pass@1): " + results.stream().map(r -> String.format(Locale.ROOT,
+                "seed %d base %.3f sft %.3f grpo %.3f upt %.3f", r.seed(), r.rows().get("base").passAt1(),
+                r.rows().get("sft").passAt1(), r.rows().get("grpo").passAt1(), r.rows().get("upt").passAt1())).toList());
+    }
+
+    private static void writeResults(Path out, List<SeedResult> results, Settings settings) throws IOException {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("settings", settings);
+        List<Map<String, Object>> seeds = new ArrayList<>();
+        for (SeedResult r : results) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("seed", r.seed());
+            m.put("rows", r.rows());
+            seeds.add(m);
+        }
+        json.put("seeds", seeds);
+        Map<String, Object> summary = new LinkedHashMap<>();
+        for (String row : ROWS) {
+            summary.put(row, Map.of("pass_at_1_mean", mean(results, row), "pass_at_1_std", spread(results, row)));
+        }
+        json.put("summary", summary);
+        AtomicFiles.write(out.resolve("results.json"), o -> JSON.writeValue(o, json));
+    }
+}

@@ -1,0 +1,128 @@
+package io.github.mmupt.examples.demo;
+
+import io.github.mmupt.data.Example;
+import io.github.mmupt.prompt.Prompt;
+import io.github.mmupt.prompt.RgbImage;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+/**
+ * The synthetic visual reasoning task of the embedded default: a 48x48 picture of red, green and blue squares
+ * and discs (0 to 3 of each colour, sizes varying a little), and a question about how many shapes of one or two
+ * colours there are. The gold response counts each asked colour, then adds:
+ * <pre>
+ *   how many red and blue shapes are there ?    -&gt;   Red 2 Blue 1 = \boxed{3}
+ *   how many green shapes are there ?           -&gt;   Green 3 = \boxed{3}
+ * </pre>
+ * Colours are asked in the fixed order red, green, blue. Everything is drawn with Java2D from a seed.
+ */
+public final class ShapesTask {
+
+    public static final int IMAGE_SIZE = 48;
+    /** The area in pixels that counts as one shape (a 6x6 square). */
+    public static final double UNIT_AREA = 36.0;
+    static final String[] COLORS = {"red", "green", "blue"};
+    static final String[] RESPONSE_COLORS = {"Red", "Green", "Blue"};
+    private static final Color[] PAINT = {new Color(255, 0, 0), new Color(0, 255, 0), new Color(0, 0, 255)};
+    private static final int MAX_PER_COLOR = 3;
+
+    private ShapesTask() {
+    }
+
+    /** The words of questions and responses (the tokenizer's vocabulary after its specials). */
+    public static List<String> vocabulary() {
+        List<String> words = new ArrayList<>(List.of("how", "many", "and", "shapes", "are", "there", "?"));
+        words.addAll(List.of(COLORS));
+        words.addAll(List.of(RESPONSE_COLORS));
+        words.addAll(List.of("=", "\\boxed{", "}"));
+        for (int d = 0; d <= 9; d++) {
+            words.add(String.valueOf(d));
+        }
+        return words;
+    }
+
+    /** {@code count} examples from {@code seed}; ids are {@code prefix-0}, {@code prefix-1}, ... */
+    public static List<Example> generate(String prefix, int count, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        List<Example> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            out.add(example(prefix + "-" + i, rng.split()));
+        }
+        return out;
+    }
+
+    static Example example(String id, SplittableRandom rng) {
+        int[] counts = new int[3];
+        for (int c = 0; c < 3; c++) {
+            counts[c] = rng.nextInt(MAX_PER_COLOR + 1);
+        }
+        RgbImage image = draw(counts, rng);
+        boolean pair = rng.nextBoolean();
+        int first = rng.nextInt(3);
+        int second = (first + 1 + rng.nextInt(2)) % 3;
+        int[] asked = pair ? new int[] {Math.min(first, second), Math.max(first, second)} : new int[] {first};
+        StringBuilder question = new StringBuilder("<image> how many ");
+        StringBuilder response = new StringBuilder();
+        int sum = 0;
+        for (int k = 0; k < asked.length; k++) {
+            question.append(k > 0 ? " and " : "").append(COLORS[asked[k]]);
+            response.append(RESPONSE_COLORS[asked[k]]).append(' ').append(counts[asked[k]]).append(' ');
+            sum += counts[asked[k]];
+        }
+        question.append(" shapes are there ?");
+        response.append("= \\boxed{").append(sum).append('}');
+        return new Example(new Prompt(id, List.of(image), question.toString()), Optional.of(String.valueOf(sum)),
+                Optional.of(response.toString()));
+    }
+
+    /** Non-overlapping squares and discs of the given counts per colour on white. */
+    static RgbImage draw(int[] counts, SplittableRandom rng) {
+        BufferedImage img = new BufferedImage(IMAGE_SIZE, IMAGE_SIZE, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, IMAGE_SIZE, IMAGE_SIZE);
+        List<int[]> placed = new ArrayList<>();
+        for (int c = 0; c < 3; c++) {
+            for (int k = 0; k < counts[c]; k++) {
+                double u = rng.nextDouble();
+                int size = u < 0.15 ? 5 : u < 0.85 ? 6 : 7; // most shapes are one unit; some a little off
+                boolean disc = rng.nextBoolean();
+                int side = disc ? size + 1 : size;        // a disc of diameter 7 covers about a 6x6 square
+                int[] box = place(placed, side, rng);
+                g.setColor(PAINT[c]);
+                if (disc) {
+                    g.fillOval(box[0], box[1], side, side);
+                } else {
+                    g.fillRect(box[0], box[1], side, side);
+                }
+            }
+        }
+        g.dispose();
+        return RgbImage.from(img);
+    }
+
+    private static int[] place(List<int[]> placed, int side, SplittableRandom rng) {
+        for (int attempt = 0; attempt < 10_000; attempt++) {
+            int x = rng.nextInt(IMAGE_SIZE - side);
+            int y = rng.nextInt(IMAGE_SIZE - side);
+            boolean free = true;
+            for (int[] p : placed) {
+                if (x < p[0] + p[2] + 1 && p[0] < x + side + 1 && y < p[1] + p[2] + 1 && p[1] < y + side + 1) {
+                    free = false;
+                    break;
+                }
+            }
+            if (free) {
+                int[] box = {x, y, side};
+                placed.add(box);
+                return box;
+            }
+        }
+        throw new IllegalStateException("could not place a shape without overlap");
+    }
+}
