@@ -11,13 +11,21 @@ import java.util.Optional;
  * @param prompt       the question and its images
  * @param goldAnswer   the reference final answer, if known
  * @param goldResponse a full reference response (reasoning and boxed answer) for SFT, if known
+ * @param provenance   for a synthesized question, where it came from; never read by training
  */
-public record Example(Prompt prompt, Optional<String> goldAnswer, Optional<String> goldResponse) {
+public record Example(Prompt prompt, Optional<String> goldAnswer, Optional<String> goldResponse,
+        Optional<Provenance> provenance) {
 
     public Example {
-        if (prompt == null || goldAnswer == null || goldResponse == null) {
-            throw new IllegalArgumentException("prompt, goldAnswer and goldResponse must not be null (use Optional.empty())");
+        if (prompt == null || goldAnswer == null || goldResponse == null || provenance == null) {
+            throw new IllegalArgumentException("prompt, goldAnswer, goldResponse and provenance must not be null (use "
+                    + "Optional.empty())");
         }
+    }
+
+    /** An example that was not synthesized. */
+    public Example(Prompt prompt, Optional<String> goldAnswer, Optional<String> goldResponse) {
+        this(prompt, goldAnswer, goldResponse, Optional.empty());
     }
 
     /** An unlabeled example. */
@@ -25,8 +33,8 @@ public record Example(Prompt prompt, Optional<String> goldAnswer, Optional<Strin
         return new Example(prompt, Optional.empty(), Optional.empty());
     }
 
-    /** The same prompt without any gold field. */
+    /** The same prompt without any gold field (provenance is kept: it says where the question came from). */
     public Example withoutLabels() {
-        return unlabeled(prompt);
+        return new Example(prompt, Optional.empty(), Optional.empty(), provenance);
     }
 }

@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads and writes JSONL datasets with MM-UPT/EasyR1 field names: one JSON object per line with
  * {@code problem} (the question, {@code <image>} placeholders marking the images), {@code images} (paths
- * relative to the file), optional {@code answer} (gold final answer), {@code response} (gold response, for SFT)
- * and {@code id}. Field names are configurable.
+ * relative to the file), optional {@code answer} (gold final answer), {@code response} (gold response, for SFT),
+ * {@code id}, and {@code synthesis} (a synthesized question's {@link Provenance}: strategy, source_id,
+ * source_question, source_answer, candidate). Field names are configurable, except {@code synthesis}.
  *
  * <pre>{@code
  * Dataset train = JsonlDataset.reader().onError(DataErrorPolicy.SKIP).read(Path.of("data/train.jsonl"));
@@ -33,7 +34,20 @@ public final class JsonlDataset {
     private static final Logger LOG = LoggerFactory.getLogger(JsonlDataset.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The field that holds a synthesized question's {@link Provenance}. */
+    public static final String PROVENANCE_FIELD = "synthesis";
+
     private JsonlDataset() {
+    }
+
+    private static Map<String, Object> provenanceJson(Provenance p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("strategy", p.strategy());
+        m.put("source_id", p.sourceId());
+        m.put("source_question", p.sourceQuestion());
+        p.sourceAnswer().ifPresent(a -> m.put("source_answer", a));
+        m.put("candidate", p.candidate());
+        return m;
     }
 
     public static Reader reader() {
@@ -60,6 +74,7 @@ public final class JsonlDataset {
             line.put("images", images);
             e.goldAnswer().ifPresent(a -> line.put("answer", a));
             e.goldResponse().ifPresent(r -> line.put("response", r));
+            e.provenance().ifPresent(p -> line.put(PROVENANCE_FIELD, provenanceJson(p)));
             out.append(JSON.writeValueAsString(line)).append('\n');
         }
         AtomicFiles.write(file, out.toString().getBytes(StandardCharsets.UTF_8));
@@ -156,11 +171,29 @@ public final class JsonlDataset {
                 }
             }
             String id = node.hasNonNull(idField) ? node.get(idField).asText() : file.getFileName() + ":" + line;
+            Optional<Provenance> provenance = Optional.empty();
+            JsonNode synthesis = node.get(PROVENANCE_FIELD);
+            if (synthesis != null && !synthesis.isNull()) {
+                provenance = Optional.of(provenance(file, line, synthesis));
+            }
             try {
                 Prompt prompt = new Prompt(id, images, problem.asText());
-                return new Example(prompt, text(node, answerField), text(node, responseField));
+                return new Example(prompt, text(node, answerField), text(node, responseField), provenance);
             } catch (IllegalArgumentException e) {
                 throw new DatasetException(file, line, e.getMessage());
+            }
+        }
+
+        private static Provenance provenance(Path file, int line, JsonNode p) throws DatasetException {
+            if (!p.isObject() || !p.hasNonNull("strategy") || !p.hasNonNull("source_id") || !p.hasNonNull("source_question")) {
+                throw new DatasetException(file, line, "field '" + PROVENANCE_FIELD + "' must be an object with strategy, "
+                        + "source_id and source_question");
+            }
+            try {
+                return new Provenance(p.get("strategy").asText(), p.get("source_id").asText(),
+                        p.get("source_question").asText(), text(p, "source_answer"), p.path("candidate").asInt(0));
+            } catch (IllegalArgumentException e) {
+                throw new DatasetException(file, line, "field '" + PROVENANCE_FIELD + "': " + e.getMessage());
             }
         }
 

@@ -17,10 +17,12 @@ import java.util.Map;
  * @param updates            the optimizer updates, in order
  * @param responses          number of responses sampled
  * @param meanResponseLength mean response length in tokens
+ * @param meanLogProb        mean log-prob of the trained tokens under the head before this step's updates (at the
+ *                           loss temperature); in SFT its negative is the cross-entropy. NaN when nothing was trained
  * @param phaseTimes         wall time per phase
  */
 public record StepStats(long step, double rewardMean, VoteSummary votes, LossMetrics loss, List<UpdateResult> updates,
-        int responses, double meanResponseLength, Map<StepPhase, Duration> phaseTimes) {
+        int responses, double meanResponseLength, double meanLogProb, Map<StepPhase, Duration> phaseTimes) {
 
     public StepStats {
         if (step < 0) {

@@ -22,7 +22,7 @@ import java.util.OptionalDouble;
  * being written. Keys: step, reward_mean, vote_share, answer_rate, distinct_answers, abstained, label_accuracy,
  * reward_accuracy (null without gold answers), loss, policy_loss, kl_loss, kl_mean, ppo_kl (mean log pi_old - log pi,
  * MM-UPT's drift statistic), clip_high, clip_low,
- * clip_dual, entropy, responses, response_length, tokens_per_second, updates, skipped_updates, grad_norm, and
+ * clip_dual, entropy, responses, response_length, mean_log_prob (in SFT, minus the cross-entropy), tokens_per_second, updates, skipped_updates, grad_norm, and
  * seconds per phase (rollout, vote, score, update).
  */
 public final class MetricsFile implements StepListener, AutoCloseable {
@@ -67,6 +67,7 @@ public final class MetricsFile implements StepListener, AutoCloseable {
         m.put("entropy", number(l.entropyMean()));
         m.put("responses", s.responses());
         m.put("response_length", s.meanResponseLength());
+        m.put("mean_log_prob", number(s.meanLogProb()));
         m.put("tokens_per_second", s.rolloutTokensPerSecond());
         m.put("updates", s.updates().size());
         m.put("skipped_updates", s.skippedUpdates());

@@ -8,7 +8,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Logs one line per step (SLF4J, INFO) with the step's key numbers and an ETA from the mean step time so far:
- * {@code step 12/100  reward 0.61  vote 0.70  label-acc 0.55  loss -0.012  kl 0.0031  ent 1.20  0.8 s/step  ETA 1m10s}.
+ * {@code step 12/100  reward 0.61  vote 0.70  label-acc 0.55  loss -0.012  kl 0.0031  ent 1.20  0.8 s/step  ETA 1m10s}
+ * (SFT steps show the cross-entropy, {@code nll}, instead of the loss and KL).
  */
 public final class ProgressLog implements StepListener {
 
@@ -44,8 +45,13 @@ public final class ProgressLog implements StepListener {
             b.append(String.format(Locale.ROOT, "  vote %.2f", s.votes().meanVoteShare()));
         }
         s.votes().labelAccuracy().ifPresent(a -> b.append(String.format(Locale.ROOT, "  label-acc %.2f", a)));
-        b.append(String.format(Locale.ROOT, "  loss %.4f  kl %.4f  ent %.3f", s.loss().loss(), s.loss().klMean(),
-                s.loss().entropyMean()));
+        if (Double.isNaN(s.rewardMean())) {
+            // SFT: the surrogate loss is -1 by construction; the cross-entropy says how training goes
+            b.append(String.format(Locale.ROOT, "  nll %.4f  ent %.3f", -s.meanLogProb(), s.loss().entropyMean()));
+        } else {
+            b.append(String.format(Locale.ROOT, "  loss %.4f  kl %.4f  ent %.3f", s.loss().loss(), s.loss().klMean(),
+                    s.loss().entropyMean()));
+        }
         if (s.skippedUpdates() > 0) {
             b.append("  SKIPPED ").append(s.skippedUpdates()).append(" update(s)");
         }

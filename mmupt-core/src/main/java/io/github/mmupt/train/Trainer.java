@@ -179,7 +179,7 @@ public final class Trainer {
         double meanLength = groups.stream().flatMap(gr -> gr.rollouts().stream()).mapToInt(Rollout::length).average()
                 .orElse(0);
         return new StepStats(step, rewardMean, VoteSummary.of(votes, audits), outcome.loss(), outcome.updates(), responses,
-                meanLength, times);
+                meanLength, outcome.meanLogProb(), times);
     }
 
     private ImmutableDoubleArray goldRewards(RolloutGroup group, String gold) {
@@ -210,7 +210,7 @@ public final class Trainer {
         TrainOutcome outcome = train(sequences, ranges, times);
         double meanLength = sequences.stream().mapToInt(s -> s.tokens().length()).average().orElse(0);
         return new StepStats(step, Double.NaN, VoteSummary.of(List.of(), List.of()), outcome.loss(), outcome.updates(),
-                sequences.size(), meanLength, times);
+                sequences.size(), meanLength, outcome.meanLogProb(), times);
     }
 
     // ------------------------------------------------------------------ the update
@@ -219,7 +219,7 @@ public final class Trainer {
     private record Sequence(Prompt prompt, ImmutableIntArray tokens, double advantage) {
     }
 
-    private record TrainOutcome(LossMetrics loss, List<UpdateResult> updates) {
+    private record TrainOutcome(LossMetrics loss, List<UpdateResult> updates, double meanLogProb) {
     }
 
     /**
@@ -229,7 +229,7 @@ public final class Trainer {
     private TrainOutcome train(List<Sequence> sequences, List<int[]> groups, Map<StepPhase, Duration> times) {
         if (sequences.isEmpty()) {
             LOG.info("step {}: no group left to train on (all dropped)", step);
-            return new TrainOutcome(LossMetrics.EMPTY, List.of());
+            return new TrainOutcome(LossMetrics.EMPTY, List.of(), Double.NaN);
         }
         long t0 = System.nanoTime();
         HiddenStates hidden = policy.responseHiddenStates(sequences.stream()
@@ -294,7 +294,8 @@ public final class Trainer {
             }
         }
         times.put(StepPhase.UPDATE, Duration.ofNanos(System.nanoTime() - t1));
-        return new TrainOutcome(total, updates);
+        double meanLogProb = java.util.Arrays.stream(old.logProbs().toArray()).average().orElse(Double.NaN);
+        return new TrainOutcome(total, updates, meanLogProb);
     }
 
     /** Describes the first sequence in [s0, s1) with a non-finite old or reference log-prob; null if none. */

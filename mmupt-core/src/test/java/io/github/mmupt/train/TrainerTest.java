@@ -120,7 +120,7 @@ class TrainerTest {
             var node = json.readTree(lines.get(i));
             assertThat(node.get("step").asLong()).isEqualTo(i);
             for (String key : List.of("reward_mean", "vote_share", "answer_rate", "distinct_answers", "label_accuracy",
-                    "reward_accuracy", "kl_mean", "ppo_kl", "clip_high", "clip_low", "entropy", "response_length",
+                    "reward_accuracy", "kl_mean", "ppo_kl", "clip_high", "clip_low", "entropy", "response_length", "mean_log_prob",
                     "tokens_per_second", "rollout_seconds", "vote_seconds", "score_seconds", "update_seconds")) {
                 assertThat(node.has(key)).as("key %s in %s", key, lines.get(i)).isTrue();
             }

@@ -15,11 +15,11 @@ import java.util.SplittableRandom;
  * <pre>
  *   0 constant (200)   1 image marker   2 question-colour marker   3 digit marker   4 sink (BOS)   5 digit value
  *   6..8 colour pixels of a patch, in shapes (image rows)    9..11 one-hot of a question colour word
- *   12..35 position (12 frequencies, cos and sin)             36..67 one-hot of the current token
- *   68..99 one-hot of the previous token                      100..102 shapes of each colour in the image
- *   103..105 colours the question asks about                  106 sum of the digits written so far
- *   107 the count of the colour just written                  108..112 bumps of 107 at 0..4
- *   113..121 bumps of 106 at 0..8                             122..191 random ReLU features of the above
+ *   12..35 position (12 frequencies, cos and sin)             36..75 one-hot of the current token
+ *   76..115 one-hot of the previous token                     116..118 shapes of each colour in the image
+ *   119..121 colours the question asks about                  122 sum of the digits written so far
+ *   123 the count of the colour just written                  124..128 bumps of 123 at 0..4
+ *   129..137 bumps of 122 at 0..8                             138..191 random ReLU features of the above
  * </pre>
  * Layer 0 attention: head 0 averages the image rows (colour counts), head 1 sums the question's colour words,
  * head 2 reads the previous token (positions rotated by one step), head 3 sums the digits written so far (heads 1
@@ -45,15 +45,17 @@ public final class DesignedTrunk {
     private static final int QCOL = 9;
     private static final int POS = 12;
     private static final int FREQS = 12;
+    /** Tokens the one-hot slots have room for. */
+    static final int VOCAB_SLOTS = 40;
     private static final int TOK = 36;
-    private static final int PREV = 68;
-    private static final int IMGCOUNT = 100;
-    private static final int QBAG = 103;
-    private static final int DIGSUM = 106;
-    private static final int SEL = 107;
-    private static final int SELBUMP = 108;
-    private static final int SUMBUMP = 113;
-    private static final int RAND = 122;
+    private static final int PREV = TOK + VOCAB_SLOTS;
+    private static final int IMGCOUNT = PREV + VOCAB_SLOTS;
+    private static final int QBAG = IMGCOUNT + 3;
+    private static final int DIGSUM = QBAG + 3;
+    private static final int SEL = DIGSUM + 1;
+    private static final int SELBUMP = SEL + 1;
+    private static final int SUMBUMP = SELBUMP + 5;
+    private static final int RAND = SUMBUMP + 9;
     private static final int RAND_COUNT = D - RAND;
 
     private static final float CONSTANT = 200f;
@@ -74,8 +76,9 @@ public final class DesignedTrunk {
         if (c.hiddenSize() != D || c.heads() != HEADS || c.mlpSize() != MLP || c.layers() != 2) {
             throw new IllegalArgumentException("the designed trunk needs " + config(c.vocabSize()) + ", got " + c);
         }
-        if (c.vocabSize() > 32) {
-            throw new IllegalArgumentException("the designed trunk has room for 32 tokens, the vocabulary has " + c.vocabSize());
+        if (c.vocabSize() > VOCAB_SLOTS) {
+            throw new IllegalArgumentException("the designed trunk has room for " + VOCAB_SLOTS + " tokens, the vocabulary has "
+                    + c.vocabSize());
         }
         SplittableRandom rng = new SplittableRandom(seed);
         TinyVlmWeights w = TinyVlmWeights.random(c, seed);
@@ -229,7 +232,7 @@ public final class DesignedTrunk {
             v[(COUNT + col) * D + col(0, col)] = 1f;
             v[(QCOL + col) * D + col(1, col)] = 1f;
         }
-        for (int t = 0; t < 32; t++) {
+        for (int t = 0; t < VOCAB_SLOTS; t++) {
             v[(TOK + t) * D + col(2, t)] = 1f;
         }
         v[DVAL * D + col(3, 0)] = 1f;
@@ -243,7 +246,7 @@ public final class DesignedTrunk {
             o[col(0, col) * D + IMGCOUNT + col] = 16f; // the mean over 16 patches, back to a total
             o[col(1, col) * D + QBAG + col] = sinkScale;
         }
-        for (int t = 0; t < 32; t++) {
+        for (int t = 0; t < VOCAB_SLOTS; t++) {
             o[col(2, t) * D + PREV + t] = 1f;
         }
         o[col(3, 0) * D + DIGSUM] = sinkScale;
@@ -282,7 +285,7 @@ public final class DesignedTrunk {
                 }
             }
         }
-        int[] inputs = concat(range(TOK, 32), range(PREV, 32), range(IMGCOUNT, 3), range(QBAG, 3), new int[] {DIGSUM, SEL});
+        int[] inputs = concat(range(TOK, VOCAB_SLOTS), range(PREV, VOCAB_SLOTS), range(IMGCOUNT, 3), range(QBAG, 3), new int[] {DIGSUM, SEL});
         for (int f = 0; f < RAND_COUNT && unit < MLP; f++, unit++) {
             for (int in : inputs) {
                 double scale = in >= IMGCOUNT && in < QBAG ? 0.25 : in == DIGSUM ? 0.125 : in == SEL ? 0.25 : 1.0;

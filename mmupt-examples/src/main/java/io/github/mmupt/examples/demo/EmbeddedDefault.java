@@ -54,7 +54,8 @@ import java.util.Map;
  * {@code base=<acc> sft=<acc> grpo=<acc> upt=<acc> upt_gain_share=<(upt-base)/(grpo-base)>} (means over seeds).
  *
  * <p>Arguments: {@code --out DIR} (default {@code mmupt-demo}), {@code --seeds N} (default 3),
- * {@code --first-seed S} (default 1), {@code --quick} (tiny budgets, for the smoke test).
+ * {@code --first-seed S} (default 1), {@code --quick} (tiny budgets, for the smoke test), {@code --table 2} (the
+ * Table 2 comparison of {@link SynthesisDemo} instead).
  */
 public final class EmbeddedDefault {
 
@@ -88,17 +89,26 @@ public final class EmbeddedDefault {
         int seeds = 3;
         long firstSeed = 1;
         Settings settings = Settings.standard();
+        int table = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--seeds" -> seeds = Integer.parseInt(args[++i]);
                 case "--first-seed" -> firstSeed = Long.parseLong(args[++i]);
                 case "--quick" -> settings = Settings.quick();
+                case "--table" -> table = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (expected --out DIR, --seeds N, --first-seed S, --quick)");
+                        + " (expected --out DIR, --seeds N, --first-seed S, --quick, --table 1|2)");
             }
         }
-        run(out, firstSeed, seeds, settings);
+        if (table == 2) {
+            SynthesisDemo.run(out, firstSeed, seeds, settings);
+        } else if (table == 1) {
+            run(out, firstSeed, seeds, settings);
+        } else {
+            throw new IllegalArgumentException("--table is 1 (Table 1: base, SFT, GRPO, MM-UPT) or 2 (Table 2: synthesized "
+                    + "questions), got " + table);
+        }
     }
 
     /** Runs every seed and writes the table, JSON and curves; returns the per-seed results. */
@@ -123,53 +133,60 @@ public final class EmbeddedDefault {
         return results;
     }
 
-    static SeedResult runSeed(Path dir, long seed, Settings s) throws IOException {
-        // data, written as the JSONL + PNG a user would have, and read back through the library's reader
-        List<Example> labeled = ShapesTask.generate("labeled", s.labeled(), seed * 1000 + 1);
-        List<Example> unlabeled = ShapesTask.generate("unlabeled", s.unlabeled(), seed * 1000 + 2);
-        List<Example> test = ShapesTask.generate("test", s.test(), seed * 1000 + 3);
-        Path data = dir.resolve("data");
-        JsonlDataset.write(data.resolve("labeled.jsonl"), labeled);
-        JsonlDataset.write(data.resolve("unlabeled.jsonl"), unlabeled);
-        JsonlDataset.write(data.resolve("test.jsonl"), test);
-        Dataset labeledSet = JsonlDataset.reader().read(data.resolve("labeled.jsonl"));
-        Dataset unlabeledSet = JsonlDataset.reader().read(data.resolve("unlabeled.jsonl"));
-        List<Example> testSet = JsonlDataset.reader().read(data.resolve("test.jsonl")).examples();
+    /** One seed's data (as JSONL + PNG, read back through the library's reader) and generated model. */
+    record Prepared(Path data, Dataset labeled, Dataset unlabeled, List<Example> test, Path model) {
+    }
 
+    static Prepared prepare(Path dir, long seed, Settings s) throws IOException {
+        Path data = dir.resolve("data");
+        JsonlDataset.write(data.resolve("labeled.jsonl"), ShapesTask.generate("labeled", s.labeled(), seed * 1000 + 1));
+        JsonlDataset.write(data.resolve("unlabeled.jsonl"), ShapesTask.generate("unlabeled", s.unlabeled(), seed * 1000 + 2));
+        JsonlDataset.write(data.resolve("test.jsonl"), ShapesTask.generate("test", s.test(), seed * 1000 + 3));
         VocabularyTokenizer tokenizer = VocabularyTokenizer.of(ShapesTask.vocabulary());
         TinyVlmConfig config = DesignedTrunk.config(tokenizer.vocabSize());
         Path model = dir.resolve("model");
         AtomicFiles.deleteTree(model);
         TinyVlmBuilder.write(model, config, DesignedTrunk.weights(config, tokenizer, seed), tokenizer);
+        return new Prepared(data, JsonlDataset.reader().read(data.resolve("labeled.jsonl")),
+                JsonlDataset.reader().read(data.resolve("unlabeled.jsonl")),
+                JsonlDataset.reader().read(data.resolve("test.jsonl")).examples(), model);
+    }
 
+    static SeedResult runSeed(Path dir, long seed, Settings s) throws IOException {
+        Prepared p = prepare(dir, seed, s);
         Map<String, EvalResult> rows = new LinkedHashMap<>();
         Map<String, List<Map<String, Object>>> curves = new LinkedHashMap<>();
         Path baseModel = dir.resolve("base-model");
         AtomicFiles.deleteTree(baseModel);
-        train(model, baseModel, labeledSet, TrainingMode.SFT, s.sftSteps(), s.sftLearningRate(), s, seed, dir.resolve("stage1"));
-        rows.put("base", evaluate(baseModel, testSet, s, seed));
+        train(p.model(), baseModel, p.labeled(), TrainingMode.SFT, s.sftSteps(), s.sftLearningRate(), s, seed,
+                dir.resolve("stage1"));
+        rows.put("base", evaluate(baseModel, p.test(), s, seed));
 
         Path uptRun = dir.resolve("upt");
         AtomicFiles.deleteTree(uptRun);
-        HostApplication.improve(baseModel, data.resolve("unlabeled.jsonl"), uptRun, new HostApplication.Settings(
-                s.trainTemperature(), s.rlLearningRate(), s.klBeta(), s.responses(), s.maxNewTokens(), s.minAgreement(), s.rlSteps(),
-                s.promptsPerStep(), seed));
-        rows.put("upt", evaluate(uptRun.resolve("model"), testSet, s, seed));
+        HostApplication.improve(baseModel, p.data().resolve("unlabeled.jsonl"), uptRun, hostSettings(s, seed));
+        rows.put("upt", evaluate(uptRun.resolve("model"), p.test(), s, seed));
         curves.put("upt", readMetrics(uptRun.resolve("metrics.jsonl")));
 
         Path grpoRun = dir.resolve("grpo");
         AtomicFiles.deleteTree(grpoRun);
-        train(baseModel, grpoRun.resolve("model"), unlabeledSet, TrainingMode.SUPERVISED_GRPO, s.rlSteps(),
+        train(baseModel, grpoRun.resolve("model"), p.unlabeled(), TrainingMode.SUPERVISED_GRPO, s.rlSteps(),
                 s.rlLearningRate(), s, seed, grpoRun);
-        rows.put("grpo", evaluate(grpoRun.resolve("model"), testSet, s, seed));
+        rows.put("grpo", evaluate(grpoRun.resolve("model"), p.test(), s, seed));
         curves.put("grpo", readMetrics(grpoRun.resolve("metrics.jsonl")));
 
         Path sftRun = dir.resolve("sft");
         AtomicFiles.deleteTree(sftRun);
-        train(baseModel, sftRun.resolve("model"), unlabeledSet, TrainingMode.SFT, s.rlSteps(), s.sftLearningRate(), s, seed,
+        train(baseModel, sftRun.resolve("model"), p.unlabeled(), TrainingMode.SFT, s.rlSteps(), s.sftLearningRate(), s, seed,
                 sftRun);
-        rows.put("sft", evaluate(sftRun.resolve("model"), testSet, s, seed));
+        rows.put("sft", evaluate(sftRun.resolve("model"), p.test(), s, seed));
         return new SeedResult(seed, orderRows(rows), curves);
+    }
+
+    /** The MM-UPT settings the host example runs with. */
+    static HostApplication.Settings hostSettings(Settings s, long seed) {
+        return new HostApplication.Settings(s.trainTemperature(), s.rlLearningRate(), s.klBeta(), s.responses(),
+                s.maxNewTokens(), s.minAgreement(), s.rlSteps(), s.promptsPerStep(), seed);
     }
 
     /** Trains the head of {@code modelDir} in one mode and exports the result as a model directory. */
@@ -236,9 +253,14 @@ public final class EmbeddedDefault {
     }
 
     static double spread(List<SeedResult> results, String row) {
-        double m = mean(results, row);
-        double ss = results.stream().mapToDouble(r -> Math.pow(r.rows().get(row).passAt1() - m, 2)).sum();
-        return results.size() > 1 ? Math.sqrt(ss / (results.size() - 1)) : 0.0;
+        return sampleStd(results.stream().mapToDouble(r -> r.rows().get(row).passAt1()).toArray());
+    }
+
+    /** Sample standard deviation (n - 1); 0 for a single value. */
+    static double sampleStd(double[] values) {
+        double m = java.util.Arrays.stream(values).average().orElse(Double.NaN);
+        double ss = java.util.Arrays.stream(values).map(v -> (v - m) * (v - m)).sum();
+        return values.length > 1 ? Math.sqrt(ss / (values.length - 1)) : 0.0;
     }
 
     private static void printTable(List<SeedResult> results) {

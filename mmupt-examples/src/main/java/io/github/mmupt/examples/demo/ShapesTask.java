@@ -40,6 +40,7 @@ public final class ShapesTask {
         words.addAll(List.of(COLORS));
         words.addAll(List.of(RESPONSE_COLORS));
         words.addAll(List.of("=", "\\boxed{", "}"));
+        words.addAll(List.of("answer", "new", "question", ":")); // the question-writing prompts (SynthesisDemo)
         for (int d = 0; d <= 9; d++) {
             words.add(String.valueOf(d));
         }
@@ -62,22 +63,60 @@ public final class ShapesTask {
             counts[c] = rng.nextInt(MAX_PER_COLOR + 1);
         }
         RgbImage image = draw(counts, rng);
+        int[] asked = randomColours(rng);
+        StringBuilder response = new StringBuilder();
+        int sum = 0;
+        for (int c : asked) {
+            response.append(RESPONSE_COLORS[c]).append(' ').append(counts[c]).append(' ');
+            sum += counts[c];
+        }
+        response.append("= \\boxed{").append(sum).append('}');
+        return new Example(new Prompt(id, List.of(image), "<image> " + question(asked)), Optional.of(String.valueOf(sum)),
+                Optional.of(response.toString()));
+    }
+
+    /** One or two distinct colours, in the fixed order. */
+    private static int[] randomColours(SplittableRandom rng) {
         boolean pair = rng.nextBoolean();
         int first = rng.nextInt(3);
         int second = (first + 1 + rng.nextInt(2)) % 3;
-        int[] asked = pair ? new int[] {Math.min(first, second), Math.max(first, second)} : new int[] {first};
-        StringBuilder question = new StringBuilder("<image> how many ");
-        StringBuilder response = new StringBuilder();
-        int sum = 0;
+        return pair ? new int[] {Math.min(first, second), Math.max(first, second)} : new int[] {first};
+    }
+
+    private static String question(int[] asked) {
+        StringBuilder q = new StringBuilder("how many ");
         for (int k = 0; k < asked.length; k++) {
-            question.append(k > 0 ? " and " : "").append(COLORS[asked[k]]);
-            response.append(RESPONSE_COLORS[asked[k]]).append(' ').append(counts[asked[k]]).append(' ');
-            sum += counts[asked[k]];
+            q.append(k > 0 ? " and " : "").append(COLORS[asked[k]]);
         }
-        question.append(" shapes are there ?");
-        response.append("= \\boxed{").append(sum).append('}');
-        return new Example(new Prompt(id, List.of(image), question.toString()), Optional.of(String.valueOf(sum)),
-                Optional.of(response.toString()));
+        return q.append(" shapes are there ?").toString();
+    }
+
+    /** A question of the task drawn at random (without its image placeholder). */
+    public static String randomQuestion(SplittableRandom rng) {
+        return question(randomColours(rng));
+    }
+
+    /**
+     * Whether {@code text} is a question of this task: {@code how many C [and C2] shapes are there ?} with
+     * distinct colours in the order red, green, blue (spacing before {@code ?} free). What the demo's
+     * synthesis filter accepts.
+     */
+    public static boolean isQuestion(String text) {
+        String[] w = text.strip().replace("?", " ?").split("\\s+");
+        int n = w.length;
+        if (n != 7 && n != 9) {
+            return false;
+        }
+        if (!w[0].equals("how") || !w[1].equals("many") || !w[n - 4].equals("shapes") || !w[n - 3].equals("are")
+                || !w[n - 2].equals("there") || !w[n - 1].equals("?")) {
+            return false;
+        }
+        int a = List.of(COLORS).indexOf(w[2]);
+        if (n == 7) {
+            return a >= 0;
+        }
+        int b = List.of(COLORS).indexOf(w[4]);
+        return a >= 0 && w[3].equals("and") && b > a;
     }
 
     /** Non-overlapping squares and discs of the given counts per colour on white. */
