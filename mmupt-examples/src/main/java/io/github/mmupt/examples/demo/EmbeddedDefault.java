@@ -15,8 +15,6 @@ import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.KlEstimator;
 import io.github.mmupt.grpo.KlPenalty;
-import io.github.mmupt.grpo.StepStats;
-import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.onnx.kernel.HeadOptimizers;
 import io.github.mmupt.onnx.kernel.KernelOptions;
 import io.github.mmupt.onnx.policy.KvCacheSampler;
@@ -25,6 +23,7 @@ import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
 import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
+import io.github.mmupt.rollout.RolloutGroup;
 import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.storage.AtomicFiles;
 import io.github.mmupt.train.MetricsFile;
@@ -49,7 +48,8 @@ import java.util.Map;
  * a stage-1 SFT base from a small labeled split; then, from that base, (a) MM-UPT on an unlabeled split, using
  * the README's host-application code ({@link HostApplication}); (b) supervised GRPO on the same split with its
  * labels; (c) more SFT on the same split with its gold responses. Each is evaluated on a held-out split:
- * pass@1 at temperature 0.2 and majority@8 at temperature 0.7. Prints the table, writes {@code results.json}
+ * pass@1 of one sample at temperature 0.2 and majority@8 at the rollout temperature 0.5. Prints the table,
+ * writes {@code results.json}
  * and {@code curves.png} under the output directory, and ends with
  * {@code base=<acc> sft=<acc> grpo=<acc> upt=<acc> upt_gain_share=<(upt-base)/(grpo-base)>} (means over seeds).
  *
@@ -59,23 +59,45 @@ import java.util.Map;
  */
 public final class EmbeddedDefault {
 
-    /** The demo's sizes and hyperparameters. */
+    /**
+     * The demo's sizes and hyperparameters; {@link #standard()} is what the README reports.
+     *
+     * @param labeled          labeled examples for stage-1 SFT (128)
+     * @param unlabeled        unlabeled examples for MM-UPT, and labeled for the GRPO and SFT rows (256)
+     * @param test             held-out examples (200)
+     * @param sftSteps         stage-1 SFT steps (300), at {@code sftLearningRate} (0.01)
+     * @param rlSteps          steps of each second-stage row (30), at {@code rlLearningRate} (0.001; SFT rows use
+     *                         {@code sftLearningRate})
+     * @param klBeta           KL to the base for MM-UPT and GRPO (0.01, MM-UPT's published value)
+     * @param promptsPerStep   prompts per step (32)
+     * @param responses        rollouts per prompt, N (16)
+     * @param trainTemperature rollout and loss temperature (0.5)
+     * @param minAgreement     vote share below which MM-UPT abstains on a prompt (0.5)
+     * @param maxNewTokens     response length cap (12)
+     * @param passTemperature  temperature of the pass@1 sample (0.2, as MM-UPT evaluates)
+     * @param voteTemperature  temperature of the majority@N samples (0.5, the rollout temperature)
+     * @param voteN            samples of majority@N (8)
+     */
     public record Settings(int labeled, int unlabeled, int test, int sftSteps, double sftLearningRate, long rlSteps,
             double rlLearningRate, double klBeta, int promptsPerStep, int responses, double trainTemperature, double minAgreement,
             int maxNewTokens, double passTemperature, double voteTemperature, int voteN) {
 
         public static Settings standard() {
-            return new Settings(32, 256, 200, 150, 0.01, 60, 0.001, 0.05, 32, 8, 0.5, 0.5, 12, 0.2, 0.7, 8);
+            return new Settings(128, 256, 200, 300, 0.01, 30, 0.001, 0.01, 32, 16, 0.5, 0.5, 12, 0.2, 0.5, 8);
         }
 
         /** Small budgets: the whole pipeline in a few seconds, numbers meaningless. */
         public static Settings quick() {
-            return new Settings(16, 32, 16, 5, 0.01, 2, 0.001, 0.05, 16, 4, 0.5, 0.5, 12, 0.2, 0.7, 4);
+            return new Settings(16, 32, 16, 5, 0.01, 2, 0.001, 0.01, 16, 4, 0.5, 0.5, 12, 0.2, 0.5, 4);
         }
     }
 
-    /** One seed's accuracies: pass@1 and majority@N of each row. */
-    public record SeedResult(long seed, Map<String, EvalResult> rows, Map<String, List<Map<String, Object>>> curves) {
+    /**
+     * One seed: pass@1 and majority@N of each row, the share of each way of looking among each row's pass@1-style
+     * samples, and the training curves.
+     */
+    public record SeedResult(long seed, Map<String, EvalResult> rows, Map<String, Map<String, Double>> ways,
+            Map<String, List<Map<String, Object>>> curves) {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -118,7 +140,7 @@ public final class EmbeddedDefault {
         for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
             results.add(runSeed(out.resolve("seed-" + seed), seed, settings));
         }
-        printTable(results);
+        printTable(results, settings);
         writeResults(out, results, settings);
         Curves.write(out.resolve("curves.png"), results);
         System.out.printf(Locale.ROOT, "finished in %.1f s; results in %s%n", (System.nanoTime() - started) / 1e9,
@@ -180,7 +202,32 @@ public final class EmbeddedDefault {
         train(baseModel, sftRun.resolve("model"), p.unlabeled(), TrainingMode.SFT, s.rlSteps(), s.sftLearningRate(), s, seed,
                 sftRun);
         rows.put("sft", evaluate(sftRun.resolve("model"), p.test(), s, seed));
-        return new SeedResult(seed, orderRows(rows), curves);
+        Map<String, Map<String, Double>> ways = new LinkedHashMap<>();
+        Map<String, Path> models = Map.of("base", baseModel, "upt", uptRun.resolve("model"), "grpo",
+                grpoRun.resolve("model"), "sft", sftRun.resolve("model"));
+        for (String row : ROWS) {
+            ways.put(row, waysOfLooking(models.get(row), p.test(), s, seed));
+        }
+        return new SeedResult(seed, orderRows(rows), ways, curves);
+    }
+
+    /** How often a model's responses (one per test prompt, at the pass@1 temperature) start with each way. */
+    static Map<String, Double> waysOfLooking(Path modelDir, List<Example> test, Settings s, long seed) throws IOException {
+        try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
+                GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(),
+                        GrpoLossConfig.builder().temperature(s.trainTemperature()).build(), AdamWConfig.mmUpt(),
+                        KernelOptions.defaults())) {
+            List<RolloutGroup> groups = KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()).sample(
+                    test.stream().map(Example::prompt).toList(), SamplingParams.builder().responsesPerPrompt(1)
+                            .temperature(s.passTemperature()).topP(1.0).maxNewTokens(s.maxNewTokens()).build(),
+                    seed * 7919 + 1);
+            Map<String, Double> shares = new LinkedHashMap<>();
+            for (String way : ShapesTask.METHODS) {
+                long n = groups.stream().filter(g -> g.rollouts().get(0).text().startsWith(way + " ")).count();
+                shares.put(way, n / (double) groups.size());
+            }
+            return shares;
+        }
     }
 
     /** The MM-UPT settings the host example runs with. */
@@ -218,10 +265,6 @@ public final class EmbeddedDefault {
                 GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(),
                         GrpoLossConfig.builder().temperature(s.trainTemperature()).build(), AdamWConfig.mmUpt(),
                         KernelOptions.defaults())) {
-            HeadWeights w = policy.initialHead();
-            if (!w.equals(head.weights())) {
-                throw new IllegalStateException("the evaluated head must be the model's");
-            }
             return new Evaluator(KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()),
                     AnswerEquivalence.standard()).evaluate(test, s.passTemperature(), s.voteN(), s.voteTemperature(),
                     s.maxNewTokens(), seed * 7919);
@@ -263,18 +306,26 @@ public final class EmbeddedDefault {
         return values.length > 1 ? Math.sqrt(ss / (values.length - 1)) : 0.0;
     }
 
-    private static void printTable(List<SeedResult> results) {
+    private static void printTable(List<SeedResult> results, Settings settings) {
         Map<String, String> names = Map.of("base", "Base (stage-1 SFT)", "sft", "+ SFT (labels)", "grpo",
                 "+ GRPO (labels)", "upt", "+ MM-UPT (no labels)");
         System.out.println();
         System.out.printf(Locale.ROOT, "Table 1 in miniature: held-out accuracy, mean (std) over %d seed(s)%n", results.size());
-        System.out.printf(Locale.ROOT, "%-22s %-16s %-16s%n", "", "pass@1 (T=0.2)",
-                "maj@" + results.get(0).rows().get("base").n() + " (T=0.7)");
+        System.out.printf(Locale.ROOT, "%-22s %-16s %-15s %s%n", "",
+                String.format(Locale.ROOT, "pass@1 (T=%.1f)", settings.passTemperature()),
+                String.format(Locale.ROOT, "maj@%d (T=%.1f)", settings.voteN(), settings.voteTemperature()),
+                "ways of looking % (" + String.join("/", ShapesTask.METHODS) + ")");
         for (String row : ROWS) {
             double m = mean(results, row);
             double sd = spread(results, row);
             double maj = results.stream().mapToDouble(r -> r.rows().get(row).majorityAtN()).average().orElse(Double.NaN);
-            System.out.printf(Locale.ROOT, "%-22s %5.1f (%4.1f)      %5.1f%n", names.get(row), 100 * m, 100 * sd, 100 * maj);
+            StringBuilder ways = new StringBuilder();
+            for (String way : ShapesTask.METHODS) {
+                double share = results.stream().mapToDouble(r -> r.ways().get(row).get(way)).average().orElse(Double.NaN);
+                ways.append(ways.length() == 0 ? "" : "/").append(String.format(Locale.ROOT, "%.0f", 100 * share));
+            }
+            System.out.printf(Locale.ROOT, "%-22s %5.1f (%4.1f)      %5.1f           %s%n", names.get(row), 100 * m, 100 * sd,
+                    100 * maj, ways);
         }
         System.out.println("per seed (pass@1): " + results.stream().map(r -> String.format(Locale.ROOT,
                 "seed %d base %.3f sft %.3f grpo %.3f upt %.3f", r.seed(), r.rows().get("base").passAt1(),
@@ -289,6 +340,7 @@ public final class EmbeddedDefault {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("seed", r.seed());
             m.put("rows", r.rows());
+            m.put("ways_of_looking", r.ways());
             seeds.add(m);
         }
         json.put("seeds", seeds);

@@ -13,11 +13,12 @@ import java.util.SplittableRandom;
 
 /**
  * The synthetic visual reasoning task of the embedded default: a 48x48 picture of red, green and blue squares
- * and discs (0 to 3 of each colour, sizes varying a little), and a question about how many shapes of one or two
- * colours there are. The gold response counts each asked colour, then adds:
+ * and discs (0 to 3 of each colour, one size), and a question about how many shapes of one or two colours there
+ * are. The gold response names a way of looking (drawn at random: the gold data does not say which way is
+ * best, see {@link DesignedTrunk}), counts each asked colour, then adds:
  * <pre>
- *   how many red and blue shapes are there ?    -&gt;   Red 2 Blue 1 = \boxed{3}
- *   how many green shapes are there ?           -&gt;   Green 3 = \boxed{3}
+ *   how many red and blue shapes are there ?    -&gt;   across Red 2 Blue 1 = \boxed{3}
+ *   how many green shapes are there ?           -&gt;   diagonal Green 3 = \boxed{3}
  * </pre>
  * Colours are asked in the fixed order red, green, blue. Everything is drawn with Java2D from a seed.
  */
@@ -28,6 +29,8 @@ public final class ShapesTask {
     public static final double UNIT_AREA = 36.0;
     static final String[] COLORS = {"red", "green", "blue"};
     static final String[] RESPONSE_COLORS = {"Red", "Green", "Blue"};
+    /** The ways of looking a response starts with (see {@link DesignedTrunk#SENSITIVITY}). */
+    static final List<String> METHODS = List.of("across", "down", "diagonal");
     private static final Color[] PAINT = {new Color(255, 0, 0), new Color(0, 255, 0), new Color(0, 0, 255)};
     private static final int MAX_PER_COLOR = 3;
 
@@ -41,6 +44,7 @@ public final class ShapesTask {
         words.addAll(List.of(RESPONSE_COLORS));
         words.addAll(List.of("=", "\\boxed{", "}"));
         words.addAll(List.of("answer", "new", "question", ":")); // the question-writing prompts (SynthesisDemo)
+        words.addAll(METHODS);
         for (int d = 0; d <= 9; d++) {
             words.add(String.valueOf(d));
         }
@@ -64,7 +68,7 @@ public final class ShapesTask {
         }
         RgbImage image = draw(counts, rng);
         int[] asked = randomColours(rng);
-        StringBuilder response = new StringBuilder();
+        StringBuilder response = new StringBuilder(METHODS.get(rng.nextInt(METHODS.size()))).append(' ');
         int sum = 0;
         for (int c : asked) {
             response.append(RESPONSE_COLORS[c]).append(' ').append(counts[c]).append(' ');
@@ -128,10 +132,8 @@ public final class ShapesTask {
         List<int[]> placed = new ArrayList<>();
         for (int c = 0; c < 3; c++) {
             for (int k = 0; k < counts[c]; k++) {
-                double u = rng.nextDouble();
-                int size = u < 0.15 ? 5 : u < 0.85 ? 6 : 7; // most shapes are one unit; some a little off
                 boolean disc = rng.nextBoolean();
-                int side = disc ? size + 1 : size;        // a disc of diameter 7 covers about a 6x6 square
+                int side = disc ? 7 : 6; // a 6x6 square is one unit; a disc of diameter 7 about 0.9 of one
                 int[] box = place(placed, side, rng);
                 g.setColor(PAINT[c]);
                 if (disc) {

@@ -91,7 +91,7 @@ public final class SynthesisDemo {
         for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
             results.add(runSeed(out.resolve("seed-" + seed), seed, settings));
         }
-        printTable(results);
+        printTable(results, settings);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("settings", settings);
         json.put("seeds", results);
@@ -178,13 +178,13 @@ public final class SynthesisDemo {
         return EmbeddedDefault.sampleStd(results.stream().mapToDouble(r -> r.rows().get(row).passAt1()).toArray());
     }
 
-    private static void printTable(List<SeedResult> results) {
+    private static void printTable(List<SeedResult> results, EmbeddedDefault.Settings settings) {
         Map<String, String> names = Map.of("base", "Base (stage-1 SFT)", "original", "MM-UPT, original questions",
                 "in_context", "MM-UPT, in-context synth.", "direct", "MM-UPT, direct synth.");
         System.out.println();
         System.out.printf(Locale.ROOT, "Table 2 in miniature: held-out accuracy, mean (std) over %d seed(s)%n", results.size());
-        System.out.printf(Locale.ROOT, "%-28s %-16s %-14s %s%n", "", "pass@1 (T=0.2)",
-                "maj@" + results.get(0).rows().get("base").n() + " (T=0.7)", "questions kept / written");
+        System.out.printf(Locale.ROOT, "%-28s %-16s %-14s %s%n", "",
+                String.format(Locale.ROOT, "pass@1 (T=%.1f)", settings.passTemperature()), String.format(Locale.ROOT, "maj@%d (T=%.1f)", settings.voteN(), settings.voteTemperature()), "questions kept / written");
         for (String row : ROWS) {
             double maj = results.stream().mapToDouble(r -> r.rows().get(row).majorityAtN()).average().orElse(Double.NaN);
             String kept = "";
