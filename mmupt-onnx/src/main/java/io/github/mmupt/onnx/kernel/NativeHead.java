@@ -11,6 +11,8 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongConsumer;
+import java.util.function.LongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,44 +110,24 @@ public final class NativeHead implements AutoCloseable {
 
     /** The instruction set in use. */
     public String isa() {
-        long h = enter();
-        try {
-            return isa(h);
-        } finally {
-            exit();
-        }
+        return call(h -> isa(h));
     }
 
     /** Worker threads (and vocabulary partitions). */
     public int threads() {
-        long h = enter();
-        try {
-            return threads(h);
-        } finally {
-            exit();
-        }
+        return call(h -> threads(h));
     }
 
     /** Copies a tensor part in from {@code values}: [V x d], [r x d] or [V x r], row-major. */
     public void write(HeadTensor tensor, TensorPart part, FloatBuffer values) {
         FloatBuffer v = floats(values, elements(tensor), "values", false);
-        long h = enter();
-        try {
-            write(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v);
-        } finally {
-            exit();
-        }
+        run(h -> write(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v));
     }
 
     /** Copies a tensor part out into {@code out}. */
     public void read(HeadTensor tensor, TensorPart part, FloatBuffer out) {
         FloatBuffer v = floats(out, elements(tensor), "out", false);
-        long h = enter();
-        try {
-            read(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v);
-        } finally {
-            exit();
-        }
+        run(h -> read(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v));
     }
 
     /** Number of elements of a tensor. */
@@ -159,22 +141,12 @@ public final class NativeHead implements AutoCloseable {
 
     /** AdamW updates applied so far. */
     public long step() {
-        long h = enter();
-        try {
-            return step(h);
-        } finally {
-            exit();
-        }
+        return call(h -> step(h));
     }
 
     /** Restores the update counter (for resuming from a checkpoint). */
     public void setStep(long step) {
-        long h = enter();
-        try {
-            setStep(h, step);
-        } finally {
-            exit();
-        }
+        run(h -> setStep(h, step));
     }
 
     /**
@@ -192,12 +164,7 @@ public final class NativeHead implements AutoCloseable {
         IntBuffer ys = ints(targets, tokens, "targets");
         FloatBuffer lp = floats(logp, tokens, "logp", true);
         FloatBuffer en = floats(entropy, tokens, "entropy", true);
-        long h = enter();
-        try {
-            score(h, shape.hiddenSize(), hs, ys, tokens, temperature, lp, en);
-        } finally {
-            exit();
-        }
+        run(h -> score(h, shape.hiddenSize(), hs, ys, tokens, temperature, lp, en));
     }
 
     /** Raw logits [T x V] = W h (no temperature), for sampling. */
@@ -205,12 +172,7 @@ public final class NativeHead implements AutoCloseable {
         checkTokens(tokens);
         FloatBuffer hs = floats(hidden, (long) tokens * shape.hiddenSize(), "hidden", false);
         FloatBuffer z = floats(out, (long) tokens * shape.vocabSize(), "logits", false);
-        long h = enter();
-        try {
-            logits(h, shape.vocabSize(), shape.hiddenSize(), hs, tokens, z);
-        } finally {
-            exit();
-        }
+        run(h -> logits(h, shape.vocabSize(), shape.hiddenSize(), hs, tokens, z));
     }
 
     /**
@@ -245,12 +207,7 @@ public final class NativeHead implements AutoCloseable {
                 config.kl().beta(), config.kl().estimator().ordinal() + 1, config.kl().easyR1Clamps() ? 1 : 0,
                 options.chunkTokens()};
         double[] m = new double[10];
-        long h = enter();
-        try {
-            train(h, shape.hiddenSize(), cfg, hs, ys, adv, old, ref, w, tokens, lp, en, dh, m);
-        } finally {
-            exit();
-        }
+        run(h -> train(h, shape.hiddenSize(), cfg, hs, ys, adv, old, ref, w, tokens, lp, en, dh, m));
         return new LossMetrics(m[0], m[1], m[2], (long) m[3], m[4], m[5], m[6], (long) m[7], (long) m[8], (long) m[9]);
     }
 
@@ -262,33 +219,18 @@ public final class NativeHead implements AutoCloseable {
         double[] cfg = {config.learningRate(), config.beta1(), config.beta2(), config.epsilon(), config.weightDecay(),
                 config.maxGradNorm()};
         double[] r = new double[4];
-        long h = enter();
-        try {
-            update(h, cfg, r);
-        } finally {
-            exit();
-        }
+        run(h -> update(h, cfg, r));
         return new UpdateResult((long) r[0], r[1], r[2], r[3] != 0);
     }
 
     /** Clears the accumulated gradient. */
     public void zeroGradient() {
-        long h = enter();
-        try {
-            zeroGrad(h);
-        } finally {
-            exit();
-        }
+        run(h -> zeroGrad(h));
     }
 
     /** Scratch bytes the last score, logits or train call allocated. */
     public long lastWorkspaceBytes() {
-        long h = enter();
-        try {
-            return workspaceBytes(h);
-        } finally {
-            exit();
-        }
+        return call(h -> workspaceBytes(h));
     }
 
     public boolean isOpen() {
@@ -309,6 +251,25 @@ public final class NativeHead implements AutoCloseable {
             }
             state.closedExplicitly = true;
             cleanable.clean();
+        }
+    }
+
+    /** Runs {@code body} with the native handle, which {@link #close()} cannot free meanwhile. */
+    private void run(LongConsumer body) {
+        long h = enter();
+        try {
+            body.accept(h);
+        } finally {
+            exit();
+        }
+    }
+
+    private <T> T call(LongFunction<T> body) {
+        long h = enter();
+        try {
+            return body.apply(h);
+        } finally {
+            exit();
         }
     }
 
