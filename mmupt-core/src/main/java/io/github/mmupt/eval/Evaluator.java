@@ -10,6 +10,7 @@ import io.github.mmupt.vote.MajorityVoteLabeler;
 import io.github.mmupt.vote.VoteResult;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Held-out accuracy as the paper reports it: pass@1 (one sample at a low temperature, MM-UPT's evaluation uses
@@ -32,6 +33,15 @@ public final class Evaluator {
 
     public EvalResult evaluate(List<Example> examples, double passTemperature, int n, double voteTemperature,
             int maxNewTokens, long seed) {
+        return evaluate(examples, passTemperature, n, voteTemperature, maxNewTokens, seed, passSamples -> { });
+    }
+
+    /**
+     * As {@link #evaluate(List, double, int, double, int, long)}, and hands the pass@1 samples (one group of one
+     * response per example, in order) to {@code passSamples}, for whoever wants to look at what was graded.
+     */
+    public EvalResult evaluate(List<Example> examples, double passTemperature, int n, double voteTemperature,
+            int maxNewTokens, long seed, Consumer<List<RolloutGroup>> passSamples) {
         if (examples.isEmpty()) {
             throw new IllegalArgumentException("nothing to evaluate");
         }
@@ -40,6 +50,7 @@ public final class Evaluator {
                 "evaluation needs gold answers; example " + e.prompt().id() + " has none"))).toList();
         List<RolloutGroup> single = sampler.sample(prompts, SamplingParams.builder().responsesPerPrompt(1)
                 .temperature(passTemperature).topP(1.0).maxNewTokens(maxNewTokens).build(), seed);
+        passSamples.accept(single);
         List<RolloutGroup> many = sampler.sample(prompts, SamplingParams.builder().responsesPerPrompt(n)
                 .temperature(voteTemperature).topP(1.0).maxNewTokens(maxNewTokens).build(), seed + 1);
         MajorityVoteLabeler voter = MajorityVoteLabeler.builder().equivalence(equivalence).build();

@@ -23,7 +23,7 @@ import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
 import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
-import io.github.mmupt.rollout.RolloutGroup;
+import io.github.mmupt.rollout.RolloutSampler;
 import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.storage.AtomicFiles;
 import io.github.mmupt.train.MetricsFile;
@@ -39,6 +39,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The embedded default: the paper's Table 1 comparison in miniature, on a generated tiny vision-language model
@@ -176,57 +177,73 @@ public final class EmbeddedDefault {
 
     static SeedResult runSeed(Path dir, long seed, Settings s) throws IOException {
         Prepared p = prepare(dir, seed, s);
-        Map<String, EvalResult> rows = new LinkedHashMap<>();
+        Map<String, Path> models = new LinkedHashMap<>();
         Map<String, List<Map<String, Object>>> curves = new LinkedHashMap<>();
         Path baseModel = dir.resolve("base-model");
         AtomicFiles.deleteTree(baseModel);
         train(p.model(), baseModel, p.labeled(), TrainingMode.SFT, s.sftSteps(), s.sftLearningRate(), s, seed,
                 dir.resolve("stage1"));
-        rows.put("base", evaluate(baseModel, p.test(), s, seed));
+        models.put("base", baseModel);
 
         Path uptRun = dir.resolve("upt");
         AtomicFiles.deleteTree(uptRun);
         HostApplication.improve(baseModel, p.data().resolve("unlabeled.jsonl"), uptRun, hostSettings(s, seed));
-        rows.put("upt", evaluate(uptRun.resolve("model"), p.test(), s, seed));
+        models.put("upt", uptRun.resolve("model"));
         curves.put("upt", readMetrics(uptRun.resolve("metrics.jsonl")));
 
         Path grpoRun = dir.resolve("grpo");
         AtomicFiles.deleteTree(grpoRun);
         train(baseModel, grpoRun.resolve("model"), p.unlabeled(), TrainingMode.SUPERVISED_GRPO, s.rlSteps(),
                 s.rlLearningRate(), s, seed, grpoRun);
-        rows.put("grpo", evaluate(grpoRun.resolve("model"), p.test(), s, seed));
+        models.put("grpo", grpoRun.resolve("model"));
         curves.put("grpo", readMetrics(grpoRun.resolve("metrics.jsonl")));
 
         Path sftRun = dir.resolve("sft");
         AtomicFiles.deleteTree(sftRun);
         train(baseModel, sftRun.resolve("model"), p.unlabeled(), TrainingMode.SFT, s.rlSteps(), s.sftLearningRate(), s, seed,
                 sftRun);
-        rows.put("sft", evaluate(sftRun.resolve("model"), p.test(), s, seed));
+        models.put("sft", sftRun.resolve("model"));
+
+        Map<String, EvalResult> rows = new LinkedHashMap<>();
         Map<String, Map<String, Double>> ways = new LinkedHashMap<>();
-        Map<String, Path> models = Map.of("base", baseModel, "upt", uptRun.resolve("model"), "grpo",
-                grpoRun.resolve("model"), "sft", sftRun.resolve("model"));
         for (String row : ROWS) {
-            ways.put(row, waysOfLooking(models.get(row), p.test(), s, seed));
+            RowEvaluation e = evaluate(models.get(row), p.test(), s, seed);
+            rows.put(row, e.accuracy());
+            ways.put(row, e.waysOfLooking());
         }
-        return new SeedResult(seed, orderRows(rows), ways, curves);
+        return new SeedResult(seed, rows, ways, curves);
     }
 
-    /** How often a model's responses (one per test prompt, at the pass@1 temperature) start with each way. */
-    static Map<String, Double> waysOfLooking(Path modelDir, List<Example> test, Settings s, long seed) throws IOException {
+    /**
+     * A model's held-out accuracy, and how often its graded pass@1 responses start with each way of looking.
+     */
+    record RowEvaluation(EvalResult accuracy, Map<String, Double> waysOfLooking) {
+    }
+
+    /** pass@1 and majority@N of a model directory's head on the test examples, from one load of the model. */
+    static RowEvaluation evaluate(Path modelDir, List<Example> test, Settings s, long seed) throws IOException {
+        Map<String, Double> shares = new LinkedHashMap<>();
+        EvalResult accuracy = withEvaluationSampler(modelDir, s, sampler -> new Evaluator(sampler,
+                AnswerEquivalence.standard()).evaluate(test, s.passTemperature(), s.voteN(), s.voteTemperature(),
+                s.maxNewTokens(), seed * 7919, passSamples -> {
+                    for (String way : ShapesTask.METHODS) {
+                        long n = passSamples.stream().filter(g -> g.rollouts().get(0).text().startsWith(way + " ")).count();
+                        shares.put(way, n / (double) passSamples.size());
+                    }
+                }));
+        return new RowEvaluation(accuracy, shares);
+    }
+
+    /**
+     * Opens a model directory for sampling only (no training: the head's loss and optimizer settings are unused)
+     * and applies {@code use} to a sampler that accepts any temperature.
+     */
+    static <T> T withEvaluationSampler(Path modelDir, Settings s, Function<RolloutSampler, T> use) throws IOException {
         try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
                 GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(),
                         GrpoLossConfig.builder().temperature(s.trainTemperature()).build(), AdamWConfig.mmUpt(),
                         KernelOptions.defaults())) {
-            List<RolloutGroup> groups = KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()).sample(
-                    test.stream().map(Example::prompt).toList(), SamplingParams.builder().responsesPerPrompt(1)
-                            .temperature(s.passTemperature()).topP(1.0).maxNewTokens(s.maxNewTokens()).build(),
-                    seed * 7919 + 1);
-            Map<String, Double> shares = new LinkedHashMap<>();
-            for (String way : ShapesTask.METHODS) {
-                long n = groups.stream().filter(g -> g.rollouts().get(0).text().startsWith(way + " ")).count();
-                shares.put(way, n / (double) groups.size());
-            }
-            return shares;
+            return use.apply(KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()));
         }
     }
 
@@ -257,26 +274,6 @@ public final class EmbeddedDefault {
             RunResult result = b.build().run();
             policy.exportModel(exportTo, result.finalHead());
         }
-    }
-
-    /** pass@1 and majority@N of a model directory's head on the test examples. */
-    static EvalResult evaluate(Path modelDir, List<Example> test, Settings s, long seed) throws IOException {
-        try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
-                GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(),
-                        GrpoLossConfig.builder().temperature(s.trainTemperature()).build(), AdamWConfig.mmUpt(),
-                        KernelOptions.defaults())) {
-            return new Evaluator(KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()),
-                    AnswerEquivalence.standard()).evaluate(test, s.passTemperature(), s.voteN(), s.voteTemperature(),
-                    s.maxNewTokens(), seed * 7919);
-        }
-    }
-
-    private static Map<String, EvalResult> orderRows(Map<String, EvalResult> rows) {
-        Map<String, EvalResult> ordered = new LinkedHashMap<>();
-        for (String r : ROWS) {
-            ordered.put(r, rows.get(r));
-        }
-        return ordered;
     }
 
     private static List<Map<String, Object>> readMetrics(Path file) throws IOException {

@@ -62,5 +62,9 @@ public final class HostApplication {
     /** The knobs the example exposes. */
     public record Settings(double temperature, double learningRate, double klBeta, int responses, int maxNewTokens,
             double minAgreement, long steps, int promptsPerStep, long seed) {
+
+        public Settings withPromptsPerStep(int n) {
+            return new Settings(temperature, learningRate, klBeta, responses, maxNewTokens, minAgreement, steps, n, seed);
+        }
     }
 }

@@ -2,19 +2,10 @@ package io.github.mmupt.examples.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.github.mmupt.answer.AnswerExtractor;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.Example;
 import io.github.mmupt.data.JsonlDataset;
 import io.github.mmupt.eval.EvalResult;
-import io.github.mmupt.grpo.AdamWConfig;
-import io.github.mmupt.grpo.GrpoLossConfig;
-import io.github.mmupt.grpo.GrpoOptimizer;
-import io.github.mmupt.onnx.kernel.HeadOptimizers;
-import io.github.mmupt.onnx.kernel.KernelOptions;
-import io.github.mmupt.onnx.policy.KvCacheSampler;
-import io.github.mmupt.onnx.policy.OnnxPolicy;
-import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.storage.AtomicFiles;
 import io.github.mmupt.synth.QuestionSynthesizer;
@@ -115,7 +106,7 @@ public final class SynthesisDemo {
 
         Map<String, EvalResult> rows = new LinkedHashMap<>();
         Map<String, SynthesisReport> synthesis = new LinkedHashMap<>();
-        rows.put("base", EmbeddedDefault.evaluate(baseModel, p.test(), s, seed));
+        rows.put("base", EmbeddedDefault.evaluate(baseModel, p.test(), s, seed).accuracy());
         Map<String, Path> sources = new LinkedHashMap<>();
         Map<String, Integer> sizes = new LinkedHashMap<>();
         sources.put("original", p.data().resolve("unlabeled.jsonl"));
@@ -140,10 +131,8 @@ public final class SynthesisDemo {
             Path run = dir.resolve("upt-" + source.getKey());
             AtomicFiles.deleteTree(run);
             HostApplication.Settings h = EmbeddedDefault.hostSettings(s, seed);
-            h = new HostApplication.Settings(h.temperature(), h.learningRate(), h.klBeta(), h.responses(), h.maxNewTokens(),
-                    h.minAgreement(), h.steps(), Math.min(h.promptsPerStep(), size), h.seed());
-            HostApplication.improve(baseModel, source.getValue(), run, h);
-            rows.put(source.getKey(), EmbeddedDefault.evaluate(run.resolve("model"), p.test(), s, seed));
+            HostApplication.improve(baseModel, source.getValue(), run, h.withPromptsPerStep(Math.min(h.promptsPerStep(), size)));
+            rows.put(source.getKey(), EmbeddedDefault.evaluate(run.resolve("model"), p.test(), s, seed).accuracy());
         }
         return new SeedResult(seed, rows, synthesis);
     }
@@ -153,21 +142,17 @@ public final class SynthesisDemo {
             EmbeddedDefault.Settings s, long seed) throws IOException {
         SamplingParams answering = SamplingParams.builder().responsesPerPrompt(s.responses()).temperature(s.voteTemperature())
                 .topP(1.0).maxNewTokens(s.maxNewTokens()).build();
-        try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
-                GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(), GrpoLossConfig.builder()
-                        .temperature(s.trainTemperature()).build(), AdamWConfig.mmUpt(), KernelOptions.defaults())) {
-            return QuestionSynthesizer.builder()
-                    .sampler(KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()))
-                    .strategy(strategy).prompts(PROMPTS)
-                    .writing(SamplingParams.builder().responsesPerPrompt(4).temperature(1.0).topP(1.0)
-                            .maxNewTokens(s.maxNewTokens()).build())
-                    .answering(answering)
-                    .filters(SynthesisFilters.builder().questionCheck(ShapesTask::isQuestion).words(5, 9)
-                            .selfConsistency(s.minAgreement(), answering).build())
-                    .seed(seed * 1000 + 5)
-                    .build()
-                    .synthesize(unlabeled.examples());
-        }
+        return EmbeddedDefault.withEvaluationSampler(modelDir, s, sampler -> QuestionSynthesizer.builder()
+                .sampler(sampler)
+                .strategy(strategy).prompts(PROMPTS)
+                .writing(SamplingParams.builder().responsesPerPrompt(4).temperature(1.0).topP(1.0)
+                        .maxNewTokens(s.maxNewTokens()).build())
+                .answering(answering)
+                .filters(SynthesisFilters.builder().questionCheck(ShapesTask::isQuestion).words(5, 9)
+                        .selfConsistency(s.minAgreement(), answering).build())
+                .seed(seed * 1000 + 5)
+                .build()
+                .synthesize(unlabeled.examples()));
     }
 
     static double mean(List<SeedResult> results, String row) {
