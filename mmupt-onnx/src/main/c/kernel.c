@@ -377,6 +377,10 @@ int mmupt_head_write(mmupt_head *h, mmupt_tensor t, mmupt_part part, const float
             return set_error(err, MMUPT_ERR_NONFINITE, (long long) i, "tensor value [%zu, %zu] is %g; values must be finite",
                     i / cols, i % cols, (double) values[i]);
         }
+        if (part == MMUPT_PART_ADAM_V && values[i] < 0) {
+            return set_error(err, MMUPT_ERR_ARGUMENT, (long long) i, "second moment [%zu, %zu] is %g; AdamW's second "
+                    "moments must be >= 0", i / cols, i % cols, (double) values[i]);
+        }
     }
     for (size_t i = 0; i < rows; i++) {
         memcpy(dst + i * stride, values + i * cols, cols * sizeof(float));
@@ -1230,6 +1234,18 @@ int mmupt_head_update(mmupt_head *h, const mmupt_adamw_config *cfg, mmupt_update
     s.learning_rate = (float) cfg->learning_rate;
     s.decay = (float) (1.0 - cfg->learning_rate * cfg->weight_decay);
     s.grad_scale = (float) scale;
+    /* Accept the step only if every value it writes is finite: a non-finite weight or moment (a corrupt state
+     * restored, an overflow) would otherwise poison every later step and checkpoint. */
+    for (int k = 0; k < tensors; k++) {
+        if (!h->isa->adamw_finite(trained_values(h, k), h->grad[k], h->adam_m[k], h->adam_v[k], trained_size(h, k), &s)) {
+            h->step--;
+            out->step = h->step;
+            out->clip_scale = NAN;
+            out->skipped = 1;
+            mmupt_head_zero_grad(h, NULL);
+            return ok(err);
+        }
+    }
     for (int k = 0; k < tensors; k++) {
         h->isa->adamw(trained_values(h, k), h->grad[k], h->adam_m[k], h->adam_v[k], trained_size(h, k), &s);
     }

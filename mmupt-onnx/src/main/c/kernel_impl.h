@@ -271,6 +271,34 @@ static void KFN(adamw)(float *p, const float *g, float *m, float *v, size_t n, c
     }
 }
 
+/* The same arithmetic as adamw, without stores: x - x is 0 for a finite x and NaN otherwise, so the sum of
+ * those differences is 0 exactly when every new value is finite. */
+static int KFN(adamw_finite)(const float *p, const float *g, const float *m, const float *v, size_t n,
+        const mmupt_adamw_step *s) {
+    vf b1 = v_set1(s->beta1), nb1 = v_set1(1.0f - s->beta1), b2 = v_set1(s->beta2), nb2 = v_set1(1.0f - s->beta2);
+    vf ic1 = v_set1(s->inv_correction1), ic2 = v_set1(s->inv_correction2), eps = v_set1(s->epsilon);
+    vf lr = v_set1(s->learning_rate), decay = v_set1(s->decay), gs = v_set1(s->grad_scale);
+    vf bad = v_zero();
+    size_t i = 0;
+    for (; i + VLEN <= n; i += VLEN) {
+        vf gr = v_mul(v_load(g + i), gs);
+        vf mm = v_fma(b1, v_load(m + i), v_mul(nb1, gr));
+        vf vv = v_fma(b2, v_load(v + i), v_mul(nb2, v_mul(gr, gr)));
+        vf upd = v_div(v_mul(mm, ic1), v_add(v_sqrt(v_mul(vv, ic2)), eps));
+        vf pp = v_sub(v_mul(v_load(p + i), decay), v_mul(lr, upd));
+        bad = v_add(bad, v_add(v_sub(pp, pp), v_add(v_sub(mm, mm), v_sub(vv, vv))));
+    }
+    float tail = 0;
+    for (; i < n; i++) {
+        float gr = g[i] * s->grad_scale;
+        float mm = s->beta1 * m[i] + (1.0f - s->beta1) * gr;
+        float vv = s->beta2 * v[i] + (1.0f - s->beta2) * gr * gr;
+        float pp = p[i] * s->decay - s->learning_rate * (mm * s->inv_correction1) / (sqrtf(vv * s->inv_correction2) + s->epsilon);
+        tail += (pp - pp) + (mm - mm) + (vv - vv);
+    }
+    return v_hsum(bad) == 0.0f && tail == 0.0f;
+}
+
 /* sum of squares, in double across blocks of float partial sums */
 static double KFN(sumsq)(const float *g, size_t n) {
     double total = 0;
@@ -296,5 +324,6 @@ const mmupt_isa KFN(mmupt_isa_) = {
     .block_stats = KFN(block_stats),
     .softmax_grad = KFN(softmax_grad),
     .adamw = KFN(adamw),
+    .adamw_finite = KFN(adamw_finite),
     .sumsq = KFN(sumsq),
 };

@@ -19,6 +19,9 @@ typedef struct {
     void (*block_stats)(const float *zT, size_t ldz, int rows, int ntok, float *bm, float *bs, float *be);
     void (*softmax_grad)(float *zT, size_t ldz, int rows, int ntok, const float *lse, const float *coef);
     void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, const mmupt_adamw_step *step);
+    /* 1 when the AdamW step above would leave every parameter, moment and second moment finite (nothing is written) */
+    int (*adamw_finite)(const float *p, const float *g, const float *m, const float *v, size_t n,
+            const mmupt_adamw_step *step);
     double (*sumsq)(const float *g, size_t n);
 } mmupt_isa;
 

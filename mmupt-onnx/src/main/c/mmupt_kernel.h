@@ -89,7 +89,7 @@ typedef struct {
     long long step;           /* updates applied so far */
     double grad_norm;         /* before clipping */
     double clip_scale;        /* applied to the gradient; NaN when skipped */
-    int skipped;              /* 1 when the gradient was not finite and nothing changed */
+    int skipped;              /* 1 when the gradient, or a value the step would write, was not finite: nothing changed */
 } mmupt_update_result;
 
 /* Creates a head with zero parameters; NULL on failure (see err). */
@@ -117,8 +117,8 @@ int mmupt_head_train(mmupt_head *head, const mmupt_loss_config *config, const fl
         const float *advantages, const float *old_logp, const float *ref_logp, const float *weights, int tokens,
         float *logp, float *entropy, float *grad_hidden, mmupt_loss_metrics *metrics, mmupt_error *err);
 
-/* Global-norm clipping and one AdamW step, then the gradient is cleared. A non-finite gradient is
- * cleared without an update (result->skipped = 1). */
+/* Global-norm clipping and one AdamW step, then the gradient is cleared. A non-finite gradient, or a step that
+ * would write a non-finite parameter or moment, is cleared without an update (result->skipped = 1). */
 int mmupt_head_update(mmupt_head *head, const mmupt_adamw_config *config, mmupt_update_result *result,
         mmupt_error *err);
 int mmupt_head_zero_grad(mmupt_head *head, mmupt_error *err);

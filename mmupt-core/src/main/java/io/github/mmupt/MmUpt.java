@@ -89,13 +89,27 @@ public final class MmUpt {
      */
     public Trainer trainer() throws IOException {
         LoopState start = LoopState.start(settings.seed());
+        if (checkpointDirectory != null) {
+            new CheckpointStore(checkpointDirectory).deleteStaleTemporaries();
+        }
         if (resume && checkpointDirectory != null) {
             Optional<Checkpoint> last = new CheckpointStore(checkpointDirectory).latest(policy.spec().modelId(),
                     optimizer.shape());
             if (last.isPresent()) {
+                LoopState saved = last.get().loop();
+                if (saved.step() > settings.steps()) {
+                    throw new IOException("the newest checkpoint in " + checkpointDirectory + " is at step "
+                            + saved.step() + ", beyond this run's " + settings.steps() + " steps; raise steps(...) "
+                            + "to continue it, or use another checkpoint directory");
+                }
                 optimizer.restore(last.get().optimizer());
-                start = last.get().loop();
-                LOG.info("resuming from the checkpoint at step {} in {}", start.step(), checkpointDirectory);
+                start = saved;
+                if (saved.step() == settings.steps()) {
+                    LOG.info("the checkpoint at step {} in {} completes this run of {} steps; nothing to do",
+                            saved.step(), checkpointDirectory, settings.steps());
+                } else {
+                    LOG.info("resuming from the checkpoint at step {} in {}", start.step(), checkpointDirectory);
+                }
             }
         }
         return new Trainer(settings, policy, sampler, optimizer, data, start);
@@ -107,6 +121,9 @@ public final class MmUpt {
         Trainer trainer = trainer();
         CheckpointStore store = checkpointDirectory == null ? null : new CheckpointStore(checkpointDirectory);
         List<StepStats> steps = new ArrayList<>();
+        for (StepListener l : listeners) {
+            l.onStart(trainer.completedSteps(), settings.steps());
+        }
         while (trainer.hasNext()) {
             StepStats stats = trainer.step();
             steps.add(stats);

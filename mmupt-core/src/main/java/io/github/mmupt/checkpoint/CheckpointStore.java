@@ -13,6 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checkpoints in a directory, one sub-directory per step ({@code step-00000012/}) holding
@@ -31,6 +34,10 @@ public final class CheckpointStore {
     private static final String HEAD_FILE = "head.safetensors";
     private static final String STATE_FILE = "state.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final String TEMPORARY_PREFIX = ".tmp-step-";
+    /** The names {@link #save} gives; anything else in the directory (backups, copies) is not a checkpoint. */
+    private static final Pattern CANONICAL_NAME = Pattern.compile("step-\\d{8,}");
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
 
     private final Path directory;
 
@@ -42,13 +49,19 @@ public final class CheckpointStore {
         return directory;
     }
 
-    /** Writes a checkpoint atomically; returns its directory. */
+    /**
+     * Writes a checkpoint atomically; returns its directory.
+     *
+     * @throws IOException when a tensor holds a NaN or an infinity (such a state would poison every resume: it is
+     *                     never written), a negative second moment, or the file system fails
+     */
     public Path save(Checkpoint c) throws IOException {
+        OptimizerState s = c.optimizer();
+        checkValues(s, "refusing to write the checkpoint of step " + c.loop().step());
         Files.createDirectories(directory);
-        Path target = directory.resolve(String.format("step-%08d", c.loop().step()));
-        Path tmp = Files.createTempDirectory(directory, ".tmp-step-");
+        Path target = directory.resolve(directoryName(c.loop().step()));
+        Path tmp = Files.createTempDirectory(directory, TEMPORARY_PREFIX);
         try {
-            OptimizerState s = c.optimizer();
             Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
             for (String name : s.names()) {
                 tensors.put(name, new Safetensors.Tensor(dims(s.shape(), name), s.tensor(name)));
@@ -79,65 +92,180 @@ public final class CheckpointStore {
         }
     }
 
-    /** The newest complete checkpoint, checked against the model and head it must fit; empty if there is none. */
+    /**
+     * Deletes the temporary directories ({@code .tmp-step-*}) that a process killed while saving leaves behind.
+     * Call it when no other process writes to this store (a run does, at its start); returns how many it removed.
+     */
+    public int deleteStaleTemporaries() throws IOException {
+        if (!Files.isDirectory(directory)) {
+            return 0;
+        }
+        List<Path> stale;
+        try (var list = Files.list(directory)) {
+            stale = list.filter(p -> p.getFileName().toString().startsWith(TEMPORARY_PREFIX)).toList();
+        }
+        for (Path p : stale) {
+            AtomicFiles.deleteTree(p);
+        }
+        if (!stale.isEmpty()) {
+            LOG.info("removed {} temporary checkpoint director{} left by an interrupted save in {}", stale.size(),
+                    stale.size() == 1 ? "y" : "ies", directory);
+        }
+        return stale.size();
+    }
+
+    /**
+     * The newest complete checkpoint, checked against the model and head it must fit; empty if there is none.
+     *
+     * <p>Only directories named exactly {@code step-NNNNNNNN} count ({@code step-00000003-backup} is ignored), and
+     * they are ordered by that number. A newest checkpoint that is incomplete (a file missing or empty, as a copy
+     * interrupted by hand leaves it) is passed over with a warning for the next older one; when none is complete,
+     * that is an error (starting afresh would throw the training away). A checkpoint that is
+     * complete but wrong (another model or head, a step that disagrees with its name, corrupt values) is an
+     * error: resuming from an older one instead would silently lose training.
+     */
     public Optional<Checkpoint> latest(String modelId, HeadShape shape) throws IOException {
         if (!Files.isDirectory(directory)) {
             return Optional.empty();
         }
         List<Path> steps;
         try (var list = Files.list(directory)) {
-            steps = list.filter(p -> p.getFileName().toString().startsWith("step-") && Files.isDirectory(p))
-                    .sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
+            steps = list.filter(p -> CANONICAL_NAME.matcher(p.getFileName().toString()).matches() && Files.isDirectory(p))
+                    .sorted(Comparator.comparing((Path p) -> stepOf(p)).reversed()).toList();
         }
-        return steps.isEmpty() ? Optional.empty() : Optional.of(load(steps.get(steps.size() - 1), modelId, shape));
+        List<String> skipped = new java.util.ArrayList<>();
+        for (Path candidate : steps) {
+            Optional<String> missing = incompleteness(candidate);
+            if (missing.isPresent()) {
+                LOG.warn("skipping the incomplete checkpoint {} ({}); trying the next older one", candidate,
+                        missing.get());
+                skipped.add(candidate.getFileName() + " (" + missing.get() + ")");
+                continue;
+            }
+            return Optional.of(load(candidate, modelId, shape));
+        }
+        if (!skipped.isEmpty()) {
+            // starting afresh would silently throw the training away: say so instead
+            throw new IOException(directory + " holds no complete checkpoint, only incomplete ones: " + skipped
+                    + "; not a complete checkpoint to resume from (delete them to start afresh)");
+        }
+        return Optional.empty();
     }
 
     /**
      * Reads one checkpoint directory.
      *
-     * @throws IOException when it is incomplete, of another format, or made for another model or head shape
+     * @throws IOException when it is incomplete, of another format, made for another model or head shape, its
+     *                     step disagrees with its directory name, a field of {@code state.json} is missing or of the
+     *                     wrong type, or a tensor holds non-finite values or negative second moments; the message
+     *                     names the file and what was wrong
      */
     public static Checkpoint load(Path checkpoint, String modelId, HeadShape shape) throws IOException {
+        Optional<String> missing = incompleteness(checkpoint);
+        if (missing.isPresent()) {
+            throw new IOException(checkpoint + " is not a complete checkpoint (needs " + STATE_FILE + " and "
+                    + HEAD_FILE + "; " + missing.get() + ")");
+        }
         Path stateFile = checkpoint.resolve(STATE_FILE);
-        if (!Files.isRegularFile(stateFile) || !Files.isRegularFile(checkpoint.resolve(HEAD_FILE))) {
-            throw new IOException(checkpoint + " is not a complete checkpoint (needs " + STATE_FILE + " and " + HEAD_FILE + ")");
+        StateFields state = StateFields.read(stateFile);
+        String format = state.text("format");
+        if (!FORMAT.equals(format)) {
+            throw new IOException(stateFile + ": format " + format + ", expected " + FORMAT);
         }
-        Map<?, ?> state = JSON.readValue(stateFile.toFile(), Map.class);
-        if (!FORMAT.equals(state.get("format"))) {
-            throw new IOException(stateFile + ": format " + state.get("format") + ", expected " + FORMAT);
-        }
-        String savedModel = String.valueOf(state.get("modelId"));
+        String savedModel = state.text("modelId");
         if (!savedModel.equals(modelId)) {
             throw new IOException("checkpoint " + checkpoint + " was made for model " + savedModel
                     + ", not this policy's model " + modelId + "; refusing to load it");
         }
-        HeadShape saved = new HeadShape(((Number) state.get("vocabSize")).intValue(),
-                ((Number) state.get("hiddenSize")).intValue(), ((Number) state.get("loraRank")).intValue(),
-                ((Number) state.get("loraAlpha")).doubleValue());
+        HeadShape saved;
+        try {
+            saved = new HeadShape(state.integer("vocabSize"), state.integer("hiddenSize"), state.integer("loraRank"),
+                    state.real("loraAlpha"));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(stateFile + ": the head shape it records is invalid: " + e.getMessage(), e);
+        }
         if (!saved.equals(shape)) {
             throw new IOException("checkpoint " + checkpoint + " holds a head " + saved + ", but this run trains a head "
                     + shape + "; refusing to load it");
         }
-        Safetensors.Contents contents = Safetensors.read(checkpoint.resolve(HEAD_FILE));
+        LoopState loop;
+        try {
+            loop = new LoopState(state.whole("step"), state.integer("epoch"), state.integer("cursor"),
+                    state.whole("seed"));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(stateFile + ": " + e.getMessage(), e);
+        }
+        String name = checkpoint.getFileName().toString();
+        if (CANONICAL_NAME.matcher(name).matches() && stepOf(checkpoint) != loop.step()) {
+            throw new IOException(stateFile + ": step " + loop.step() + " disagrees with its directory name " + name
+                    + "; refusing to resume from a misplaced checkpoint");
+        }
+        long optimizerStep = state.whole("optimizerStep");
+        Path headFile = checkpoint.resolve(HEAD_FILE);
+        Safetensors.Contents contents = Safetensors.read(headFile);
         Map<String, float[]> tensors = new LinkedHashMap<>();
-        contents.tensors().forEach((name, t) -> tensors.put(name, t.values()));
+        for (Map.Entry<String, Safetensors.Tensor> e : contents.tensors().entrySet()) {
+            long[] expected;
+            try {
+                expected = dims(saved, e.getKey());
+            } catch (IllegalArgumentException unknown) {
+                throw new IOException(headFile + ": unexpected tensor " + e.getKey() + " for a head of " + saved, unknown);
+            }
+            if (!java.util.Arrays.equals(expected, e.getValue().shape())) {
+                throw new IOException(headFile + ": tensor " + e.getKey() + " has shape "
+                        + java.util.Arrays.toString(e.getValue().shape()) + ", a head of " + saved + " needs "
+                        + java.util.Arrays.toString(expected));
+            }
+            tensors.put(e.getKey(), e.getValue().values());
+        }
         OptimizerState optimizer;
         try {
-            optimizer = new OptimizerState(saved, ((Number) state.get("optimizerStep")).longValue(), tensors);
+            optimizer = new OptimizerState(saved, optimizerStep, tensors);
         } catch (IllegalArgumentException e) {
-            throw new IOException(checkpoint + ": " + e.getMessage(), e);
+            throw new IOException(headFile + ": " + e.getMessage(), e);
         }
-        LoopState loop = new LoopState(((Number) state.get("step")).longValue(), ((Number) state.get("epoch")).intValue(),
-                ((Number) state.get("cursor")).intValue(), ((Number) state.get("seed")).longValue());
+        checkValues(optimizer, headFile + " is corrupt");
         return new Checkpoint(optimizer, loop, savedModel);
     }
 
+    /** Why a checkpoint directory is incomplete (a file missing or empty), or empty when it is complete. */
+    private static Optional<String> incompleteness(Path checkpoint) throws IOException {
+        for (String file : List.of(STATE_FILE, HEAD_FILE)) {
+            Path p = checkpoint.resolve(file);
+            if (!Files.isRegularFile(p)) {
+                return Optional.of(file + " is missing");
+            }
+            if (Files.size(p) == 0) {
+                return Optional.of(file + " is empty");
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Finite values everywhere and non-negative second moments: anything else poisons AdamW's next step. */
+    private static void checkValues(OptimizerState s, String context) throws IOException {
+        try {
+            s.requireUsable();
+        } catch (IllegalArgumentException e) {
+            throw new IOException(context + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String directoryName(long step) {
+        return String.format("step-%08d", step);
+    }
+
+    private static long stepOf(Path checkpoint) {
+        return Long.parseLong(checkpoint.getFileName().toString().substring("step-".length()));
+    }
+
     private static long[] dims(HeadShape shape, String name) {
-        String base = name.startsWith("adam_") ? name.substring(7) : name;
+        String base = name.startsWith("adam_m.") || name.startsWith("adam_v.") ? name.substring(7) : name;
         return switch (base) {
             case "weight" -> new long[] {shape.vocabSize(), shape.hiddenSize()};
             case "lora_a" -> new long[] {shape.loraRank(), shape.hiddenSize()};
-            default -> new long[] {shape.vocabSize(), shape.loraRank()};
+            case "lora_b" -> new long[] {shape.vocabSize(), shape.loraRank()};
+            default -> throw new IllegalArgumentException("unknown head tensor " + name);
         };
     }
 }

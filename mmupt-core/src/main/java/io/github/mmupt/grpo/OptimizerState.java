@@ -82,6 +82,29 @@ public final class OptimizerState {
         };
     }
 
+    /**
+     * Checks that the state can be trained from: every value finite and every second moment ({@code adam_v.*})
+     * non-negative. A state that fails would turn the weights NaN at the first AdamW step.
+     *
+     * @throws IllegalArgumentException naming the tensor, the element and the value
+     */
+    public void requireUsable() {
+        for (Map.Entry<String, float[]> e : tensors.entrySet()) {
+            float[] values = e.getValue();
+            boolean secondMoment = e.getKey().startsWith("adam_v.");
+            for (int i = 0; i < values.length; i++) {
+                float v = values[i];
+                if (!Float.isFinite(v)) {
+                    throw new IllegalArgumentException("tensor " + e.getKey() + " holds " + v + " at element " + i);
+                }
+                if (secondMoment && v < 0) {
+                    throw new IllegalArgumentException("tensor " + e.getKey() + " (AdamW's second moment) holds the "
+                            + "negative value " + v + " at element " + i);
+                }
+            }
+        }
+    }
+
     public HeadShape shape() {
         return shape;
     }

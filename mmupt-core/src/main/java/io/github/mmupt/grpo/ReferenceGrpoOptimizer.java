@@ -117,10 +117,27 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
             discardGradient();
             return new UpdateResult(step, clip.norm(), Double.NaN, true);
         }
-        step++;
+        // The step runs on copies and is accepted only if everything it wrote is finite, as in the native kernel.
         List<double[]> params = head.trainableTensors();
+        List<double[][]> next = new java.util.ArrayList<>();
         for (int k = 0; k < params.size(); k++) {
-            AdamW.step(params.get(k), gradient.get(k), firstMoment.get(k), secondMoment.get(k), step, adamW);
+            double[][] t = {params.get(k).clone(), firstMoment.get(k).clone(), secondMoment.get(k).clone()};
+            AdamW.step(t[0], gradient.get(k), t[1], t[2], step + 1, adamW);
+            for (double[] x : t) {
+                for (double value : x) {
+                    if (!Float.isFinite((float) value)) { // finite in float32, the precision of the state
+                        discardGradient();
+                        return new UpdateResult(step, clip.norm(), Double.NaN, true);
+                    }
+                }
+            }
+            next.add(t);
+        }
+        step++;
+        for (int k = 0; k < params.size(); k++) {
+            System.arraycopy(next.get(k)[0], 0, params.get(k), 0, params.get(k).length);
+            System.arraycopy(next.get(k)[1], 0, firstMoment.get(k), 0, firstMoment.get(k).length);
+            System.arraycopy(next.get(k)[2], 0, secondMoment.get(k), 0, secondMoment.get(k).length);
         }
         discardGradient();
         return new UpdateResult(step, clip.norm(), clip.scale(), false);
@@ -172,6 +189,7 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
             throw new IllegalArgumentException("a state of a head " + state.shape() + " cannot be restored into a head "
                     + shape());
         }
+        state.requireUsable();
         List<String> trained = OptimizerState.trainedNames(shape());
         List<double[]> params = head.trainableTensors();
         if (shape().isLora()) {

@@ -7,8 +7,9 @@ package io.github.mmupt.grpo;
  * @param gradNorm     global L2 norm of the accumulated gradient before clipping (NaN or infinite when skipped
  *                     for that reason)
  * @param clipScale    factor applied by gradient clipping (1 when not clipped)
- * @param skipped      true when the update was not applied because the gradient was not finite; the
- *                     parameters and optimizer state are then unchanged and the gradient is cleared
+ * @param skipped      true when the update was not applied because the gradient was not finite, or because
+ *                     the step would have written a non-finite parameter or moment (a finite {@code gradNorm});
+ *                     the parameters and optimizer state are then unchanged and the gradient is cleared
  */
 public record UpdateResult(long step, double gradNorm, double clipScale, boolean skipped) {
 

@@ -5,6 +5,7 @@ import io.github.mmupt.grpo.LossMetrics;
 import io.github.mmupt.grpo.StepPhase;
 import io.github.mmupt.grpo.StepStats;
 import io.github.mmupt.grpo.UpdateResult;
+import io.github.mmupt.storage.AtomicFiles;
 import io.github.mmupt.vote.VoteSummary;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -30,12 +31,16 @@ public final class MetricsFile implements StepListener, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
-    private final BufferedWriter out;
+    private BufferedWriter out;
 
     public MetricsFile(Path file) throws IOException {
         this.file = file;
         Files.createDirectories(file.toAbsolutePath().getParent());
-        this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+        this.out = open(file);
+    }
+
+    private static BufferedWriter open(Path file) throws IOException {
+        return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
     }
 
@@ -86,6 +91,51 @@ public final class MetricsFile implements StepListener, AutoCloseable {
 
     private static Object optional(OptionalDouble x) {
         return x.isPresent() ? x.getAsDouble() : null;
+    }
+
+    /**
+     * Drops the lines of steps at or after {@code firstStep}, which a resumed run is about to write again (a run
+     * killed after its last checkpoint had logged them), and a torn last line a crash may have left. The file is
+     * rewritten atomically, so a crash here loses nothing.
+     */
+    @Override
+    public void onStart(long firstStep, long totalSteps) {
+        try {
+            out.close();
+            if (Files.exists(file)) {
+                java.util.List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+                java.util.List<String> kept = new java.util.ArrayList<>();
+                int dropped = 0;
+                for (int i = 0; i < lines.size(); i++) {
+                    String line = lines.get(i);
+                    Long step = stepOf(line);
+                    boolean tornLast = step == null && i == lines.size() - 1 && !line.isBlank();
+                    if ((step != null && step >= firstStep) || tornLast) {
+                        dropped++;
+                    } else {
+                        kept.add(line);
+                    }
+                }
+                if (dropped > 0) {
+                    StringBuilder text = new StringBuilder();
+                    kept.forEach(l -> text.append(l).append('\n'));
+                    AtomicFiles.write(file, text.toString().getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            out = open(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not prepare the metrics file " + file + " for step " + firstStep, e);
+        }
+    }
+
+    /** The "step" of a metrics line, or null when the line is not one. */
+    private static Long stepOf(String line) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(line);
+            return n != null && n.has("step") && n.get("step").canConvertToLong() ? n.get("step").longValue() : null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     @Override

@@ -8,6 +8,14 @@ import io.github.mmupt.grpo.StepStats;
  */
 public interface StepListener {
 
+    /**
+     * Once, before the first step of this call: {@code firstStep} steps are already done (0, or the step of the
+     * checkpoint a run resumed from). Steps at or after it that a listener recorded earlier (a run killed after
+     * its last checkpoint) will be run again, so a listener that persists them drops them here.
+     */
+    default void onStart(long firstStep, long totalSteps) {
+    }
+
     /** After each step; {@code totalSteps} is the run's length. */
     void onStep(StepStats stats, long totalSteps);
 

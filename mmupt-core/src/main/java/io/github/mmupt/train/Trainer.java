@@ -286,9 +286,12 @@ public final class Trainer {
                     total = total.plus(optimizer.accumulate(micro));
                 }
                 UpdateResult update = optimizer.update();
-                if (update.skipped()) {
+                if (update.skipped() && !Double.isFinite(update.gradNorm())) {
                     LOG.warn("step {}: the gradient was not finite (norm {}); the update was skipped", step,
                             update.gradNorm());
+                } else if (update.skipped()) {
+                    LOG.warn("step {}: the update would have made a weight or an AdamW moment non-finite (gradient "
+                            + "norm {}); it was skipped", step, update.gradNorm());
                 }
                 updates.add(update);
             }

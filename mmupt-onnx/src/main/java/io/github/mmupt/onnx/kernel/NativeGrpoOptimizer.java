@@ -118,6 +118,7 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         if (shape().isLora() && !java.util.Arrays.equals(state.tensor("weight"), read(HeadTensor.WEIGHT))) {
             throw new IllegalArgumentException("the state's frozen base weight differs from this optimizer's");
         }
+        state.requireUsable(); // checked whole before the first write, so a bad state changes nothing
         for (String name : OptimizerState.trainedNames(shape())) {
             HeadTensor tensor = tensor(name);
             head.write(tensor, TensorPart.VALUE, direct(state.tensor(name)));
