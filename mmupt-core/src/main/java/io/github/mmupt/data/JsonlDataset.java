@@ -2,6 +2,7 @@ package io.github.mmupt.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.mmupt.prompt.ImageCache;
 import io.github.mmupt.prompt.Prompt;
 import io.github.mmupt.prompt.RgbImage;
 import io.github.mmupt.storage.AtomicFiles;
@@ -33,6 +34,9 @@ public final class JsonlDataset {
 
     private static final Logger LOG = LoggerFactory.getLogger(JsonlDataset.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** One JSON value per line: text after it ({@code {..} {..}}, {@code {..} junk}) is an error, not dropped. */
+    private static final com.fasterxml.jackson.databind.ObjectReader LINE_READER = JSON.reader()
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** The field that holds a synthesized question's {@link Provenance}. */
     public static final String PROVENANCE_FIELD = "synthesis";
@@ -54,19 +58,26 @@ public final class JsonlDataset {
         return new Reader();
     }
 
-    /** Writes examples as JSONL beside their images (saved as PNG under {@code images/}); atomic per file. */
+    /**
+     * Writes examples as JSONL beside their images (saved as PNG under {@code images/}); atomic per file. Image
+     * files are named {@code images/<line number>-<id>.png} with the id reduced to letters, digits, {@code .},
+     * {@code _} and {@code -} (at most 64 of them), so an id can neither leave the folder ({@code ../x}) nor make
+     * two examples share one file.
+     */
     public static void write(Path file, List<Example> examples) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Path imageDir = dir.resolve("images");
         Files.createDirectories(imageDir);
         StringBuilder out = new StringBuilder();
-        for (Example e : examples) {
+        for (int i = 0; i < examples.size(); i++) {
+            Example e = examples.get(i);
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("id", e.prompt().id());
             line.put("problem", e.prompt().question());
             List<String> images = new ArrayList<>();
             for (int k = 0; k < e.prompt().images().size(); k++) {
-                String name = "images/" + e.prompt().id() + (k == 0 ? "" : "_" + k) + ".png";
+                String name = "images/" + String.format("%06d", i + 1) + "-" + safeFileName(e.prompt().id())
+                        + (k == 0 ? "" : "_" + k) + ".png";
                 RgbImage image = e.prompt().images().get(k);
                 AtomicFiles.write(dir.resolve(name), os -> javax.imageio.ImageIO.write(image.toBufferedImage(), "png", os));
                 images.add(name);
@@ -80,7 +91,34 @@ public final class JsonlDataset {
         AtomicFiles.write(file, out.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Options of reading; defaults are MM-UPT's field names and {@link DataErrorPolicy#FAIL}. */
+    /** An id as a file-name part: safe characters only, no leading dot, at most 64 characters. */
+    static String safeFileName(String id) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < id.length() && b.length() < 64; i++) {
+            char c = id.charAt(i);
+            boolean safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+                    || c == '-' || (c == '.' && b.length() > 0);
+            b.append(safe ? c : '_');
+        }
+        return b.toString();
+    }
+
+    /**
+     * Options of reading; defaults are MM-UPT's field names, {@link DataErrorPolicy#FAIL}, images confined to the
+     * dataset's folder, {@link RgbImage#DEFAULT_MAX_PIXELS} per image and a cache of
+     * {@link ImageCache#DEFAULT_BYTES} of decoded pixels.
+     *
+     * <p>What a line must be: valid UTF-8 (a byte-order mark before the first line is ignored), exactly one JSON
+     * object (trailing text is an error, not ignored), {@code problem} a non-blank string, {@code images} a list
+     * of path strings, {@code answer} and {@code response} strings or numbers, {@code id} a string or number. Any
+     * failure on a line, whatever its cause, is a {@link DatasetException} naming the file and line, which
+     * {@link DataErrorPolicy#SKIP} skips.
+     *
+     * <p>Images: each path is checked when the file is read (inside the folder, present, an image whose header
+     * size is within the pixel budget) and decoded when a step needs it, through the cache; repeated paths
+     * share one image. An image file that is corrupt past its header fails when it is decoded, with an
+     * {@link UncheckedIOException} naming it.
+     */
     public static final class Reader {
         private String problemField = "problem";
         private String answerField = "answer";
@@ -88,6 +126,9 @@ public final class JsonlDataset {
         private String responseField = "response";
         private String idField = "id";
         private DataErrorPolicy onError = DataErrorPolicy.FAIL;
+        private boolean confineImages = true;
+        private long maxImagePixels = RgbImage.DEFAULT_MAX_PIXELS;
+        private ImageCache imageCache;
 
         private Reader() {
         }
@@ -110,6 +151,36 @@ public final class JsonlDataset {
         }
 
         /**
+         * Whether image paths must stay inside the folder of the JSONL file (default true). Confined, a path
+         * that is absolute, climbs out with {@code ..}, or resolves through a symbolic link to a file outside
+         * is refused before anything is opened, so a dataset from an untrusted source (an upload) cannot make
+         * the library read other files or tell which exist. Turn it off for a trusted file whose images live
+         * elsewhere.
+         */
+        public Reader confineImages(boolean confine) {
+            this.confineImages = confine;
+            return this;
+        }
+
+        /** The largest image, in pixels (width x height from the header), accepted. Default {@link RgbImage#DEFAULT_MAX_PIXELS}. */
+        public Reader maxImagePixels(long pixels) {
+            if (pixels <= 0) {
+                throw new IllegalArgumentException("maxImagePixels must be positive, got " + pixels);
+            }
+            this.maxImagePixels = pixels;
+            return this;
+        }
+
+        /** Where decoded pixels are kept; share one between datasets to bound them together. Default: a new cache of {@link ImageCache#DEFAULT_BYTES} per read. */
+        public Reader imageCache(ImageCache cache) {
+            if (cache == null) {
+                throw new IllegalArgumentException("imageCache must not be null");
+            }
+            this.imageCache = cache;
+            return this;
+        }
+
+        /**
          * Reads a file.
          *
          * @throws DatasetException naming the file and line, for the first bad line under {@code FAIL}
@@ -118,16 +189,32 @@ public final class JsonlDataset {
             if (!Files.isRegularFile(file)) {
                 throw new IOException("dataset file not found: " + file.toAbsolutePath());
             }
-            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            byte[] bytes = Files.readAllBytes(file);
+            LineContext context = new LineContext(file, imageCache != null ? imageCache
+                    : new ImageCache(ImageCache.DEFAULT_BYTES), new java.util.HashMap<>());
             List<Example> examples = new ArrayList<>();
             List<String> skipped = new ArrayList<>();
-            for (int i = 0; i < lines.size(); i++) {
-                String text = lines.get(i);
-                if (text.isBlank()) {
-                    continue;
+            int lineNumber = 0;
+            int start = 0;
+            while (start < bytes.length) {
+                int end = start;
+                while (end < bytes.length && bytes[end] != '\n') {
+                    end++;
                 }
+                lineNumber++;
+                int from = start;
+                if (lineNumber == 1 && end - start >= 3 && (bytes[0] & 0xff) == 0xEF && (bytes[1] & 0xff) == 0xBB
+                        && (bytes[2] & 0xff) == 0xBF) {
+                    from += 3; // a UTF-8 byte-order mark, as some editors write
+                }
+                int to = end > from && bytes[end - 1] == '\r' ? end - 1 : end;
+                start = end + 1;
                 try {
-                    examples.add(parse(file, i + 1, text));
+                    String text = utf8(file, lineNumber, bytes, from, to);
+                    if (text.isBlank()) {
+                        continue;
+                    }
+                    examples.add(parseLine(context, lineNumber, text));
                 } catch (DatasetException e) {
                     if (onError == DataErrorPolicy.FAIL) {
                         throw e;
@@ -136,17 +223,46 @@ public final class JsonlDataset {
                 }
             }
             if (!skipped.isEmpty()) {
-                LOG.warn("{}: skipped {} of {} lines; first: {}", file, skipped.size(), lines.size(), skipped.get(0));
+                LOG.warn("{}: skipped {} of {} lines; first: {}", file, skipped.size(), lineNumber, skipped.get(0));
             }
             return new Dataset(file.toString(), examples, skipped);
         }
 
-        private Example parse(Path file, int line, String text) throws DatasetException {
+        private record LineContext(Path file, ImageCache cache, Map<Path, RgbImage> opened) {
+        }
+
+        private static String utf8(Path file, int line, byte[] bytes, int from, int to) throws DatasetException {
+            try {
+                return StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                        .decode(java.nio.ByteBuffer.wrap(bytes, from, to - from)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new DatasetException(file, line, "not valid UTF-8 (a " + e.getClass().getSimpleName()
+                        .replace("Exception", "").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT)
+                        + "; the file must be UTF-8 encoded)");
+            }
+        }
+
+        /** Parses one line; any failure at all becomes a {@link DatasetException} naming the line. */
+        private Example parseLine(LineContext context, int line, String text) throws DatasetException {
+            try {
+                return parse(context, line, text);
+            } catch (DatasetException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new DatasetException(context.file(), line, e.getClass().getSimpleName() + ": " + e.getMessage());
+            }
+        }
+
+        private Example parse(LineContext context, int line, String text) throws IOException {
+            Path file = context.file();
             JsonNode node;
             try {
-                node = JSON.readTree(text);
+                node = LINE_READER.readTree(text);
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new DatasetException(file, line, "not valid JSON (" + e.getOriginalMessage() + ")");
+                throw new DatasetException(file, line, "not valid JSON, or more than one JSON value on the line ("
+                        + e.getOriginalMessage() + ")");
             }
             if (node == null || !node.isObject()) {
                 throw new DatasetException(file, line, "expected a JSON object");
@@ -162,15 +278,15 @@ public final class JsonlDataset {
                     throw new DatasetException(file, line, "field '" + imagesField + "' must be a list of paths");
                 }
                 for (JsonNode p : paths) {
-                    Path image = file.toAbsolutePath().getParent().resolve(p.asText());
-                    try {
-                        images.add(RgbImage.read(image));
-                    } catch (IOException | UncheckedIOException e) {
-                        throw new DatasetException(file, line, "image " + p.asText() + ": " + e.getMessage());
+                    if (!p.isTextual()) {
+                        throw new DatasetException(file, line, "field '" + imagesField + "' must hold path strings, got "
+                                + brief(p));
                     }
+                    images.add(image(context, line, p.textValue()));
                 }
             }
-            String id = node.hasNonNull(idField) ? node.get(idField).asText() : file.getFileName() + ":" + line;
+            String id = node.hasNonNull(idField) ? scalar(file, line, node, idField).orElseThrow()
+                    : file.getFileName() + ":" + line;
             Optional<Provenance> provenance = Optional.empty();
             JsonNode synthesis = node.get(PROVENANCE_FIELD);
             if (synthesis != null && !synthesis.isNull()) {
@@ -178,9 +294,52 @@ public final class JsonlDataset {
             }
             try {
                 Prompt prompt = new Prompt(id, images, problem.asText());
-                return new Example(prompt, text(node, answerField), text(node, responseField), provenance);
+                return new Example(prompt, scalar(file, line, node, answerField), scalar(file, line, node, responseField),
+                        provenance);
             } catch (IllegalArgumentException e) {
                 throw new DatasetException(file, line, e.getMessage());
+            }
+        }
+
+        /** Opens one image path of a line: confined, budgeted, shared with earlier lines that name the same file. */
+        private RgbImage image(LineContext context, int line, String path) throws DatasetException {
+            Path file = context.file();
+            Path folder = file.toAbsolutePath().getParent().normalize();
+            Path resolved;
+            try {
+                resolved = folder.resolve(path).normalize();
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new DatasetException(file, line, "image path " + brief(path) + " is not a valid path ("
+                        + e.getReason() + ")");
+            }
+            if (confineImages) {
+                if (Path.of(path).isAbsolute() || !resolved.startsWith(folder)) {
+                    throw new DatasetException(file, line, "image path " + brief(path) + " points out of the dataset's folder "
+                            + folder + "; images are confined to it (JsonlDataset.reader().confineImages(false) allows "
+                            + "a trusted file to point elsewhere)");
+                }
+                if (Files.exists(resolved)) {
+                    try {
+                        Path real = resolved.toRealPath();
+                        if (!real.startsWith(folder.toRealPath())) {
+                            throw new DatasetException(file, line, "image path " + brief(path) + " leads through a link "
+                                    + "out of the dataset's folder " + folder + "; images are confined to it");
+                        }
+                    } catch (IOException e) {
+                        throw new DatasetException(file, line, "image " + brief(path) + ": " + e.getMessage());
+                    }
+                }
+            }
+            RgbImage known = context.opened().get(resolved);
+            if (known != null) {
+                return known;
+            }
+            try {
+                RgbImage image = RgbImage.open(resolved, context.cache(), maxImagePixels);
+                context.opened().put(resolved, image);
+                return image;
+            } catch (IOException | UncheckedIOException e) {
+                throw new DatasetException(file, line, "image " + brief(path) + ": " + e.getMessage());
             }
         }
 
@@ -190,16 +349,31 @@ public final class JsonlDataset {
                         + "source_id and source_question");
             }
             try {
-                return new Provenance(p.get("strategy").asText(), p.get("source_id").asText(),
-                        p.get("source_question").asText(), text(p, "source_answer"), p.path("candidate").asInt(0));
+                return new Provenance(scalar(file, line, p, "strategy").orElseThrow(),
+                        scalar(file, line, p, "source_id").orElseThrow(),
+                        scalar(file, line, p, "source_question").orElseThrow(), scalar(file, line, p, "source_answer"),
+                        p.path("candidate").asInt(0));
             } catch (IllegalArgumentException e) {
                 throw new DatasetException(file, line, "field '" + PROVENANCE_FIELD + "': " + e.getMessage());
             }
         }
 
-        private static Optional<String> text(JsonNode node, String field) {
+        /** A string or number field; an object, list or boolean is an error rather than a silent "". */
+        private static Optional<String> scalar(Path file, int line, JsonNode node, String field) throws DatasetException {
             JsonNode v = node.get(field);
-            return v == null || v.isNull() ? Optional.empty() : Optional.of(v.asText());
+            if (v == null || v.isNull()) {
+                return Optional.empty();
+            }
+            if (!v.isTextual() && !v.isNumber()) {
+                throw new DatasetException(file, line, "field '" + field + "' must be a string or a number, got "
+                        + brief(v));
+            }
+            return Optional.of(v.asText());
+        }
+
+        private static String brief(Object value) {
+            String s = String.valueOf(value).replace("\0", "\\0");
+            return s.length() <= 120 ? s : s.substring(0, 120) + "... (" + s.length() + " characters)";
         }
     }
 }

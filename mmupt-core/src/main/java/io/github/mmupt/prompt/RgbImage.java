@@ -4,12 +4,22 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.Iterator;
+import java.util.Optional;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import javax.imageio.ImageIO;
 
 /**
  * An image as 8-bit RGB pixels, row-major, channels interleaved: byte {@code 3 * (y * width + x) + c}.
  * Immutable: the pixels are copied in and only copied out, so a prompt can be shared between threads.
+ *
+ * <p>An image {@linkplain #open opened} from a file knows its size from the file's header and decodes its pixels
+ * only when they are asked for, through an {@link ImageCache}; {@link #read} decodes at once. Both check the size
+ * in the header against a pixel budget ({@link #DEFAULT_MAX_PIXELS} unless given) before decoding anything, so a
+ * small file that claims a huge picture (a decompression bomb) is refused, not decoded.
  *
  * <pre>{@code
  * RgbImage image = RgbImage.read(Path.of("images/0001.png"));
@@ -18,14 +28,24 @@ import javax.imageio.ImageIO;
  */
 public final class RgbImage {
 
+    /**
+     * Pixels an image may have unless a reader says otherwise: 64 million (8000 x 8000, 192 MB decoded), above
+     * any camera photo and far above what vision encoders take (Qwen2-VL resizes to at most about 12.8 million).
+     */
+    public static final long DEFAULT_MAX_PIXELS = 64L * 1000 * 1000;
+
     private final int width;
     private final int height;
-    private final byte[] rgb; // (height, width, 3)
+    private final byte[] rgb; // (height, width, 3); null while an opened image is not decoded here
+    private final Path file;  // the source of an opened image, else null
+    private final ImageCache cache;
 
-    private RgbImage(int width, int height, byte[] rgb) {
+    private RgbImage(int width, int height, byte[] rgb, Path file, ImageCache cache) {
         this.width = width;
         this.height = height;
         this.rgb = rgb;
+        this.file = file;
+        this.cache = cache;
     }
 
     /** An image from interleaved RGB bytes; {@code rgb.length} must be {@code 3 * width * height}. */
@@ -37,14 +57,23 @@ public final class RgbImage {
             throw new IllegalArgumentException("an RGB image of " + width + "x" + height + " needs "
                     + 3L * width * height + " bytes, got " + (rgb == null ? "null" : rgb.length));
         }
-        return new RgbImage(width, height, rgb.clone());
+        return new RgbImage(width, height, rgb.clone(), null, null);
     }
 
     /** Converts any {@link BufferedImage}; alpha is dropped. */
     public static RgbImage from(BufferedImage image) {
+        return new RgbImage(image.getWidth(), image.getHeight(), pixelsOf(image), null, null);
+    }
+
+    private static byte[] pixelsOf(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
-        byte[] rgb = new byte[3 * w * h];
+        long size = 3L * w * h;
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("an image of " + w + "x" + h + " needs " + size + " bytes of RGB, more "
+                    + "than a Java array holds");
+        }
+        byte[] rgb = new byte[(int) size];
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
             image.getRGB(0, y, w, 1, row, 0, w);
@@ -56,19 +85,83 @@ public final class RgbImage {
                 rgb[o + 2] = (byte) p;
             }
         }
-        return new RgbImage(w, h, rgb);
+        return rgb;
     }
 
-    /** Reads a PNG, JPEG, BMP or GIF file. */
+    /** Reads a PNG, JPEG, BMP or GIF file now, within {@link #DEFAULT_MAX_PIXELS}. */
     public static RgbImage read(Path file) throws IOException {
+        RgbImage header = open(file, new ImageCache(0), DEFAULT_MAX_PIXELS);
+        return new RgbImage(header.width, header.height, header.decode(), null, null);
+    }
+
+    /**
+     * Opens a PNG, JPEG, BMP or GIF file: reads its header now (format and size, checked against
+     * {@code maxPixels}) and decodes its pixels when they are first needed, through {@code cache}.
+     *
+     * @throws IOException when the file is missing, not an image, or larger than {@code maxPixels}; the message
+     *                     names the file
+     */
+    public static RgbImage open(Path file, ImageCache cache, long maxPixels) throws IOException {
+        if (cache == null || maxPixels <= 0) {
+            throw new IllegalArgumentException("need a cache and a positive pixel budget, got " + cache + ", " + maxPixels);
+        }
         if (!Files.isRegularFile(file)) {
             throw new IOException("image file not found: " + file.toAbsolutePath());
         }
-        BufferedImage image = ImageIO.read(file.toFile());
-        if (image == null) {
-            throw new IOException("not a readable image (PNG, JPEG, BMP or GIF expected): " + file.toAbsolutePath());
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new IOException("not a readable image (PNG, JPEG, BMP or GIF expected): " + file.toAbsolutePath());
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                int w = reader.getWidth(0);
+                int h = reader.getHeight(0);
+                if (w <= 0 || h <= 0) {
+                    throw new IOException("image " + file.toAbsolutePath() + " claims a size of " + w + "x" + h);
+                }
+                if ((long) w * h > maxPixels) {
+                    throw new IOException("image " + file.toAbsolutePath() + " is " + w + "x" + h + " = " + (long) w * h
+                            + " pixels, over the budget of " + maxPixels + " (raise it with the reader's maxImagePixels)");
+                }
+                return new RgbImage(w, h, null, file.toAbsolutePath(), cache);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof IOException io && io.getMessage() != null && io.getMessage().contains(file.toAbsolutePath().toString())) {
+                throw io;
+            }
+            throw new IOException("not a readable image (" + e.getMessage() + "): " + file.toAbsolutePath(), e);
         }
-        return from(image);
+    }
+
+    /** Decodes an opened image's file, checking it still has the size its header had. */
+    private byte[] decode() {
+        try {
+            BufferedImage image = ImageIO.read(file.toFile());
+            if (image == null) {
+                throw new IOException("no longer a readable image");
+            }
+            if (image.getWidth() != width || image.getHeight() != height) {
+                throw new IOException("decoded to " + image.getWidth() + "x" + image.getHeight() + ", but its header said "
+                        + width + "x" + height);
+            }
+            return pixelsOf(image);
+        } catch (IOException | RuntimeException e) {
+            throw new UncheckedIOException(new IOException("image " + file + ": " + e.getMessage(), e));
+        }
+    }
+
+    /** The pixels, decoded through the cache for an opened image; never modify the array returned. */
+    private byte[] pixels() {
+        return rgb != null ? rgb : cache.get(file, this::decode);
+    }
+
+    /** The file an opened image reads its pixels from; empty for an image held in memory. */
+    public Optional<Path> file() {
+        return Optional.ofNullable(file);
     }
 
     public int width() {
@@ -85,15 +178,16 @@ public final class RgbImage {
             throw new IndexOutOfBoundsException("pixel (" + x + ", " + y + ") channel " + c + " outside "
                     + width + "x" + height + "x3");
         }
-        return rgb[3 * (y * width + x) + c] & 0xff;
+        return pixels()[3 * (y * width + x) + c] & 0xff;
     }
 
     /** A copy of the pixels, in the layout described above. */
     public byte[] toRgbBytes() {
-        return rgb.clone();
+        return pixels().clone();
     }
 
     public BufferedImage toBufferedImage() {
+        byte[] rgb = pixels();
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < height; y++) {
             for (int x = 0; x < width; x++) {
@@ -107,16 +201,16 @@ public final class RgbImage {
     @Override
     public boolean equals(Object o) {
         return o instanceof RgbImage other && width == other.width && height == other.height
-                && Arrays.equals(rgb, other.rgb);
+                && (o == this || Arrays.equals(pixels(), other.pixels()));
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * width + height) + Arrays.hashCode(rgb);
+        return 31 * (31 * width + height) + Arrays.hashCode(pixels());
     }
 
     @Override
     public String toString() {
-        return "RgbImage[" + width + "x" + height + "]";
+        return "RgbImage[" + width + "x" + height + (file == null ? "" : ", " + file) + "]";
     }
 }
