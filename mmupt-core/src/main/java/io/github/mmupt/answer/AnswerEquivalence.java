@@ -1,6 +1,8 @@
 package io.github.mmupt.answer;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,6 +60,11 @@ public final class AnswerEquivalence {
     private static final int MAX_VARIABLES = 2;
     private static final double[] SAMPLES = {0.5377, 1.8339, 2.2588, 0.8622, 0.3188, 1.3077, -0.4336, -1.7384};
     private static final int MIN_VALID_SAMPLES = 3;
+    /** Elements of two sets left after matching by key that are still compared pairwise; beyond it, unequal. */
+    static final int MAX_PAIRWISE_ELEMENTS = 64;
+    /** A finite decimal literal: {@code 6.283}, {@code .5}, {@code 1.5e3} (compact, lower case). */
+    private static final java.util.regex.Pattern DECIMAL_LITERAL =
+            java.util.regex.Pattern.compile("[+-]?+(?:\\d++\\.\\d*+|\\.\\d++|\\d++(?=e))(?:e[+-]?+\\d++)?+");
 
     private static final AnswerEquivalence STANDARD = new AnswerEquivalence(false);
     private static final AnswerEquivalence MATH_RULER = new AnswerEquivalence(true);
@@ -106,14 +113,96 @@ public final class AnswerEquivalence {
     public boolean equivalent(Prepared a, Prepared b) {
         ParsedAnswer x = a.parsed;
         ParsedAnswer y = b.parsed;
-        if (x.raw().equals(y.raw()) || x.mathNormalized().equals(y.mathNormalized())
-                || x.prmNormalized().equals(y.prmNormalized())) {
+        return x.raw().equals(y.raw()) || equivalentByRules(x, y);
+    }
+
+    /** The rules themselves, without the shortcut for identical text (tests use it to check reflexivity). */
+    boolean equivalentByRules(ParsedAnswer x, ParsedAnswer y) {
+        if (x.oversized() || y.oversized()) {
+            return x.oversized() && y.oversized() && x.mathNormalized().equals(y.mathNormalized());
+        }
+        boolean unitsDiffer = !x.unit().isEmpty() && !y.unit().isEmpty() && !x.unit().equals(y.unit());
+        if (unitsDiffer && !mathRulerRules) {
+            return false; // 12 days is not 12 weeks; MathRuler's string stages say it is, so only its mode agrees
+        }
+        if (x.mathNormalized().equals(y.mathNormalized()) || prm(x).equals(prm(y))) {
             return true;
         }
-        if (x.prmNormalized().isEmpty() || y.prmNormalized().isEmpty()) {
+        if (unitsDiffer || x.prmNormalized().isEmpty() || y.prmNormalized().isEmpty()) {
             return false;
         }
         return sameStructure(x, y);
+    }
+
+    private String prm(ParsedAnswer p) {
+        return mathRulerRules ? p.prmNormalizedSnapped() : p.prmNormalized();
+    }
+
+    /**
+     * Keys of an answer such that two answers sharing any key are equivalent under these rules (the converse
+     * need not hold): the voter finds most classes through them in constant time and compares pairwise only the
+     * rest. Oversized answers have their text as the only key. Keys of different {@code AnswerEquivalence}
+     * variants are not comparable.
+     */
+    public List<String> keys(Prepared prepared) {
+        ParsedAnswer p = prepared.parsed;
+        if (p.oversized()) {
+            return List.of("o:" + p.mathNormalized());
+        }
+        // the unit is part of every key: answers that agree but for a conflicting unit are not equivalent
+        String unit = mathRulerRules ? "" : p.unit() + "|";
+        List<String> keys = new ArrayList<>(3);
+        keys.add("m:" + unit + p.mathNormalized());
+        if (!prm(p).isEmpty()) {
+            keys.add("p:" + unit + prm(p));
+        }
+        if (!mathRulerRules && !p.prmNormalized().isEmpty()) {
+            String structural = structuralKey(p);
+            if (structural != null) {
+                keys.add("s:" + p.unit() + "|" + structural);
+            }
+        }
+        return keys;
+    }
+
+    /** Shape, brackets and each element's key (sorted when order does not matter); null if an element has none. */
+    private static String structuralKey(ParsedAnswer p) {
+        List<String> elementKeys = new ArrayList<>(p.elements().size());
+        for (ParsedAnswer.Element e : p.elements()) {
+            String k = elementKey(e);
+            if (k == null) {
+                return null;
+            }
+            elementKeys.add(k);
+        }
+        boolean unordered = p.shape() == ParsedAnswer.Shape.SET || p.shape() == ParsedAnswer.Shape.LIST;
+        if (unordered) {
+            java.util.Collections.sort(elementKeys);
+        }
+        String kind = unordered ? "U" : p.shape() == ParsedAnswer.Shape.ORDERED ? "O" + p.open() + p.close() : "S";
+        return kind + elementKeys.size() + ":" + String.join("\u0000", elementKeys);
+    }
+
+    /**
+     * A key for one element that only equivalent elements share (standard rules): its exact rational value, its
+     * choice letter, or, for text that is neither a value nor a letter, the text; null when equivalence needs a
+     * numeric comparison (irrational values, variables).
+     */
+    private static String elementKey(ParsedAnswer.Element e) {
+        if (e.choice().isPresent()) {
+            return e.leadingChoice().isPresent() ? null : "c:" + e.choice().get();
+        }
+        if (e.expression().isEmpty()) {
+            return e.leadingChoice().isPresent() ? null : "t:" + e.text();
+        }
+        MathExpression x = e.expression().get();
+        if (x.variables().isEmpty() && e.leadingChoice().isEmpty()) {
+            Optional<Rational> v = x.exactValue();
+            if (v.isPresent()) {
+                return "q:" + v.get();
+            }
+        }
+        return null;
     }
 
     private boolean sameStructure(ParsedAnswer x, ParsedAnswer y) {
@@ -136,12 +225,39 @@ public final class AnswerEquivalence {
         return true;
     }
 
+    /**
+     * Unordered comparison in near-linear time: elements that share a key are matched through a hash map, and
+     * only the rest (at most {@link #MAX_PAIRWISE_ELEMENTS} of them) are matched pairwise.
+     */
     private boolean sameMultiset(List<ParsedAnswer.Element> xs, List<ParsedAnswer.Element> ys) {
         if (xs.size() != ys.size()) {
             return false;
         }
-        List<ParsedAnswer.Element> unused = new ArrayList<>(ys);
+        Map<String, ArrayDeque<ParsedAnswer.Element>> keyedY = new HashMap<>();
+        List<ParsedAnswer.Element> unused = new ArrayList<>();
+        for (ParsedAnswer.Element e : ys) {
+            String k = elementKey(e);
+            if (k == null) {
+                unused.add(e);
+            } else {
+                keyedY.computeIfAbsent(k, key -> new ArrayDeque<>()).add(e);
+            }
+        }
+        List<ParsedAnswer.Element> restX = new ArrayList<>();
         for (ParsedAnswer.Element e : xs) {
+            String k = elementKey(e);
+            ArrayDeque<ParsedAnswer.Element> match = k == null ? null : keyedY.get(k);
+            if (match != null && !match.isEmpty()) {
+                match.pop();
+            } else {
+                restX.add(e);
+            }
+        }
+        keyedY.values().forEach(unused::addAll);
+        if (restX.size() != unused.size() || restX.size() > MAX_PAIRWISE_ELEMENTS) {
+            return false;
+        }
+        for (ParsedAnswer.Element e : restX) {
             boolean found = false;
             for (int j = 0; j < unused.size(); j++) {
                 if (sameElement(e, unused.get(j))) {
@@ -177,6 +293,9 @@ public final class AnswerEquivalence {
         }
         MathExpression ea = a.expression().get();
         MathExpression eb = b.expression().get();
+        if (decimalApproximates(a, ea, eb) || decimalApproximates(b, eb, ea)) {
+            return false; // 6.283185307 is not 2\pi, however many digits it has (sympy agrees)
+        }
         if (mathRulerRules) {
             Optional<long[]> fa = ea.literalFraction();
             Optional<long[]> fb = eb.literalFraction();
@@ -188,6 +307,12 @@ public final class AnswerEquivalence {
             }
         }
         return sameValue(ea, eb);
+    }
+
+    /** Whether {@code e} is a decimal literal and {@code other} an irrational constant expression. */
+    private static boolean decimalApproximates(ParsedAnswer.Element e, MathExpression value, MathExpression other) {
+        return DECIMAL_LITERAL.matcher(e.text()).matches() && value.exactValue().isPresent()
+                && other.variables().isEmpty() && other.exactValue().isEmpty();
     }
 
     static boolean sameValue(MathExpression a, MathExpression b) {

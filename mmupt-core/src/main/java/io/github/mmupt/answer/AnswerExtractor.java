@@ -1,6 +1,5 @@
 package io.github.mmupt.answer;
 
-import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -31,8 +30,8 @@ import java.util.regex.Pattern;
 public final class AnswerExtractor {
 
     private static final Pattern BOX_COMMAND = Pattern.compile("\\\\(?:boxed|fbox)\\s*\\{");
-    private static final Pattern ANSWER_TAG =
-            Pattern.compile("<answer>(.*?)</answer>", Pattern.DOTALL | Pattern.CASE_INSENSITIVE);
+    private static final String OPEN_TAG = "<answer>";
+    private static final String CLOSE_TAG = "</answer>";
     private static final String ANSWER_IS = "the answer is";
 
     private static final AnswerExtractor BOXED = new AnswerExtractor(false, false);
@@ -134,22 +133,52 @@ public final class AnswerExtractor {
         return -1;
     }
 
+    /**
+     * The content of the last {@code <answer>...</answer>} pair (tags in any case), found by scanning back from
+     * the last closing tag: linear in the response, where a lazy regular expression was quadratic on responses
+     * with many unclosed tags.
+     */
     private static Optional<String> lastAnswerTag(String response) {
-        Matcher m = ANSWER_TAG.matcher(response);
-        String last = null;
-        while (m.find()) {
-            last = m.group(1);
+        int close = lastIndexOfIgnoreCase(response, CLOSE_TAG, response.length());
+        while (close >= 0) {
+            int previousClose = lastIndexOfIgnoreCase(response, CLOSE_TAG, close - 1);
+            int from = previousClose < 0 ? 0 : previousClose + CLOSE_TAG.length();
+            int open = indexOfIgnoreCase(response, OPEN_TAG, from, close);
+            if (open >= 0) {
+                String last = response.substring(open + OPEN_TAG.length(), close);
+                Optional<String> inner = lastBox(last);
+                return inner.isPresent() ? inner : nonEmpty(last);
+            }
+            close = previousClose;
         }
-        if (last == null) {
-            return Optional.empty();
+        return Optional.empty();
+    }
+
+    /** Last start of {@code tag} (ASCII, any case) at or before {@code from}; -1 if none. */
+    private static int lastIndexOfIgnoreCase(String text, String tag, int from) {
+        char first = tag.charAt(0);
+        for (int i = Math.min(from, text.length() - tag.length()); i >= 0; i--) {
+            if (Character.toLowerCase(text.charAt(i)) == first && text.regionMatches(true, i, tag, 0, tag.length())) {
+                return i;
+            }
         }
-        Optional<String> inner = lastBox(last);
-        return inner.isPresent() ? inner : nonEmpty(last);
+        return -1;
+    }
+
+    /** First start of {@code tag} (any case) in [from, before); -1 if none. */
+    private static int indexOfIgnoreCase(String text, String tag, int from, int before) {
+        char first = tag.charAt(0);
+        for (int i = from; i + tag.length() <= before; i++) {
+            if (Character.toLowerCase(text.charAt(i)) == first && text.regionMatches(true, i, tag, 0, tag.length())) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static Optional<String> afterAnswerIs(String response) {
-        String lower = response.toLowerCase(Locale.ROOT);
-        int at = lower.lastIndexOf(ANSWER_IS);
+        // not toLowerCase: it can change the length ("\u0130" becomes two chars) and so shift every index
+        int at = lastIndexOfIgnoreCase(response, ANSWER_IS, response.length());
         if (at < 0) {
             return Optional.empty();
         }

@@ -38,6 +38,7 @@ final class MathExpression {
 
     private final Node root;
     private final Set<String> variables;
+    private Optional<Rational> exact; // memo of exactValue()
 
     private MathExpression(Node root) {
         this.root = root;
@@ -74,7 +75,12 @@ final class MathExpression {
 
     /** The exact value, when the expression has no variables and only rational operations. */
     Optional<Rational> exactValue() {
-        return exact(root);
+        Optional<Rational> v = exact;
+        if (v == null) {
+            v = exact(root); // Optional is immutable: a race computes it twice, never sees half of it
+            exact = v;
+        }
+        return v;
     }
 
     /** The value at the given variable assignment; NaN where undefined. */

@@ -39,9 +39,6 @@ final class ParsedAnswer {
     private static final Pattern LEADING_CHOICE = Pattern.compile("^\\(([A-Z])\\)\\s*\\S.*$", Pattern.DOTALL);
     private static final Pattern SCALE_WORD =
             Pattern.compile("(\\d)\\s*(thousand|million|billion|trillion)\\b", Pattern.CASE_INSENSITIVE);
-    /** Trailing unit words after a value, set off by white space: "5 cm", "12 square units", "3 apples". */
-    private static final Pattern SPACED_UNITS = Pattern.compile(
-            "^(.*?[0-9}.)])\\s+((?:[A-Za-z]{2,}\\.?(?:\\s*\\^\\s*\\{?[23]\\}?)?\\s*)+)$", Pattern.DOTALL);
     /** Common unit abbreviations written against the number: "5cm", "2.5kg", "9cm^2". */
     private static final Pattern ATTACHED_UNIT = Pattern.compile(
             "^(.*?[0-9])(?:cm|mm|km|kg|mg|ml|min|ft|yd|mi|lb|lbs|oz)(?:\\s*\\^\\s*\\{?[23]\\}?)?$");
@@ -52,19 +49,32 @@ final class ParsedAnswer {
     private static final Pattern MIXED_LATEX = Pattern.compile("^(-?)(\\d+)\\s*\\\\frac\\{(\\d+)\\}\\{(\\d+)\\}$");
     private static final Pattern MIXED_PLAIN = Pattern.compile("^(-?)(\\d+)\\s+(\\d+)\\s*/\\s*(\\d+)$");
 
+    /**
+     * Longest answer that gets the full treatment (normalizations, structure, parsing). Longer ones, which no
+     * real final answer is, are compared as their text without white space, so no input can make a comparison
+     * slow: see {@link AnswerEquivalence}.
+     */
+    static final int MAX_STRUCTURED_CHARS = 1000;
+
     private final String raw;
+    private final boolean oversized;
+    private final String unit;
     private final String mathNormalized;
     private final String prmNormalized;
+    private final String prmNormalizedSnapped;
     private final Shape shape;
     private final char open;
     private final char close;
     private final List<Element> elements;
 
-    private ParsedAnswer(String raw, String mathNormalized, String prmNormalized, Shape shape, char open,
-            char close, List<Element> elements) {
+    private ParsedAnswer(String raw, boolean oversized, String unit, String mathNormalized, String prmNormalized,
+            String prmNormalizedSnapped, Shape shape, char open, char close, List<Element> elements) {
         this.raw = raw;
+        this.oversized = oversized;
+        this.unit = unit;
         this.mathNormalized = mathNormalized;
         this.prmNormalized = prmNormalized;
+        this.prmNormalizedSnapped = prmNormalizedSnapped;
         this.shape = shape;
         this.open = open;
         this.close = close;
@@ -73,7 +83,13 @@ final class ParsedAnswer {
 
     static ParsedAnswer of(String answer) {
         String raw = answer.strip();
-        String cleaned = clean(raw);
+        if (raw.length() > MAX_STRUCTURED_CHARS) {
+            String compact = withoutWhiteSpace(raw);
+            return new ParsedAnswer(raw, true, "", compact, compact, compact, Shape.SINGLE, (char) 0, (char) 0,
+                    List.of(new Element(compact, Optional.empty(), Optional.empty(), Optional.empty())));
+        }
+        String[] unitOut = new String[1];
+        String cleaned = clean(raw, unitOut);
         if (WHOLE_THOUSANDS.matcher(cleaned).matches()) {
             cleaned = cleaned.replace(",", "");
         }
@@ -102,12 +118,38 @@ final class ParsedAnswer {
         for (String p : parts) {
             elements.add(element(p));
         }
-        return new ParsedAnswer(raw, StringNormalizers.hendrycksMath(raw), StringNormalizers.prm800k(raw), shape,
-                open, close, elements);
+        return new ParsedAnswer(raw, false, unitOut[0] == null ? "" : unitOut[0], StringNormalizers.hendrycksMath(raw),
+                StringNormalizers.prm800k(raw, false), StringNormalizers.prm800k(raw, true), shape, open, close, elements);
+    }
+
+    private static String withoutWhiteSpace(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!Character.isWhitespace(c)) {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     String raw() {
         return raw;
+    }
+
+    /** Longer than {@link #MAX_STRUCTURED_CHARS}: compared as text only. */
+    boolean oversized() {
+        return oversized;
+    }
+
+    /** The unit word stripped after the value ({@code cm}, {@code day} for "12 days"), singular, lower case; "" if none. */
+    String unit() {
+        return unit;
+    }
+
+    /** The PRM800K normalization with MathRuler's 1e-7 integer snap ({@code 3e-8} becomes {@code 0}). */
+    String prmNormalizedSnapped() {
+        return prmNormalizedSnapped;
     }
 
     String mathNormalized() {
@@ -173,8 +215,8 @@ final class ParsedAnswer {
         return m.group(1) + "(" + m.group(2) + "+" + m.group(3) + "/" + m.group(4) + ")";
     }
 
-    /** Removes presentation that does not change the value. */
-    static String clean(String answer) {
+    /** Removes presentation that does not change the value; a unit word removed is put in {@code unitOut[0]}. */
+    static String clean(String answer, String[] unitOut) {
         String s = answer.strip();
         s = unwrapDelimiters(s);
         s = unwrapTextCommands(s);
@@ -204,7 +246,7 @@ final class ParsedAnswer {
                 .strip();
         s = SCALE_WORD.matcher(s).replaceAll(mr -> mr.group(1) + "\\\\times 10^{"
                 + scaleExponent(mr.group(2)) + "}");
-        s = stripTrailingUnits(s);
+        s = stripTrailingUnits(s, unitOut);
         try {
             s = StringNormalizers.fixFracs(s);
         } catch (IllegalStateException e) {
@@ -222,17 +264,102 @@ final class ParsedAnswer {
         };
     }
 
-    private static String stripTrailingUnits(String s) {
-        Matcher spaced = SPACED_UNITS.matcher(s);
-        if (spaced.matches() && !MATH_WORD.matcher(spaced.group(2)).find()
-                && MathExpression.parse(spaced.group(1)).isPresent()) {
-            return spaced.group(1).strip();
+    /**
+     * "5 cm" to "5" and "12 square units" to "12", recording the unit. Scanned by hand from the end rather than
+     * by a regular expression, whose backtracking was quadratic on long runs of letters.
+     */
+    private static String stripTrailingUnits(String s, String[] unitOut) {
+        int end = s.length();
+        int i = end;
+        int words = 0;
+        // trailing words of two or more letters, each optionally with a '.' and a ^2 or ^3
+        while (true) {
+            int j = i;
+            while (j > 0 && Character.isWhitespace(s.charAt(j - 1))) {
+                j--;
+            }
+            int wordEnd = skipPowerSuffix(s, j);
+            if (wordEnd > 0 && s.charAt(wordEnd - 1) == '.') {
+                wordEnd--;
+            }
+            int k = wordEnd;
+            while (k > 0 && isAsciiLetter(s.charAt(k - 1))) {
+                k--;
+            }
+            if (wordEnd - k < 2) {
+                break;
+            }
+            i = k;
+            words++;
+        }
+        if (words > 0 && i > 0 && Character.isWhitespace(s.charAt(i - 1))) {
+            String value = s.substring(0, i).strip();
+            String unitText = s.substring(i);
+            char last = value.isEmpty() ? ' ' : value.charAt(value.length() - 1);
+            if ((Character.isDigit(last) || last == '}' || last == '.' || last == ')') && !MATH_WORD.matcher(unitText).find()
+                    && MathExpression.parse(value).isPresent()) {
+                unitOut[0] = unitKey(unitText);
+                return value;
+            }
         }
         Matcher attached = ATTACHED_UNIT.matcher(s);
         if (attached.matches() && MathExpression.parse(attached.group(1)).isPresent()) {
+            unitOut[0] = unitKey(s.substring(attached.end(1)));
             return attached.group(1).strip();
         }
         return s;
+    }
+
+    /** The index before a trailing {@code ^2}, {@code ^{3}} (with optional spaces), or {@code end} when there is none. */
+    private static int skipPowerSuffix(String s, int end) {
+        int k = end;
+        if (k > 0 && s.charAt(k - 1) == '}') {
+            k--;
+        }
+        if (k > 0 && (s.charAt(k - 1) == '2' || s.charAt(k - 1) == '3')) {
+            int d = k - 1;
+            if (d > 0 && s.charAt(d - 1) == '{') {
+                d--;
+            }
+            while (d > 0 && Character.isWhitespace(s.charAt(d - 1))) {
+                d--;
+            }
+            if (d > 0 && s.charAt(d - 1) == '^' && (k == end || s.charAt(end - 1) == '}') ) {
+                d--;
+                while (d > 0 && Character.isWhitespace(s.charAt(d - 1))) {
+                    d--;
+                }
+                return d;
+            }
+        }
+        return end;
+    }
+
+    private static boolean isAsciiLetter(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+
+    /** A unit's name for comparison: lower case, no spaces or dots, singular ("days" and "day" agree). */
+    static String unitKey(String unitText) {
+        String u = unitText.toLowerCase(Locale.ROOT).replace(" ", "").replace(".", "").replace("{", "").replace("}", "");
+        StringBuilder words = new StringBuilder();
+        for (String w : u.split("(?<=[a-z])(?=[\\^{}0-9])|(?<=[\\^{}0-9])(?=[a-z])")) {
+            words.append(singular(w));
+        }
+        return words.toString();
+    }
+
+    private static String singular(String w) {
+        if (w.equals("feet")) {
+            return "foot";
+        }
+        if (w.length() > 4 && (w.endsWith("ches") || w.endsWith("shes") || w.endsWith("xes"))) {
+            return w.substring(0, w.length() - 2);
+        }
+        if (w.length() > 2 && w.endsWith("s") && !w.endsWith("ss")) {
+            return w.substring(0, w.length() - 1);
+        }
+        return w;
     }
 
     /** "\sqrt3" to "\sqrt{3}"; the MATH normalization does the same on its own copy. */

@@ -29,8 +29,11 @@ final class StringNormalizers {
     private static final Pattern PRM_MINUS_SPACE = Pattern.compile("- *");
     private static final Pattern PRM_MIXED_NUMBER = Pattern.compile("([0-9]) +([0-9])");
     private static final Pattern THOUSANDS_COMMA = Pattern.compile("(\\d)(,)(\\d\\d\\d)($|\\D)");
+    /** Possessive quantifiers: the plain {@code \\d+\\.?\\d*} backtracked quadratically on long digit runs. */
     private static final Pattern PLAIN_FLOAT =
-            Pattern.compile("^\\s*[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?\\s*$");
+            Pattern.compile("^\\s*+[+-]?+(?:\\d++(?:\\.\\d*+)?+|\\.\\d++)(?:[eE][+-]?+\\d++)?+\\s*+$");
+
+    private static final BigDecimal SNAP = new BigDecimal("1e-7");
 
     private StringNormalizers() {
     }
@@ -159,8 +162,12 @@ final class StringNormalizers {
         }
     }
 
-    /** The PRM800K grader's normalization, without its LaTeX-to-text step. */
-    static String prm800k(String answer) {
+    /**
+     * The PRM800K grader's normalization, without its LaTeX-to-text step. With {@code snapToInteger}, a float
+     * within 1e-7 of an integer becomes that integer, as MathRuler does ({@code 3e-8} and {@code 1e-8} both become
+     * {@code 0}); without it only floats that are exactly integers do ({@code 5.0}).
+     */
+    static String prm800k(String answer, boolean snapToInteger) {
         String s = answer;
         Matcher m = WHOLE_TEXT.matcher(s);
         if (m.find()) {
@@ -184,7 +191,7 @@ final class StringNormalizers {
         }
         s = PRM_THIN_SPACE_COMMA.matcher(s).replaceAll("");
         if (PLAIN_FLOAT.matcher(s).matches()) {
-            String asInt = integerString(s.strip());
+            String asInt = integerString(s.strip(), snapToInteger);
             if (asInt != null) {
                 s = asInt;
             }
@@ -194,7 +201,7 @@ final class StringNormalizers {
         s = s.replace(" ", "").replace("{", "").replace("}", "").toLowerCase(Locale.ROOT);
         String withoutCommas = stripThousandsCommas(s);
         if (PLAIN_FLOAT.matcher(withoutCommas).matches()) {
-            String asInt = integerString(withoutCommas.replace(",", ""));
+            String asInt = integerString(withoutCommas.replace(",", ""), snapToInteger);
             if (asInt != null) {
                 s = asInt;
             }
@@ -214,15 +221,15 @@ final class StringNormalizers {
         }
     }
 
-    /** The integer a float literal is within 1e-7 of, as a string; null when it is not integral. */
-    private static String integerString(String literal) {
+    /** The integer a float literal equals (or, snapping, is within 1e-7 of), as a string; null when none. */
+    private static String integerString(String literal, boolean snap) {
         try {
             BigDecimal d = new BigDecimal(literal.strip().replaceFirst("^\\+", ""));
             if (Math.abs((long) d.scale()) > 1000 || d.precision() - d.scale() > 1000) {
                 return null;
             }
             BigDecimal rounded = d.setScale(0, RoundingMode.HALF_EVEN);
-            if (d.subtract(rounded).abs().compareTo(new BigDecimal("1e-7")) <= 0) {
+            if (d.subtract(rounded).abs().compareTo(snap ? SNAP : BigDecimal.ZERO) <= 0) {
                 return rounded.toBigInteger().toString();
             }
             return null;

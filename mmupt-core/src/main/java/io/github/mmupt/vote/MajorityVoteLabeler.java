@@ -18,7 +18,11 @@ import java.util.Optional;
  *   <li>Answers are clustered in sampling order: each answer joins the first existing class whose first
  *       member it is {@linkplain AnswerEquivalence equivalent} to, or starts a new class. So {@code 0.5} and
  *       {@code \frac{1}{2}} are one vote, not two. (Because equivalence uses a tolerance it need not be
- *       transitive; clustering against each class's first member keeps the result deterministic.)</li>
+ *       transitive; clustering against each class's first member keeps the result deterministic.) Identical
+ *       texts and answers sharing a {@linkplain AnswerEquivalence#keys canonical key} with a class join it in
+ *       constant time; the pairwise checks that remain are capped at {@value #MAX_PAIRWISE_CHECKS} per vote
+ *       (after that, answers join classes by key only), so a vote's time grows about linearly with the
+ *       responses whatever they hold.</li>
  *   <li>The class with most votes wins. A tie goes to the class whose first member was sampled earliest,
  *       which is also MM-UPT's rule ({@code Counter.most_common} keeps insertion order).</li>
  *   <li>The prompt is abstained (no label, every reward 0) when no response has an answer or the winner's
@@ -40,6 +44,11 @@ import java.util.Optional;
 public final class MajorityVoteLabeler implements PseudoLabeler {
 
     private static final String MM_UPT_NO_ANSWER = "None";
+    /**
+     * Pairwise equivalence checks one vote may spend on answers that share no key with an earlier class; past
+     * it, answers are grouped by their keys alone. It bounds a vote's time whatever the responses are.
+     */
+    static final int MAX_PAIRWISE_CHECKS = 4096;
 
     private final AnswerEquivalence equivalence;
     private final double minAgreement;
@@ -104,6 +113,8 @@ public final class MajorityVoteLabeler implements PseudoLabeler {
         List<AnswerEquivalence.Prepared> representatives = new ArrayList<>();
         List<Integer> votes = new ArrayList<>();
         Map<String, Integer> classOfString = new HashMap<>();
+        Map<String, Integer> classOfKey = new HashMap<>();
+        int pairwiseLeft = MAX_PAIRWISE_CHECKS;
         for (int i = 0; i < n; i++) {
             Optional<String> answer = answers.get(i);
             if (answer.isEmpty()) {
@@ -114,15 +125,32 @@ public final class MajorityVoteLabeler implements PseudoLabeler {
             Integer known = classOfString.get(text);
             if (known == null) {
                 AnswerEquivalence.Prepared prepared = equivalence.prepare(text);
-                for (int c = 0; c < representatives.size() && known == null; c++) {
+                List<String> keys = equivalence.keys(prepared);
+                int byKey = Integer.MAX_VALUE;
+                for (String k : keys) {
+                    Integer c = classOfKey.get(k);
+                    if (c != null) {
+                        byKey = Math.min(byKey, c);
+                    }
+                }
+                // an earlier class may still be equivalent without sharing a key: compare with those, in order
+                int limit = Math.min(byKey, representatives.size());
+                for (int c = 0; c < limit && known == null && pairwiseLeft > 0; c++) {
+                    pairwiseLeft--;
                     if (equivalence.equivalent(prepared, representatives.get(c))) {
                         known = c;
                     }
+                }
+                if (known == null && byKey != Integer.MAX_VALUE) {
+                    known = byKey;
                 }
                 if (known == null) {
                     known = representatives.size();
                     representatives.add(prepared);
                     votes.add(0);
+                    for (String k : keys) {
+                        classOfKey.putIfAbsent(k, known);
+                    }
                 }
                 classOfString.put(text, known);
             }

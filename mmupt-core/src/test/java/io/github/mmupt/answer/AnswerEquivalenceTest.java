@@ -38,8 +38,28 @@ class AnswerEquivalenceTest {
                 Arguments.of("3", "3.01", false, false),
                 Arguments.of("0.333", "\\frac{1}{3}", false, false),
                 Arguments.of("2", "2.000001", false, false),
-                // MathRuler snaps a float within 1e-7 of an integer to it; kept, to accept what it accepts
-                Arguments.of("2", "2.0000001", true, true),
+                // MathRuler snaps a float within 1e-7 of an integer to it: only its mode does, since the snap
+                // also makes 3e-8 equal 1e-8
+                Arguments.of("2", "2.0000001", false, true),
+                Arguments.of("3e-8", "1e-8", false, true),
+                Arguments.of("5.000", "5", true, true),
+                // units: stripped only when both sides carry the same one or one side none; MathRuler's own
+                // string stage drops its unit words (day, week, cm, ...) whatever they are, so its mode agrees there
+                Arguments.of("12 days", "12 weeks", false, true),
+                Arguments.of("12 days", "12 day", true, true),
+                Arguments.of("12 days", "12", true, true),
+                Arguments.of("5 cm", "5 km", false, false),
+                Arguments.of("5cm", "5 cm", true, true),
+                Arguments.of("3 apples", "3 oranges", false, false),
+                Arguments.of("3 apples", "3 apple", true, true),
+                Arguments.of("5\\text{ cm}", "5\\text{ km}", false, true),
+                Arguments.of("4 inches", "4 inch", true, true),
+                Arguments.of("9 cm^2", "9 cm^{2}", true, true),
+                // decimal approximations of irrational values are not the value, however many digits
+                Arguments.of("2\\pi", "6.283185307", false, false),
+                Arguments.of("6.283185307179586", "2\\pi", false, false),
+                Arguments.of("\\sqrt{2}", "1.4142135623730951", false, false),
+                Arguments.of("\\sin\\pi", "0", true, false), // MathRuler: exactly one side an integer literal
                 // fractions
                 Arguments.of("\\dfrac{3}{4}", "0.75", true, true),
                 Arguments.of("\\tfrac{3}{4}", "\\frac34", true, true),
@@ -130,10 +150,18 @@ class AnswerEquivalenceTest {
     }
 
     @Test
-    void everyAnswerIsEquivalentToItself() {
+    void everyAnswerIsEquivalentToItselfByTheRulesAlone() {
+        // equivalent() returns true for identical text before any rule runs; the rules must agree on their own
         pairs().forEach(args -> {
-            String a = (String) args.get()[0];
-            assertThat(AnswerEquivalence.standard().equivalent(a, a)).as(a).isTrue();
+            for (int side = 0; side < 2; side++) {
+                String a = (String) args.get()[side];
+                for (AnswerEquivalence eq : new AnswerEquivalence[] {AnswerEquivalence.standard(),
+                    AnswerEquivalence.mathRulerCompatible()}) {
+                    ParsedAnswer p = ParsedAnswer.of(a);
+                    assertThat(eq.equivalentByRules(p, ParsedAnswer.of(a))).as("%s: %s", eq, a).isTrue();
+                    assertThat(eq.equivalentByRules(p, ParsedAnswer.of(" " + a + "  "))).as("%s: %s", eq, a).isTrue();
+                }
+            }
         });
     }
 
@@ -172,11 +200,13 @@ class AnswerEquivalenceTest {
 
     @Test
     void prm800kNormalizationMatchesItsDocumentedSteps() {
-        assertThat(StringNormalizers.prm800k("\\text{Monday}")).isEqualTo("mon");
-        assertThat(StringNormalizers.prm800k("1,234")).isEqualTo("1234");
-        assertThat(StringNormalizers.prm800k("3 or 4")).isEqualTo("3,4");
-        assertThat(StringNormalizers.prm800k("7 3/4")).isEqualTo("7+3/4");
-        assertThat(StringNormalizers.prm800k("2.0000000001")).isEqualTo("2");
-        assertThat(StringNormalizers.prm800k("\\$5")).isEqualTo("5");
+        assertThat(StringNormalizers.prm800k("\\text{Monday}", true)).isEqualTo("mon");
+        assertThat(StringNormalizers.prm800k("1,234", true)).isEqualTo("1234");
+        assertThat(StringNormalizers.prm800k("3 or 4", true)).isEqualTo("3,4");
+        assertThat(StringNormalizers.prm800k("7 3/4", true)).isEqualTo("7+3/4");
+        assertThat(StringNormalizers.prm800k("2.0000000001", true)).isEqualTo("2");
+        assertThat(StringNormalizers.prm800k("2.0000000001", false)).isEqualTo("2.0000000001");
+        assertThat(StringNormalizers.prm800k("5.000", false)).isEqualTo("5");
+        assertThat(StringNormalizers.prm800k("\\$5", true)).isEqualTo("5");
     }
 }
