@@ -94,7 +94,25 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_destroy(JNIEn
     mmupt_head_destroy((mmupt_head *) (intptr_t) h);
 }
 
-static long long tensor_elements(jint vocab, jint hidden, jint rank, jint tensor) {
+/* Checks the caller's dimensions against the head's own, so that no buffer is sized from a claim: 0 when they
+ * agree, else a pending IllegalArgumentException. */
+static int check_dims(JNIEnv *env, const mmupt_head *head, jint vocab, jint hidden, jint rank) {
+    int v, d, r;
+    mmupt_head_dims(head, &v, &d, &r);
+    if (vocab != v || hidden != d || (rank >= 0 && rank != r)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "dimensions V=%d d=%d r=%d do not match the head's V=%d d=%d r=%d", (int) vocab,
+                (int) hidden, (int) rank, v, d, r);
+        throw_named(env, "java/lang/IllegalArgumentException", msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Elements of a tensor of this head, from its own dimensions. */
+static long long tensor_elements(const mmupt_head *head, jint tensor) {
+    int vocab, hidden, rank;
+    mmupt_head_dims(head, &vocab, &hidden, &rank);
     return tensor == MMUPT_TENSOR_LORA_A ? (long long) rank * hidden
             : tensor == MMUPT_TENSOR_LORA_B ? (long long) vocab * rank : (long long) vocab * hidden;
 }
@@ -104,7 +122,10 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_write(JNIEnv 
     (void) cls;
     mmupt_error err;
     mmupt_head *head = handle(env, h);
-    float *v = head != NULL ? direct(env, values, tensor_elements(vocab, hidden, rank, tensor), "values", 0) : NULL;
+    if (head == NULL || check_dims(env, head, vocab, hidden, rank) != 0) {
+        return;
+    }
+    float *v = direct(env, values, tensor_elements(head, tensor), "values", 0);
     if (v != NULL && mmupt_head_write(head, (mmupt_tensor) tensor, (mmupt_part) part, v, &err) != MMUPT_OK) {
         throw_error(env, &err);
     }
@@ -115,7 +136,10 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_read(JNIEnv *
     (void) cls;
     mmupt_error err;
     mmupt_head *head = handle(env, h);
-    float *v = head != NULL ? direct(env, values, tensor_elements(vocab, hidden, rank, tensor), "values", 0) : NULL;
+    if (head == NULL || check_dims(env, head, vocab, hidden, rank) != 0) {
+        return;
+    }
+    float *v = direct(env, values, tensor_elements(head, tensor), "values", 0);
     if (v != NULL && mmupt_head_read(head, (mmupt_tensor) tensor, (mmupt_part) part, v, &err) != MMUPT_OK) {
         throw_error(env, &err);
     }
@@ -148,7 +172,13 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_score(JNIEnv 
         throw_named(env, "java/lang/IllegalArgumentException", "tokens must be >= 0");
         return;
     }
-    float *hs = direct(env, hiddenStates, (long long) tokens * hidden, "hidden", 0);
+    int vocab, own_hidden, rank;
+    mmupt_head_dims(head, &vocab, &own_hidden, &rank);
+    (void) rank;
+    if (check_dims(env, head, vocab, hidden, -1) != 0) {
+        return;
+    }
+    float *hs = direct(env, hiddenStates, (long long) tokens * own_hidden, "hidden", 0);
     int32_t *ys = hs != NULL ? direct(env, targets, tokens, "targets", 0) : NULL;
     float *lp = ys != NULL ? direct(env, logp, tokens, "logp", 1) : NULL;
     if (ys == NULL || (*env)->ExceptionCheck(env)) {
@@ -173,6 +203,9 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_logits(JNIEnv
     }
     if (tokens < 0) {
         throw_named(env, "java/lang/IllegalArgumentException", "tokens must be >= 0");
+        return;
+    }
+    if (check_dims(env, head, vocab, hidden, -1) != 0) {
         return;
     }
     float *hs = direct(env, hiddenStates, (long long) tokens * hidden, "hidden", 0);
@@ -201,6 +234,12 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_train(JNIEnv 
     jdouble c[8];
     (*env)->GetDoubleArrayRegion(env, config, 0, 8, c);
     mmupt_loss_config cfg = {c[0], c[1], c[2], c[3], c[4], (int) c[5], (int) c[6], (int) c[7]};
+    int own_vocab, own_hidden, own_rank;
+    mmupt_head_dims(head, &own_vocab, &own_hidden, &own_rank);
+    (void) own_rank;
+    if (check_dims(env, head, own_vocab, hidden, -1) != 0) {
+        return;
+    }
     float *hs = direct(env, hiddenStates, (long long) tokens * hidden, "hidden", 0);
     int32_t *ys = hs != NULL ? direct(env, targets, tokens, "targets", 0) : NULL;
     float *adv = ys != NULL ? direct(env, advantages, tokens, "advantages", 0) : NULL;

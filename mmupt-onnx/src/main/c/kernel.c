@@ -415,6 +415,12 @@ int mmupt_head_set_step(mmupt_head *h, long long step, mmupt_error *err) {
     return ok(err);
 }
 
+void mmupt_head_dims(const mmupt_head *h, int *vocab, int *hidden, int *rank) {
+    *vocab = h == NULL ? 0 : h->vocab;
+    *hidden = h == NULL ? 0 : h->hidden;
+    *rank = h == NULL ? 0 : h->rank;
+}
+
 size_t mmupt_head_last_workspace_bytes(const mmupt_head *h) {
     return h == NULL ? 0 : h->last_workspace;
 }

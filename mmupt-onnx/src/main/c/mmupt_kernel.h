@@ -123,6 +123,8 @@ int mmupt_head_update(mmupt_head *head, const mmupt_adamw_config *config, mmupt_
         mmupt_error *err);
 int mmupt_head_zero_grad(mmupt_head *head, mmupt_error *err);
 
+/* The head's own dimensions, which every buffer size is checked against (never the caller's claims). */
+void mmupt_head_dims(const mmupt_head *head, int *vocab, int *hidden, int *rank);
 /* Bytes of scratch memory the last score, logits or train call allocated (its peak). */
 size_t mmupt_head_last_workspace_bytes(const mmupt_head *head);
 /* The instruction set in use: "avx512", "avx2" or "generic". */

@@ -139,6 +139,10 @@ public final class MmUpt {
         for (StepListener l : listeners) {
             l.onFinish(result);
         }
+        if (result.noResponseAnswered()) {
+            LOG.warn("no response had an answer in any of the {} steps: the run learned nothing (see the answer "
+                    + "format the prompts ask for and the sampler's AnswerExtractor)", result.steps().size());
+        }
         if (result.skippedUpdates() > 0) {
             LOG.warn("{} update(s) were skipped for a non-finite loss or gradient", result.skippedUpdates());
         }

@@ -10,7 +10,8 @@ import java.util.Optional;
  *
  * <p>Log-probs are of the temperature-scaled distribution the token was drawn from (MM-UPT's convention:
  * logits divided by the sampling temperature), so the same head scoring the same tokens gives the same
- * values. Each must be finite and not above zero: a positive log-prob means a broken head (verl#2656).
+ * values. Each must be finite and not above zero: a positive log-prob means a broken head (verl#2656). The one
+ * exception marks a corrupt model output: a {@link FinishReason#NON_FINITE} rollout's last log-prob is NaN.
  *
  * @param tokenIds [L] response token ids, ending with the stop token when {@code finish} is STOP
  * @param logProbs [L] log-prob of each token under the sampling policy; empty when not recorded (evaluation
@@ -43,7 +44,8 @@ public record Rollout(ImmutableIntArray tokenIds, ImmutableDoubleArray logProbs,
         }
         for (int i = 0; i < logProbs.length(); i++) {
             double lp = logProbs.get(i);
-            if (!Double.isFinite(lp) || lp > LOG_PROB_SLACK) {
+            boolean markedCorrupt = Double.isNaN(lp) && finish == FinishReason.NON_FINITE && i == logProbs.length() - 1;
+            if (!markedCorrupt && (!Double.isFinite(lp) || lp > LOG_PROB_SLACK)) {
                 throw new IllegalArgumentException("log-prob of token " + i + " must be finite and <= 0, got " + lp);
             }
         }

@@ -18,6 +18,17 @@ public record RunResult(List<StepStats> steps, HeadWeights finalHead, Duration w
         steps = List.copyOf(steps);
     }
 
+    /** Sampling steps (UPT, supervised GRPO) in which no response had an answer: nothing was learned in them. */
+    public long stepsWithoutAnswers() {
+        return steps.stream().filter(s -> s.votes().prompts() > 0 && s.votes().answerRate() == 0).count();
+    }
+
+    /** Whether this call sampled and not one response had an answer: a format or extractor problem, not learning. */
+    public boolean noResponseAnswered() {
+        return steps.stream().anyMatch(s -> s.votes().prompts() > 0) && stepsWithoutAnswers()
+                == steps.stream().filter(s -> s.votes().prompts() > 0).count();
+    }
+
     /** Updates skipped for a non-finite loss or gradient. */
     public long skippedUpdates() {
         return steps.stream().mapToLong(StepStats::skippedUpdates).sum();

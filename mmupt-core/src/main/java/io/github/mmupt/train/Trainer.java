@@ -20,6 +20,7 @@ import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PromptResponse;
 import io.github.mmupt.prompt.Prompt;
+import io.github.mmupt.rollout.FinishReason;
 import io.github.mmupt.rollout.Rollout;
 import io.github.mmupt.rollout.RolloutGroup;
 import io.github.mmupt.rollout.RolloutSampler;
@@ -68,6 +69,8 @@ public final class Trainer {
     private int epoch;
     private int cursor;
     private List<Integer> order;
+    private boolean anyAnswer;
+    private boolean warnedNoAnswers;
 
     public Trainer(TrainingSettings settings, Policy policy, RolloutSampler sampler, GrpoOptimizer optimizer, Dataset data,
             LoopState start) {
@@ -125,8 +128,28 @@ public final class Trainer {
         }
         List<Example> batch = nextExamples(settings.promptsPerStep());
         StepStats stats = settings.mode() == TrainingMode.SFT ? sftStep(batch) : rlStep(batch);
+        warnIfNothingAnswers(stats);
         step++;
         return stats;
+    }
+
+    /**
+     * A run in which no response has an answer trains on nothing (every reward 0, every group dropped): say so
+     * at the first such step while nothing has answered yet, rather than finish silently with zero gradients.
+     */
+    private void warnIfNothingAnswers(StepStats stats) {
+        if (settings.mode() == TrainingMode.SFT || stats.votes().prompts() == 0) {
+            return;
+        }
+        if (stats.votes().answerRate() > 0) {
+            anyAnswer = true;
+        } else if (!anyAnswer && !warnedNoAnswers) {
+            warnedNoAnswers = true;
+            LOG.warn("step {}: none of the {} responses had an answer the extractor could find (answer rate 0), so "
+                    + "every reward is 0 and nothing is learned; check that the prompts ask for the answer format "
+                    + "the sampler's AnswerExtractor reads (by default the last \\boxed{{...}}) and that responses are "
+                    + "long enough to reach it (maxNewTokens)", step, stats.responses());
+        }
     }
 
     // ------------------------------------------------------------------ UPT and supervised GRPO
@@ -166,7 +189,8 @@ public final class Trainer {
             int first = sequences.size();
             List<Rollout> rollouts = groups.get(g).rollouts();
             for (int r = 0; r < rollouts.size(); r++) {
-                sequences.add(new Sequence(groups.get(g).prompt(), rollouts.get(r).tokenIds(), advantages.advantages().get(g).get(r)));
+                sequences.add(new Sequence(groups.get(g).prompt(), rollouts.get(r).tokenIds(), advantages.advantages().get(g).get(r),
+                        rollouts.get(r).finish() == FinishReason.NON_FINITE));
             }
             groupRanges.add(new int[] {first, sequences.size()});
         }
@@ -205,7 +229,7 @@ public final class Trainer {
                     + "example " + e.prompt().id() + " has none"));
             ImmutableIntArray tokens = ImmutableIntArray.builder().addAll(policy.tokenizer().encode(response)).add(eos).build();
             ranges.add(new int[] {sequences.size(), sequences.size() + 1});
-            sequences.add(new Sequence(e.prompt(), tokens, 1.0));
+            sequences.add(new Sequence(e.prompt(), tokens, 1.0, false));
         }
         TrainOutcome outcome = train(sequences, ranges, times);
         double meanLength = sequences.stream().mapToInt(s -> s.tokens().length()).average().orElse(0);
@@ -216,7 +240,8 @@ public final class Trainer {
     // ------------------------------------------------------------------ the update
 
     /** A response to train on, with its sequence-level advantage. */
-    private record Sequence(Prompt prompt, ImmutableIntArray tokens, double advantage) {
+    /** One sequence to train on; {@code corrupt} when its sampling hit a non-finite model output. */
+    private record Sequence(Prompt prompt, ImmutableIntArray tokens, double advantage, boolean corrupt) {
     }
 
     private record TrainOutcome(LossMetrics loss, List<UpdateResult> updates, double meanLogProb) {
@@ -305,6 +330,10 @@ public final class Trainer {
     private static String nonFiniteScores(List<Sequence> sequences, int[] offsets, int s0, int s1, TokenScores old,
             ImmutableDoubleArray ref) {
         for (int s = s0; s < s1; s++) {
+            if (sequences.get(s).corrupt()) {
+                return "response " + (s - s0) + " to prompt " + sequences.get(s).prompt().id() + " was cut when the "
+                        + "model's output went non-finite during sampling (NaN/Inf in the trunk's hidden states or logits)";
+            }
             for (int r = offsets[s]; r < offsets[s + 1]; r++) {
                 double o = old.logProbs().get(r);
                 double f = ref == null ? 0.0 : ref.get(r);

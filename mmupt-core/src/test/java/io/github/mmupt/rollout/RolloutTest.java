@@ -26,6 +26,11 @@ class RolloutTest {
                 FinishReason.STOP)).hasMessageContaining("log-prob of token 0 must be finite and <= 0, got 0.5");
         assertThatThrownBy(() -> new Rollout(ImmutableIntArray.of(1), ImmutableDoubleArray.of(Double.NaN), "",
                 Optional.empty(), FinishReason.LENGTH)).hasMessageContaining("NaN");
+        // a corrupt model output is marked, not thrown: NaN as the last log-prob of a NON_FINITE rollout only
+        assertThat(new Rollout(ImmutableIntArray.of(1, 2), ImmutableDoubleArray.of(-1, Double.NaN), "", Optional.empty(),
+                FinishReason.NON_FINITE).finish()).isEqualTo(FinishReason.NON_FINITE);
+        assertThatThrownBy(() -> new Rollout(ImmutableIntArray.of(1, 2), ImmutableDoubleArray.of(Double.NaN, -1), "",
+                Optional.empty(), FinishReason.NON_FINITE)).hasMessageContaining("NaN");
         assertThatThrownBy(() -> new Rollout(ImmutableIntArray.of(), ImmutableDoubleArray.of(), "", Optional.empty(),
                 FinishReason.STOP)).hasMessageContaining("at least one token");
     }

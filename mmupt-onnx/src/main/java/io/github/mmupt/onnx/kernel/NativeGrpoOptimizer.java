@@ -17,6 +17,8 @@ import io.github.mmupt.policy.HiddenStates;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * The {@link GrpoOptimizer} of the native kernel: the head, its gradient and AdamW state live in a
@@ -32,6 +34,9 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
     private final GrpoLossConfig lossConfig;
     private final AdamWConfig adamW;
     private final DirectScratch hiddenScratch = new DirectScratch();
+    /** The buffer {@link #stage(HiddenStates)} last staged a copy into, which may then be changed in place. */
+    private FloatBuffer hiddenScratchView;
+    private final AtomicReference<Thread> user = new AtomicReference<>();
     private final DirectScratch targetScratch = new DirectScratch();
     private final DirectScratch logitScratch = new DirectScratch();
     private final DirectScratch[] tokenScratch = {new DirectScratch(), new DirectScratch(), new DirectScratch(),
@@ -88,6 +93,10 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
 
     @Override
     public HeadWeights weights() {
+        return guarded(this::readWeights);
+    }
+
+    private HeadWeights readWeights() {
         HeadShape shape = head.shape();
         float[] w = read(HeadTensor.WEIGHT);
         return shape.isLora() ? HeadWeights.lora(shape, w, read(HeadTensor.LORA_A), read(HeadTensor.LORA_B))
@@ -96,6 +105,10 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
 
     @Override
     public OptimizerState state() {
+        return guarded(this::readState);
+    }
+
+    private OptimizerState readState() {
         java.util.Map<String, float[]> t = new java.util.LinkedHashMap<>();
         t.put("weight", read(HeadTensor.WEIGHT));
         for (String name : OptimizerState.trainedNames(shape())) {
@@ -111,6 +124,13 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
 
     @Override
     public void restore(OptimizerState state) {
+        guarded(() -> {
+            write(state);
+            return null;
+        });
+    }
+
+    private void write(OptimizerState state) {
         if (!state.shape().equals(shape())) {
             throw new IllegalArgumentException("a state of a head " + state.shape() + " cannot be restored into a head "
                     + shape());
@@ -165,27 +185,54 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         return adamW;
     }
 
+    /**
+     * Log-probs and entropies; a row of hidden states holding a NaN or an infinity (which the kernel refuses)
+     * gets NaN for both instead of failing the whole call, so that a corrupt trunk output costs one skipped
+     * update, as the loop promises, not the run.
+     */
     @Override
     public TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version) {
-        NativeHead h = version == HeadVersion.REFERENCE ? referenceHead() : head;
-        int t = checkShape(hidden, targets.length());
-        FloatBuffer logp = tokenScratch[0].floats(t);
-        FloatBuffer entropy = tokenScratch[1].floats(t);
-        h.score(stage(hidden), stage(targets), t, lossConfig.temperature(), logp, entropy);
-        return new TokenScores(toDoubles(logp, t), toDoubles(entropy, t));
+        return guarded(() -> {
+            NativeHead h = version == HeadVersion.REFERENCE ? referenceHead() : head;
+            int t = checkShape(hidden, targets.length());
+            FloatBuffer logp = tokenScratch[0].floats(t);
+            FloatBuffer entropy = tokenScratch[1].floats(t);
+            boolean[] bad = new boolean[t];
+            h.score(stageFinite(hidden, bad), stage(targets), t, lossConfig.temperature(), logp, entropy);
+            for (int i = 0; i < t; i++) {
+                if (bad[i]) {
+                    logp.put(i, Float.NaN);
+                    entropy.put(i, Float.NaN);
+                }
+            }
+            return new TokenScores(toDoubles(logp, t), toDoubles(entropy, t));
+        });
     }
 
+    /** Logits; rows whose hidden states are not finite come out as NaN (see {@link #score}). */
     @Override
     public void logits(HiddenStates hidden, FloatBuffer out) {
-        int t = checkShape(hidden, hidden.tokens());
-        long n = (long) t * shape().vocabSize();
-        if (out.isDirect() && out.order() == ByteOrder.nativeOrder()) {
-            head.logits(stage(hidden), t, out);
-            return;
-        }
-        FloatBuffer staged = logitScratch.floats(Math.toIntExact(n));
-        head.logits(stage(hidden), t, staged);
-        out.duplicate().put(staged);
+        guarded(() -> {
+            int t = checkShape(hidden, hidden.tokens());
+            int v = shape().vocabSize();
+            long n = (long) t * v;
+            boolean[] bad = new boolean[t];
+            FloatBuffer in = stageFinite(hidden, bad);
+            FloatBuffer target = out.isDirect() && out.order() == ByteOrder.nativeOrder() ? out
+                    : logitScratch.floats(Math.toIntExact(n));
+            head.logits(in, t, target);
+            for (int i = 0; i < t; i++) {
+                if (bad[i]) {
+                    for (int j = 0; j < v; j++) {
+                        target.put(target.position() + i * v + j, Float.NaN);
+                    }
+                }
+            }
+            if (target != out) {
+                out.duplicate().put(target);
+            }
+            return null;
+        });
     }
 
     private NativeHead referenceHead() {
@@ -197,6 +244,10 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
 
     @Override
     public LossMetrics accumulate(LossBatch batch) {
+        return guarded(() -> train(batch));
+    }
+
+    private LossMetrics train(LossBatch batch) {
         if (lossConfig.kl().enabled() && !batch.hasRefLogProbs()) {
             throw new IllegalArgumentException("the KL term is on (beta = " + lossConfig.kl().beta()
                     + ") but the batch has no reference log-probs");
@@ -212,28 +263,91 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
 
     @Override
     public UpdateResult update() {
-        return head.update(adamW);
+        return guarded(() -> head.update(adamW));
     }
 
     @Override
     public void discardGradient() {
-        head.zeroGradient();
+        guarded(() -> {
+            head.zeroGradient();
+            return null;
+        });
     }
 
     @Override
     public long step() {
-        return head.step();
+        return guarded(head::step);
     }
 
+    /**
+     * Frees both heads; idempotent. Refused, changing nothing, while another thread is inside a call: the
+     * trained head is closed first, and only then the reference head, which no one else can be using.
+     */
     @Override
     public void close() {
-        try {
+        guarded(() -> {
             head.close();
-        } finally {
             if (reference != null) {
                 reference.close();
             }
+            return null;
+        });
+    }
+
+    /**
+     * Runs one public call with this optimizer to itself. Every call stages its inputs through shared
+     * scratch buffers and the head's shared gradient, so a second thread would corrupt the first one's results
+     * (and receive its errors): it is refused instead, naming the thread that holds the optimizer.
+     */
+    private <T> T guarded(Supplier<T> body) {
+        Thread me = Thread.currentThread();
+        if (!user.compareAndSet(null, me)) {
+            Thread holder = user.get();
+            throw new IllegalStateException("this NativeGrpoOptimizer is in use by thread "
+                    + (holder == null ? "another thread" : "'" + holder.getName() + "'") + "; it is not thread-safe: "
+                    + "call it from one thread at a time, or use one optimizer per thread");
         }
+        try {
+            return body.get();
+        } finally {
+            user.set(null);
+        }
+    }
+
+    /**
+     * The hidden states as a direct buffer the kernel accepts: rows holding a NaN or an infinity are marked in
+     * {@code bad} and zeroed in a copy (the caller's buffer is never changed).
+     */
+    private FloatBuffer stageFinite(HiddenStates hidden, boolean[] bad) {
+        FloatBuffer values = stage(hidden);
+        int d = hidden.hiddenSize();
+        int base = values.position();
+        boolean any = false;
+        for (int r = 0; r < bad.length; r++) {
+            for (int c = 0; c < d; c++) {
+                if (!Float.isFinite(values.get(base + r * d + c))) {
+                    bad[r] = true;
+                    any = true;
+                    break;
+                }
+            }
+        }
+        if (!any) {
+            return values;
+        }
+        FloatBuffer copy = values;
+        if (values != hiddenScratchView) {
+            copy = hiddenScratch.floats(bad.length * d);
+            copy.put(values.duplicate()).flip();
+        }
+        for (int r = 0; r < bad.length; r++) {
+            if (bad[r]) {
+                for (int c = 0; c < d; c++) {
+                    copy.put(copy.position() + r * d + c, 0f);
+                }
+            }
+        }
+        return copy;
     }
 
     private int checkShape(HiddenStates hidden, int tokens) {
@@ -249,11 +363,13 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
 
     private FloatBuffer stage(HiddenStates hidden) {
         FloatBuffer values = hidden.values();
+        hiddenScratchView = null;
         if (values.isDirect() && values.order() == ByteOrder.nativeOrder()) {
             return values;
         }
         FloatBuffer copy = hiddenScratch.floats(values.remaining());
         copy.put(values.duplicate()).flip();
+        hiddenScratchView = copy;
         return copy;
     }
 

@@ -6,6 +6,7 @@ import io.github.mmupt.grpo.LossMetrics;
 import io.github.mmupt.grpo.UpdateResult;
 import io.github.mmupt.head.HeadShape;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.Buffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -27,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * <p>Ownership and lifecycle: this object owns one native handle. {@link #close()} frees it, is idempotent,
  * and is refused with {@link IllegalStateException} while a call is running on another thread; any call after
  * close throws {@link IllegalStateException}. A head that is garbage-collected without being closed is freed by
- * a {@link Cleaner} and reported in the log as a leak. Threading: one caller at a time; each call uses the
- * head's worker threads.
+ * a {@link Cleaner} and reported in the log as a leak. Threading: one caller at a time, enforced: a call while
+ * another is running is refused with {@link IllegalStateException}; each call uses the head's worker threads.
  *
  * <pre>{@code
  * try (NativeHead head = NativeHead.create(HeadShape.full(V, d), true, KernelOptions.defaults())) {
@@ -273,8 +274,15 @@ public final class NativeHead implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes the head for one call: a second caller while one is running is refused (the kernel's scratch and
+     * gradient are shared by the head's calls, so two at once would corrupt each other's results).
+     */
     private long enter() {
-        calls.incrementAndGet();
+        if (!calls.compareAndSet(0, 1)) {
+            throw new IllegalStateException("this NativeHead is in use by another thread; it serves one caller at a "
+                    + "time (use one head, or one optimizer, per thread)");
+        }
         long h = state.handle;
         if (h == 0) {
             calls.decrementAndGet();
@@ -285,6 +293,8 @@ public final class NativeHead implements AutoCloseable {
 
     private void exit() {
         calls.decrementAndGet();
+        // the handle is freed by a Cleaner when this object is unreachable: keep it reachable until the call ends
+        Reference.reachabilityFence(this);
     }
 
     private static void checkTokens(int tokens) {

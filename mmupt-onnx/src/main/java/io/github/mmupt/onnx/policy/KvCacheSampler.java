@@ -133,6 +133,7 @@ public final class KvCacheSampler implements RolloutSampler {
             logProbs.add(new ArrayList<>());
         }
         boolean[] finished = new boolean[n];
+        boolean[] nonFinite = new boolean[n];
         FloatBuffer lastHidden = OnnxPolicy.directFloats((long) n * d);
         FloatBuffer logits = OnnxPolicy.directFloats((long) n * v);
         KvCache cache;
@@ -161,6 +162,7 @@ public final class KvCacheSampler implements RolloutSampler {
                 head.logits(hidden, logits);
                 kernelNanos += System.nanoTime() - k0;
                 int[] chosen = new int[n];
+                boolean[] corrupt = new boolean[n];
                 float[] row = new float[v];
                 for (int b = 0; b < n; b++) {
                     if (finished[b]) {
@@ -169,6 +171,12 @@ public final class KvCacheSampler implements RolloutSampler {
                     }
                     logits.position(b * v);
                     logits.get(row);
+                    if (!samplable(row)) {
+                        // NaN/Inf hidden states or overflowed logits: end this response here, marked, not the run
+                        corrupt[b] = true;
+                        chosen[b] = stops.length > 0 ? stops[0] : policy.manifest().tokens().pad();
+                        continue;
+                    }
                     if (step < params.minNewTokens()) {
                         for (int stop : stops) {
                             row[stop] = Float.NEGATIVE_INFINITY;
@@ -188,11 +196,16 @@ public final class KvCacheSampler implements RolloutSampler {
                         continue;
                     }
                     tokens.get(b).add(chosen[b]);
+                    double lp = scores == null ? 0 : scores.logProbs().get(b);
+                    if (scores != null && !(Double.isFinite(lp) && lp <= 0)) {
+                        corrupt[b] = true; // a finite row can still overflow in the log-softmax
+                    }
                     if (scores != null) {
-                        logProbs.get(b).add(scores.logProbs().get(b));
+                        logProbs.get(b).add(corrupt[b] ? Double.NaN : lp);
                     }
                     sampledTokens++;
-                    finished[b] = isStop(chosen[b], stops);
+                    nonFinite[b] = corrupt[b];
+                    finished[b] = corrupt[b] || isStop(chosen[b], stops);
                 }
                 if (allTrue(finished) || step == maxNew - 1) {
                     break;
@@ -218,7 +231,8 @@ public final class KvCacheSampler implements RolloutSampler {
             ImmutableIntArray ids = ImmutableIntArray.copyOf(tokens.get(b));
             String text = policy.tokenizer().decode(ids);
             Optional<String> answer = extractor.extract(text);
-            FinishReason finish = finished[b] ? FinishReason.STOP : FinishReason.LENGTH;
+            FinishReason finish = nonFinite[b] ? FinishReason.NON_FINITE
+                    : finished[b] ? FinishReason.STOP : FinishReason.LENGTH;
             rollouts.add(new Rollout(ids, ImmutableDoubleArray.copyOf(logProbs.get(b)), text, answer, finish));
         }
         return new RolloutGroup(prompt, rollouts);
@@ -250,6 +264,18 @@ public final class KvCacheSampler implements RolloutSampler {
             }
             lastHidden.clear();
         }
+    }
+
+    /** Whether a row of logits can be sampled from: no NaN, no +Inf, and not every entry -Inf. */
+    static boolean samplable(float[] logits) {
+        boolean any = false;
+        for (float z : logits) {
+            if (Float.isNaN(z) || z == Float.POSITIVE_INFINITY) {
+                return false;
+            }
+            any |= z != Float.NEGATIVE_INFINITY;
+        }
+        return any;
     }
 
     /**
