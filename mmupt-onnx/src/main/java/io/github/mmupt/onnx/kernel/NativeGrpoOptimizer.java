@@ -299,7 +299,7 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
      * scratch buffers and the head's shared gradient, so a second thread would corrupt the first one's results
      * (and receive its errors): it is refused instead, naming the thread that holds the optimizer.
      */
-    private <T> T guarded(Supplier<T> body) {
+    <T> T guarded(Supplier<T> body) {
         Thread me = Thread.currentThread();
         if (!user.compareAndSet(null, me)) {
             Thread holder = user.get();

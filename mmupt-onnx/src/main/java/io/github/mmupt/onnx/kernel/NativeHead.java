@@ -256,7 +256,7 @@ public final class NativeHead implements AutoCloseable {
     }
 
     /** Runs {@code body} with the native handle, which {@link #close()} cannot free meanwhile. */
-    private void run(LongConsumer body) {
+    void run(LongConsumer body) {
         long h = enter();
         try {
             body.accept(h);

@@ -14,6 +14,9 @@ import java.util.List;
  */
 final class KvCache implements AutoCloseable {
 
+    /** The data of every zero-length tensor: one shared empty buffer, not a new one per cache. */
+    private static final FloatBuffer NO_FLOATS = OnnxPolicy.directFloats(0);
+
     private final List<OnnxTensor> keys;
     private final List<OnnxTensor> values;
     private final int length;
@@ -37,8 +40,8 @@ final class KvCache implements AutoCloseable {
             List<OnnxTensor> k = new ArrayList<>();
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {
-                k.add(track(created, OnnxTensor.createTensor(policy.environment(), OnnxPolicy.directFloats(0), shape)));
-                v.add(track(created, OnnxTensor.createTensor(policy.environment(), OnnxPolicy.directFloats(0), shape)));
+                k.add(track(created, OnnxTensor.createTensor(policy.environment(), NO_FLOATS, shape)));
+                v.add(track(created, OnnxTensor.createTensor(policy.environment(), NO_FLOATS, shape)));
             }
             return new KvCache(k, v, 0, batch, () -> created.forEach(OnnxTensor::close));
         } catch (OrtException e) {
@@ -58,8 +61,11 @@ final class KvCache implements AutoCloseable {
         return new KvCache(k, v, length, batch, result);
     }
 
-    /** A batch-1 cache repeated {@code n} times along the batch: one copy, once per prompt. */
-    KvCache tiled(OnnxPolicy policy, int n) {
+    /**
+     * A batch-1 cache repeated {@code n} times along the batch: one copy, once per prompt, into slots of
+     * {@code scratch}, which must not be reused before the tiled cache is closed.
+     */
+    KvCache tiled(OnnxPolicy policy, int n, ScratchBuffers scratch) {
         if (batch != 1) {
             throw new IllegalStateException("only a batch of one is tiled, this cache has " + batch);
         }
@@ -70,8 +76,10 @@ final class KvCache implements AutoCloseable {
             List<OnnxTensor> k = new ArrayList<>();
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {
-                k.add(track(created, OnnxTensor.createTensor(policy.environment(), repeat(keys.get(i), n), shape)));
-                v.add(track(created, OnnxTensor.createTensor(policy.environment(), repeat(values.get(i), n), shape)));
+                k.add(track(created, OnnxTensor.createTensor(policy.environment(),
+                        repeat(keys.get(i), n, scratch, "tiled-key-" + i), shape)));
+                v.add(track(created, OnnxTensor.createTensor(policy.environment(),
+                        repeat(values.get(i), n, scratch, "tiled-value-" + i), shape)));
             }
             return new KvCache(k, v, length, n, () -> created.forEach(OnnxTensor::close));
         } catch (OrtException e) {
@@ -80,9 +88,9 @@ final class KvCache implements AutoCloseable {
         }
     }
 
-    private static FloatBuffer repeat(OnnxTensor t, int n) {
+    private static FloatBuffer repeat(OnnxTensor t, int n, ScratchBuffers scratch, String slot) {
         FloatBuffer one = t.getFloatBuffer();
-        FloatBuffer out = OnnxPolicy.directFloats((long) one.remaining() * n);
+        FloatBuffer out = scratch.floats(slot, (long) one.remaining() * n);
         for (int r = 0; r < n; r++) {
             out.put(one.duplicate());
         }

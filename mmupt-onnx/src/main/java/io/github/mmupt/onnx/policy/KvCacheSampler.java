@@ -33,7 +33,8 @@ import java.util.SplittableRandom;
  * the sampling temperature must equal the loss config's temperature.
  *
  * <p>Determinism: response b of prompt i draws from its own random stream, derived from (seed, i, b).
- * Threading: one call at a time; the head must not be updated during a call.
+ * Threading: one call at a time; the head must not be updated during a call. Memory: its per-call buffers are
+ * reused from call to call, so steady sampling allocates no new direct memory after the first call.
  */
 public final class KvCacheSampler implements RolloutSampler {
 
@@ -50,6 +51,8 @@ public final class KvCacheSampler implements RolloutSampler {
     private final AnswerExtractor extractor;
     private final Mode mode;
     private final boolean evaluation;
+    /** Per-call buffers (hidden states, logits, masks, the tiled cache), reused across calls: no direct churn. */
+    private final ScratchBuffers scratch = new ScratchBuffers();
     private long kernelNanos;
     private long totalNanos;
     private long sampledTokens;
@@ -134,18 +137,23 @@ public final class KvCacheSampler implements RolloutSampler {
         }
         boolean[] finished = new boolean[n];
         boolean[] nonFinite = new boolean[n];
-        FloatBuffer lastHidden = OnnxPolicy.directFloats((long) n * d);
-        FloatBuffer logits = OnnxPolicy.directFloats((long) n * v);
+        FloatBuffer lastHidden = scratch.floats("last-hidden", (long) n * d);
+        FloatBuffer logits = scratch.floats("logits", (long) n * v);
         KvCache cache;
-        FloatBuffer prefillHidden = OnnxPolicy.directFloats((long) p * d);
+        FloatBuffer prefillHidden = scratch.floats("prefill-hidden", (long) p * d);
         FloatBuffer prefillEmbeds = policy.promptEmbeddings(encoded);
+        if (mode == Mode.RECOMPUTE) {
+            prefillEmbeds = copy(prefillEmbeds); // RECOMPUTE reuses it at every step, after other embeddings calls
+        }
         List<FloatBuffer> generated = new ArrayList<>();
-        LongBuffer allOnes = OnnxPolicy.ones(n * (p + maxNew)); // every step's attention mask is a prefix of it
+        // every step's attention mask is a prefix of it
+        LongBuffer allOnes = OnnxPolicy.ones(scratch, "mask", n * (p + maxNew));
         try (KvCache empty = KvCache.empty(policy, 1)) {
             KvCache single = KvCache.of(policy, policy.runDecoder(prefillEmbeds, 1, p,
-                    OnnxPolicy.ones(p), OnnxPolicy.positions(0, p, 1), empty, prefillHidden), p, 1);
+                    allOnes.duplicate().limit(p).slice(), OnnxPolicy.positions(scratch, "positions", 0, p, 1), empty,
+                    prefillHidden), p, 1);
             try (single) {
-                cache = single.tiled(policy, n);
+                cache = single.tiled(policy, n, scratch);
             }
         }
         try {
@@ -213,13 +221,13 @@ public final class KvCacheSampler implements RolloutSampler {
                 int length = p + step + 1;
                 FloatBuffer embeds = policy.tokenEmbeddings(ImmutableIntArray.copyOf(chosen), n, 1);
                 if (mode == Mode.RECOMPUTE) {
-                    generated.add(embeds);
+                    generated.add(copy(embeds));
                     recompute(prefillEmbeds, generated, n, p, lastHidden);
                     continue;
                 }
                 LongBuffer mask = allOnes.duplicate().limit(n * length).slice();
                 KvCache next = KvCache.of(policy, policy.runDecoder(embeds, n, 1, mask,
-                        OnnxPolicy.positions(length - 1, 1, n), cache, lastHidden), length, n);
+                        OnnxPolicy.positions(scratch, "positions", length - 1, 1, n), cache, lastHidden), length, n);
                 cache.close();
                 cache = next;
             }
@@ -254,8 +262,8 @@ public final class KvCacheSampler implements RolloutSampler {
         all.flip();
         FloatBuffer hidden = OnnxPolicy.directFloats((long) n * length * d);
         try (KvCache empty = KvCache.empty(policy, n);
-                var result = policy.runDecoder(all, n, length, OnnxPolicy.ones(n * length),
-                        OnnxPolicy.positions(0, length, n), empty, hidden)) {
+                var result = policy.runDecoder(all, n, length, OnnxPolicy.ones(scratch, "recompute-mask", n * length),
+                        OnnxPolicy.positions(scratch, "recompute-positions", 0, length, n), empty, hidden)) {
             for (int b = 0; b < n; b++) {
                 FloatBuffer row = hidden.duplicate();
                 row.position((b * length + length - 1) * d).limit((b * length + length) * d);
@@ -276,6 +284,13 @@ public final class KvCacheSampler implements RolloutSampler {
             any |= z != Float.NEGATIVE_INFINITY;
         }
         return any;
+    }
+
+    /** A direct copy that outlives the scratch slot it came from (RECOMPUTE, a benchmark baseline, only). */
+    private static FloatBuffer copy(FloatBuffer from) {
+        FloatBuffer c = OnnxPolicy.directFloats(from.remaining());
+        c.put(from.duplicate()).flip();
+        return c;
     }
 
     /**

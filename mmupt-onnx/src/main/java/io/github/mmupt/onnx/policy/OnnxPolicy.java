@@ -85,6 +85,8 @@ public final class OnnxPolicy implements Policy {
     private final List<String> presentKeys = new ArrayList<>();
     private final List<String> presentValues = new ArrayList<>();
     private final String providerInUse;
+    /** Transient inputs and outputs of the sessions, reused from call to call (see {@link ScratchBuffers}). */
+    private final ScratchBuffers scratch = new ScratchBuffers();
     private long runtimeNanos;
     private boolean closed;
 
@@ -232,7 +234,8 @@ public final class OnnxPolicy implements Policy {
         for (PromptResponse pr : sequences) {
             rows += pr.responseTokens().length();
         }
-        FloatBuffer out = directFloats(rows * d);
+        // the result belongs to the caller: a heap buffer, which the garbage collector accounts for
+        FloatBuffer out = FloatBuffer.allocate(Math.toIntExact(rows * d));
         int at = 0;
         for (PromptResponse pr : sequences) {
             EncodedPrompt prompt = encode(pr.prompt());
@@ -244,13 +247,14 @@ public final class OnnxPolicy implements Policy {
                 throw new IllegalArgumentException("prompt " + pr.prompt().id() + ": " + p + " prompt and "
                         + response.length() + " response tokens exceed the model's " + manifest.maxPositions() + " positions");
             }
-            FloatBuffer embeds = directFloats((long) total * d);
+            FloatBuffer embeds = scratch.floats("sequence-embeds", (long) total * d);
             embeds.put(promptEmbeddings(prompt));
             embeds.put(tokenEmbeddings(response, 1, response.length()));
             embeds.flip();
-            FloatBuffer hidden = directFloats((long) total * d);
+            FloatBuffer hidden = scratch.floats("sequence-hidden", (long) total * d);
             try (KvCache empty = KvCache.empty(this, 1)) {
-                try (OrtSession.Result r = runDecoder(embeds, 1, total, ones(total), positions(0, total, 1), empty, hidden)) {
+                try (OrtSession.Result r = runDecoder(embeds, 1, total, ones(scratch, "sequence-mask", total),
+                        positions(scratch, "sequence-positions", 0, total, 1), empty, hidden)) {
                     // rows p-1 .. p+L-2 predict the response tokens 0 .. L-1
                     FloatBuffer rowsView = hidden.duplicate();
                     rowsView.position((p - 1) * d).limit((p - 1 + response.length()) * d);
@@ -336,7 +340,7 @@ public final class OnnxPolicy implements Policy {
     /** [P x d] embeddings of a prompt, the image rows replaced by the vision encoder's features. */
     FloatBuffer promptEmbeddings(EncodedPrompt prompt) {
         int d = manifest.hiddenSize();
-        FloatBuffer embeds = tokenEmbeddings(prompt.ids(), 1, prompt.ids().length());
+        FloatBuffer embeds = tokenEmbeddings(prompt.ids(), 1, prompt.ids().length(), "prompt-embeds");
         for (int k = 0; k < prompt.images().size(); k++) {
             FloatBuffer features = imageFeatures(prompt.images().get(k));
             embeds.position(prompt.imageStarts()[k] * d);
@@ -346,15 +350,22 @@ public final class OnnxPolicy implements Policy {
         return embeds;
     }
 
-    /** [B*S x d] embeddings of token ids (row-major [B, S]), as a direct buffer. */
+    /**
+     * [B*S x d] embeddings of token ids (row-major [B, S]), in a reused direct buffer valid until the next call
+     * (copy what must live longer).
+     */
     FloatBuffer tokenEmbeddings(ImmutableIntArray ids, int batch, int seq) {
+        return tokenEmbeddings(ids, batch, seq, "token-embeds");
+    }
+
+    private FloatBuffer tokenEmbeddings(ImmutableIntArray ids, int batch, int seq, String slot) {
         checkOpen();
-        LongBuffer idBuf = directLongs((long) batch * seq);
+        LongBuffer idBuf = scratch.longs("token-ids", (long) batch * seq);
         for (int i = 0; i < ids.length(); i++) {
             idBuf.put(i, ids.get(i));
         }
         int d = manifest.hiddenSize();
-        FloatBuffer out = directFloats((long) batch * seq * d);
+        FloatBuffer out = scratch.floats(slot, (long) batch * seq * d);
         try (OnnxTensor in = OnnxTensor.createTensor(env, idBuf, new long[] {batch, seq});
                 OnnxTensor pinned = OnnxTensor.createTensor(env, out, new long[] {batch, seq, d})) {
             long t0 = System.nanoTime();
@@ -371,7 +382,7 @@ public final class OnnxPolicy implements Policy {
     /** [P x d] features of one image. */
     FloatBuffer imageFeatures(RgbImage image) {
         int s = manifest.imageSize();
-        FloatBuffer pixels = directFloats(3L * s * s);
+        FloatBuffer pixels = scratch.floats("pixels", 3L * s * s);
         RgbImage sized = image.width() == s && image.height() == s ? image : resize(image, s);
         byte[] rgb = sized.toRgbBytes();
         for (int c = 0; c < 3; c++) {
@@ -381,7 +392,7 @@ public final class OnnxPolicy implements Policy {
                 pixels.put(c * s * s + i, (float) (((rgb[3 * i + c] & 0xff) / 255.0 - mean) / std));
             }
         }
-        FloatBuffer out = directFloats((long) manifest.imageTokens() * manifest.hiddenSize());
+        FloatBuffer out = scratch.floats("image-features", (long) manifest.imageTokens() * manifest.hiddenSize());
         try (OnnxTensor in = OnnxTensor.createTensor(env, pixels, new long[] {1, 3, s, s});
                 OnnxTensor pinned = OnnxTensor.createTensor(env, out,
                         new long[] {1, manifest.imageTokens(), manifest.hiddenSize()})) {
@@ -479,8 +490,9 @@ public final class OnnxPolicy implements Policy {
         }
     }
 
-    static LongBuffer ones(int n) {
-        LongBuffer b = directLongs(n);
+    /** {@code n} ones in a slot of {@code scratch}. */
+    static LongBuffer ones(ScratchBuffers scratch, String slot, int n) {
+        LongBuffer b = scratch.longs(slot, n);
         for (int i = 0; i < n; i++) {
             b.put(i, 1L);
         }
@@ -488,8 +500,8 @@ public final class OnnxPolicy implements Policy {
     }
 
     /** Positions [from, from + seq) for each of {@code batch} rows. */
-    static LongBuffer positions(int from, int seq, int batch) {
-        LongBuffer b = directLongs((long) seq * batch);
+    static LongBuffer positions(ScratchBuffers scratch, String slot, int from, int seq, int batch) {
+        LongBuffer b = scratch.longs(slot, (long) seq * batch);
         for (int r = 0; r < batch; r++) {
             for (int i = 0; i < seq; i++) {
                 b.put(r * seq + i, from + i);
@@ -502,9 +514,6 @@ public final class OnnxPolicy implements Policy {
         return ByteBuffer.allocateDirect(Math.toIntExact(4 * n)).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
-    static LongBuffer directLongs(long n) {
-        return ByteBuffer.allocateDirect(Math.toIntExact(8 * n)).order(ByteOrder.nativeOrder()).asLongBuffer();
-    }
 
     private static String sha256(byte[]... parts) {
         try {

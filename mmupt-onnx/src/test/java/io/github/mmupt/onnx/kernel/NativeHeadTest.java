@@ -74,8 +74,21 @@ class NativeHeadTest {
             float[] h = NativeParityTest.gaussian(rng, 3 * D, 1.0);
             h[D + 2] = Float.POSITIVE_INFINITY;
             HiddenStates bad = HiddenStates.of(3, D, h);
-            assertThatThrownBy(() -> opt.score(bad, ImmutableIntArray.of(1, 2, 3), HeadVersion.CURRENT))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("hidden[1, 2] is inf");
+            // the optimizer marks the row (NaN) so the loop can skip the update it would poison...
+            TokenScores marked = opt.score(bad, ImmutableIntArray.of(1, 2, 3), HeadVersion.CURRENT);
+            assertThat(marked.logProbs().get(1)).isNaN();
+            assertThat(marked.entropies().get(1)).isNaN();
+            assertThat(marked.logProbs().get(0)).isFinite();
+            assertThat(marked.logProbs().get(2)).isFinite();
+            assertThat(h[D + 2]).as("the caller's buffer is left as it was").isInfinite();
+            // ...while the kernel itself refuses it, naming the element
+            try (NativeHead raw = NativeHead.create(SHAPE, false, KernelOptions.defaults())) {
+                raw.write(HeadTensor.WEIGHT, TensorPart.VALUE, direct(weights.weight()));
+                IntBuffer ys = ByteBuffer.allocateDirect(12).order(ByteOrder.nativeOrder()).asIntBuffer().put(new int[] {1, 2, 3});
+                ys.flip();
+                assertThatThrownBy(() -> raw.score(direct(h), ys, 3, 1.0, DirectScratch.newFloats(3), null))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("hidden[1, 2] is inf");
+            }
             assertThatThrownBy(() -> opt.score(HiddenStates.of(1, D, new float[D]), ImmutableIntArray.of(V),
                     HeadVersion.CURRENT)).hasMessageContaining("target 0 is token 50, outside the vocabulary [0, 50)");
         }

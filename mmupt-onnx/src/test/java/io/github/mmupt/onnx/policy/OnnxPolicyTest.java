@@ -56,11 +56,12 @@ class OnnxPolicyTest {
             HiddenStates full = policy.responseHiddenStates(List.of(new PromptResponse(TinyModels.prompt("kv"), response)));
             // with the cache: prefill, then one token per step
             FloatBuffer hidden = OnnxPolicy.directFloats((long) p * d);
+            ScratchBuffers scratch = new ScratchBuffers();
             float[] cached = new float[k * d];
             KvCache cache;
             try (KvCache empty = KvCache.empty(policy, 1)) {
-                cache = KvCache.of(policy, policy.runDecoder(policy.promptEmbeddings(prompt), 1, p, OnnxPolicy.ones(p),
-                        OnnxPolicy.positions(0, p, 1), empty, hidden), p, 1);
+                cache = KvCache.of(policy, policy.runDecoder(policy.promptEmbeddings(prompt), 1, p, OnnxPolicy.ones(scratch, "m", p),
+                        OnnxPolicy.positions(scratch, "p", 0, p, 1), empty, hidden), p, 1);
             }
             for (int j = 0; j < d; j++) {
                 cached[j] = hidden.get((p - 1) * d + j);
@@ -69,8 +70,8 @@ class OnnxPolicyTest {
             for (int t = 0; t < k - 1; t++) {
                 int length = p + t + 1;
                 FloatBuffer embeds = policy.tokenEmbeddings(ImmutableIntArray.of(response.get(t)), 1, 1);
-                KvCache next = KvCache.of(policy, policy.runDecoder(embeds, 1, 1, OnnxPolicy.ones(length),
-                        OnnxPolicy.positions(length - 1, 1, 1), cache, step), length, 1);
+                KvCache next = KvCache.of(policy, policy.runDecoder(embeds, 1, 1, OnnxPolicy.ones(scratch, "m", length),
+                        OnnxPolicy.positions(scratch, "p", length - 1, 1, 1), cache, step), length, 1);
                 cache.close();
                 cache = next;
                 for (int j = 0; j < d; j++) {
