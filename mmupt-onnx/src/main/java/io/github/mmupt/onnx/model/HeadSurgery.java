@@ -66,7 +66,17 @@ public final class HeadSurgery {
         List<String> headOutputs = new ArrayList<>();
         NodeProto node = producer(g, logitsOutput).orElseThrow(() -> new IOException(model.source()
                 + ": no node produces " + logitsOutput));
+        java.util.Set<String> seen = new java.util.HashSet<>();
         while (node.getOpType().equals("Cast") || node.getOpType().equals("Identity")) {
+            if (!seen.add(node.getOutput(0))) {
+                // a graph with a cycle is invalid ONNX; walking it would never end
+                throw new IOException(model.source() + ": the graph has a cycle through " + node.getOutput(0)
+                        + " on the way back from " + logitsOutput + "; an ONNX graph must be acyclic");
+            }
+            if (node.getInputCount() == 0) {
+                throw new IOException(model.source() + ": node " + node.getName() + " (" + node.getOpType()
+                        + ") producing " + node.getOutput(0) + " has no input");
+            }
             headOutputs.add(node.getOutput(0));
             String input = node.getInput(0);
             node = producer(g, input).orElseThrow(() -> new IOException(model.source() + ": no node produces " + input));

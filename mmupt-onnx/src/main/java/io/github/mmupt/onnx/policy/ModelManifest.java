@@ -7,6 +7,7 @@ import io.github.mmupt.storage.AtomicFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@value #FILE_NAME}: what a model directory holds and how its graphs are wired, so that
@@ -37,8 +38,29 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** The files of a model directory. */
+    /** The files of a model directory: plain relative paths inside it. */
     public record FileNames(String vision, String embed, String decoder, String tokenizer) {
+
+        void check() {
+            String[] values = {vision, embed, decoder, tokenizer};
+            String[] names = {"vision", "embed", "decoder", "tokenizer"};
+            for (int i = 0; i < values.length; i++) {
+                String v = values[i];
+                if (v == null || v.isBlank()) {
+                    throw new IllegalArgumentException("field files." + names[i] + " is missing");
+                }
+                Path p;
+                try {
+                    p = Path.of(v);
+                } catch (java.nio.file.InvalidPathException e) {
+                    throw new IllegalArgumentException("field files." + names[i] + " is not a valid path: " + e.getReason());
+                }
+                if (p.isAbsolute() || p.normalize().startsWith("..") || !p.normalize().equals(p)) {
+                    throw new IllegalArgumentException("field files." + names[i] + " must be a plain path inside the "
+                            + "model directory, got '" + v + "'");
+                }
+            }
+        }
     }
 
     /**
@@ -54,6 +76,22 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
                     "position_ids", "past_key_values.%d.key", "past_key_values.%d.value", "present.%d.key",
                     "present.%d.value", "logits");
         }
+
+        void check() {
+            String[] values = {pixelValues, imageFeatures, inputIds, inputsEmbeds, attentionMask, positionIds, pastKey,
+                pastValue, presentKey, presentValue, logits};
+            String[] names = {"pixelValues", "imageFeatures", "inputIds", "inputsEmbeds", "attentionMask",
+                "positionIds", "pastKey", "pastValue", "presentKey", "presentValue", "logits"};
+            for (int i = 0; i < values.length; i++) {
+                if (values[i] == null || values[i].isBlank()) {
+                    throw new IllegalArgumentException("field io." + names[i] + " is missing");
+                }
+                if (i >= 6 && i <= 9 && !LAYER_PATTERN.matcher(values[i]).matches()) {
+                    throw new IllegalArgumentException("field io." + names[i] + " must contain %d exactly once (the "
+                            + "layer) and no other %, got '" + values[i] + "'");
+                }
+            }
+        }
     }
 
     /** Token ids with a role in prompts and sampling. */
@@ -62,33 +100,79 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
 
     public ModelManifest {
         if (!FORMAT.equals(format)) {
-            throw new IllegalArgumentException("unsupported model format '" + format + "', expected " + FORMAT);
+            throw new IllegalArgumentException("field format is '" + format + "', expected " + FORMAT);
         }
-        if (hiddenSize <= 0 || vocabSize <= 0 || layers <= 0 || kvHeads <= 0 || headDim <= 0 || imageSize <= 0
-                || imageTokens <= 0 || maxPositions <= 0) {
-            throw new IllegalArgumentException("model dimensions must be positive: " + this);
+        int[] dims = {hiddenSize, vocabSize, layers, kvHeads, headDim, imageSize, imageTokens, maxPositions};
+        String[] names = {"hiddenSize", "vocabSize", "layers", "kvHeads", "headDim", "imageSize", "imageTokens",
+            "maxPositions"};
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] <= 0) {
+                throw new IllegalArgumentException("field " + names[i] + " must be a positive integer, got " + dims[i]
+                        + (dims[i] == 0 ? " (or it is missing)" : ""));
+            }
         }
-        if (pixelMean == null || pixelStd == null || pixelMean.size() != 3 || pixelStd.size() != 3) {
-            throw new IllegalArgumentException("pixelMean and pixelStd need 3 values (RGB)");
+        for (Map.Entry<String, List<Double>> e : Map.of("pixelMean", pixelMean == null ? List.<Double>of() : pixelMean,
+                "pixelStd", pixelStd == null ? List.<Double>of() : pixelStd).entrySet()) {
+            List<Double> v = e.getValue();
+            if (v.size() != 3 || v.stream().anyMatch(x -> x == null || !Double.isFinite(x))) {
+                throw new IllegalArgumentException("field " + e.getKey() + " needs 3 finite values (RGB), got " + v);
+            }
+        }
+        if (pixelStd.stream().anyMatch(x -> x == 0)) {
+            throw new IllegalArgumentException("field pixelStd must not hold 0, got " + pixelStd);
         }
         if (files == null || io == null || tokens == null) {
-            throw new IllegalArgumentException("files, io and tokens must be present");
+            throw new IllegalArgumentException("fields " + (files == null ? "files " : "") + (io == null ? "io " : "")
+                    + (tokens == null ? "tokens " : "") + "must be present");
         }
+        files.check();
+        io.check();
         for (int id : new int[] {tokens.pad(), tokens.bos(), tokens.eos(), tokens.image(), tokens.answer()}) {
             if (id < 0 || id >= vocabSize) {
-                throw new IllegalArgumentException("special token id " + id + " outside the vocabulary [0, " + vocabSize + ")");
+                throw new IllegalArgumentException("field tokens: special token id " + id + " outside the vocabulary [0, "
+                        + vocabSize + ")");
             }
         }
     }
 
+    /** A manifest is a few hundred bytes; anything larger is not one. */
+    static final long MAX_FILE_BYTES = 1 << 20;
+
+    /** {@code %d} once, and no other format conversion, in a per-layer name pattern. */
+    private static final java.util.regex.Pattern LAYER_PATTERN = java.util.regex.Pattern.compile("[^%]*%d[^%]*");
+
+    /**
+     * Reads {@value #FILE_NAME} from a model directory.
+     *
+     * @throws IOException naming the file and the field that is missing, mistyped or out of range
+     */
     public static ModelManifest read(Path dir) throws IOException {
         Path file = dir.resolve(FILE_NAME);
         if (!Files.isRegularFile(file)) {
             throw new IOException("not a model directory: " + dir.toAbsolutePath() + " has no " + FILE_NAME);
         }
+        if (Files.size(file) > MAX_FILE_BYTES) {
+            throw new IOException(file.toAbsolutePath() + " has " + Files.size(file) + " bytes; a model manifest has at "
+                    + "most " + MAX_FILE_BYTES);
+        }
         try {
-            return JSON.readValue(file.toFile(), ModelManifest.class);
-        } catch (IOException | IllegalArgumentException e) {
+            ModelManifest m = JSON.readValue(file.toFile(), ModelManifest.class);
+            if (m == null) {
+                throw new IOException("it holds null, not an object");
+            }
+            return m;
+        } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new IOException(file.toAbsolutePath() + " is not a valid model manifest: " + cause.getMessage(), e);
+        } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+            String field = e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName()
+                    : "[" + r.getIndex() + "]").collect(java.util.stream.Collectors.joining(".")).replace(".[", "[");
+            throw new IOException(file.toAbsolutePath() + " is not a valid model manifest: "
+                    + (field.isEmpty() ? "" : "field " + field + ": ") + e.getOriginalMessage(), e);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(file.toAbsolutePath() + " is not valid JSON: " + e.getOriginalMessage()
+                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")", e);
+        } catch (IOException | RuntimeException e) {
             throw new IOException(file.toAbsolutePath() + " is not a valid model manifest: " + e.getMessage(), e);
         }
     }

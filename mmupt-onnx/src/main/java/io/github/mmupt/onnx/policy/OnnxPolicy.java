@@ -561,6 +561,15 @@ public final class OnnxPolicy implements Policy {
                 }
             }
             expect(decoderModel, false, io.logits(), "FLOAT", -1, -1, m.vocabSize());
+            // more past inputs than the manifest's layers would fail only at the first decode step: refuse now
+            String[] parts = io.pastKey().split("%d", -1);
+            java.util.regex.Pattern pastKey = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(parts[0])
+                    + "(\\d+)" + java.util.regex.Pattern.quote(parts[1]));
+            long graphLayers = decoderModel.inputs().stream().filter(t -> pastKey.matcher(t.name()).matches()).count();
+            if (graphLayers != m.layers()) {
+                throw new IOException(decoderModel.source() + " has " + graphLayers + " past-key inputs ("
+                        + io.pastKey() + ") but the manifest's field layers says " + m.layers());
+            }
         }
 
         /** Fails when the value is missing, has another element type, or a fixed dimension that differs. */

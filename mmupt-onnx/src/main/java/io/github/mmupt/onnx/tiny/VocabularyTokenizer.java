@@ -64,16 +64,46 @@ public final class VocabularyTokenizer implements Tokenizer {
         return new VocabularyTokenizer(all);
     }
 
+    /** A word vocabulary of a million words is far beyond this family; anything larger is not one. */
+    static final long MAX_FILE_BYTES = 64L << 20;
+
+    /**
+     * Reads a file written by {@link #write}.
+     *
+     * @throws IOException naming the file and what is wrong: not JSON, not an object, no {@code tokens} list of
+     *                     distinct strings starting with the special tokens, or larger than {@value #MAX_FILE_BYTES}
+     *                     bytes
+     */
     public static VocabularyTokenizer read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException("tokenizer file not found: " + file.toAbsolutePath());
         }
-        Map<?, ?> json = JSON.readValue(file.toFile(), Map.class);
+        if (Files.size(file) > MAX_FILE_BYTES) {
+            throw new IOException(file.toAbsolutePath() + " has " + Files.size(file) + " bytes; a word-level tokenizer "
+                    + "file has at most " + MAX_FILE_BYTES);
+        }
+        Object parsed;
+        try {
+            parsed = JSON.readValue(file.toFile(), Object.class);
+        } catch (IOException e) {
+            throw new IOException(file.toAbsolutePath() + " is not valid JSON: "
+                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage()
+                            : e.getMessage()), e);
+        }
+        if (!(parsed instanceof Map<?, ?> json)) {
+            throw new IOException(file.toAbsolutePath() + ": expected a JSON object {\"tokens\": [...]}");
+        }
         Object list = json.get("tokens");
         if (!(list instanceof List<?> raw) || raw.size() < SPECIALS.size()) {
             throw new IOException(file.toAbsolutePath() + ": expected {\"tokens\": [...]} starting with " + SPECIALS);
         }
+        if (!raw.stream().allMatch(String.class::isInstance)) {
+            throw new IOException(file.toAbsolutePath() + ": field \"tokens\" must hold strings only");
+        }
         List<String> tokens = raw.stream().map(String::valueOf).toList();
+        if (new java.util.HashSet<>(tokens).size() != tokens.size()) {
+            throw new IOException(file.toAbsolutePath() + ": field \"tokens\" holds a token more than once");
+        }
         if (!tokens.subList(0, SPECIALS.size()).equals(SPECIALS)) {
             throw new IOException(file.toAbsolutePath() + ": the vocabulary must start with " + SPECIALS);
         }
