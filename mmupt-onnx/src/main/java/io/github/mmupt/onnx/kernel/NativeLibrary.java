@@ -72,7 +72,18 @@ public final class NativeLibrary {
                 throw failure;
             }
             try {
-                System.load(locate(System.getProperty(PATH_PROPERTY)).toString());
+                String override = System.getProperty(PATH_PROPERTY);
+                Path file = locate(override);
+                try {
+                    System.load(file.toString());
+                } finally {
+                    if (override == null || override.isBlank()) {
+                        // the loaded library stays mapped; its extracted copy is not needed, even if the JVM is
+                        // killed later (deleteOnExit alone left one temporary directory per process behind)
+                        Files.deleteIfExists(file);
+                        Files.deleteIfExists(file.getParent());
+                    }
+                }
                 loaded = true;
             } catch (UnsatisfiedLinkError | IOException | SecurityException e) {
                 failure = failure(e);
@@ -106,8 +117,8 @@ public final class NativeLibrary {
             Path dir = Files.createTempDirectory("mmupt-kernel");
             Path file = dir.resolve(LIBRARY_FILE);
             Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            dir.toFile().deleteOnExit(); // registered first, so deleted after the file (reverse order)
             file.toFile().deleteOnExit();
-            dir.toFile().deleteOnExit();
             return file;
         }
     }
