@@ -20,18 +20,19 @@ final class ScratchBuffers {
 
     private final Map<String, ByteBuffer> slots = new HashMap<>();
 
-    /** A float view of {@code n} elements of the slot, position 0; contents unspecified. */
+    /**
+     * A float view of exactly {@code n} elements of the slot (capacity {@code n}, so {@code clear()} and
+     * {@code flip()} behave as on a buffer of that size); contents unspecified.
+     */
     FloatBuffer floats(String slot, long n) {
         FloatBuffer f = ensure(slot, 4 * n).asFloatBuffer();
-        f.limit((int) n);
-        return f;
+        return f.limit((int) n).slice();
     }
 
-    /** A long view of {@code n} elements of the slot, position 0; contents unspecified. */
+    /** A long view of exactly {@code n} elements of the slot; contents unspecified. */
     LongBuffer longs(String slot, long n) {
         LongBuffer l = ensure(slot, 8 * n).asLongBuffer();
-        l.limit((int) n);
-        return l;
+        return l.limit((int) n).slice();
     }
 
     /** Bytes held by all slots. */
