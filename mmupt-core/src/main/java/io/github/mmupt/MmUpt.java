@@ -284,7 +284,13 @@ public final class MmUpt {
             return this;
         }
 
-        /** Continue from the newest checkpoint in the checkpoint directory, if there is one. Default false. */
+        /**
+         * Continue from the newest checkpoint in the checkpoint directory, if there is one (see
+         * {@link CheckpointStore#latest} for which one that is and what is refused). Default false. The weights
+         * then equal those of a run that never stopped bit for bit on a machine with the same number of cores;
+         * the native kernel partitions the vocabulary by thread count, so on another core count the run
+         * continues correctly but not bit-identically.
+         */
         public Builder resume(boolean resume) {
             this.resume = resume;
             return this;

@@ -57,16 +57,8 @@ class LoopOnTinyModelTest {
 
     @BeforeAll
     static void sftBase() throws Exception {
-        VocabularyTokenizer tokenizer = VocabularyTokenizer.of(ShapesTask.vocabulary());
-        TinyVlmConfig config = DesignedTrunk.config(tokenizer.vocabSize());
-        TinyVlmBuilder.write(dir.resolve("model"), config, DesignedTrunk.weights(config, tokenizer, 5), tokenizer);
-        policy = OnnxPolicy.open(dir.resolve("model"), PolicyOptions.defaults());
-        try (GrpoOptimizer head = optimizer(policy.initialHead(), AdamWConfig.builder().learningRate(0.01).weightDecay(0).build())) {
-            MmUpt.builder().policy(policy).optimizer(head).mode(TrainingMode.SFT)
-                    .data(Dataset.of("labeled", ShapesTask.generate("labeled", 32, 11))).promptsPerStep(16).steps(40).seed(3)
-                    .build().run();
-            base = head.weights();
-        }
+        policy = TinyShapesModel.open(dir.resolve("model"));
+        base = TinyShapesModel.sftBase(policy, LOSS, 40);
         unlabeledWithGold = Dataset.of("unlabeled", ShapesTask.generate("unlabeled", 24, 12));
     }
 

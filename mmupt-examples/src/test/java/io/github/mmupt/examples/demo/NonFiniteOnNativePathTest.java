@@ -14,10 +14,6 @@ import io.github.mmupt.onnx.kernel.KernelOptions;
 import io.github.mmupt.onnx.kernel.NativeGrpoOptimizer;
 import io.github.mmupt.onnx.policy.KvCacheSampler;
 import io.github.mmupt.onnx.policy.OnnxPolicy;
-import io.github.mmupt.onnx.policy.PolicyOptions;
-import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
-import io.github.mmupt.onnx.tiny.TinyVlmConfig;
-import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PolicySpec;
@@ -28,7 +24,6 @@ import io.github.mmupt.rollout.Rollout;
 import io.github.mmupt.rollout.RolloutGroup;
 import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.train.RunResult;
-import io.github.mmupt.train.TrainingMode;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
@@ -57,17 +52,8 @@ class NonFiniteOnNativePathTest {
 
     @BeforeAll
     static void model() throws Exception {
-        VocabularyTokenizer tokenizer = VocabularyTokenizer.of(ShapesTask.vocabulary());
-        TinyVlmConfig config = DesignedTrunk.config(tokenizer.vocabSize());
-        TinyVlmBuilder.write(dir.resolve("model"), config, DesignedTrunk.weights(config, tokenizer, 5), tokenizer);
-        policy = OnnxPolicy.open(dir.resolve("model"), PolicyOptions.defaults());
-        try (GrpoOptimizer head = new NativeGrpoOptimizer(policy.initialHead(), LOSS,
-                AdamWConfig.builder().learningRate(0.01).weightDecay(0).build(), KernelOptions.defaults())) {
-            MmUpt.builder().policy(policy).optimizer(head).mode(TrainingMode.SFT)
-                    .data(Dataset.of("labeled", ShapesTask.generate("labeled", 32, 11))).promptsPerStep(16).steps(30)
-                    .seed(3).build().run();
-            base = head.weights();
-        }
+        policy = TinyShapesModel.open(dir.resolve("model"));
+        base = TinyShapesModel.sftBase(policy, LOSS, 30);
         data = Dataset.of("unlabeled", ShapesTask.generate("unlabeled", 16, 12));
     }
 
