@@ -137,6 +137,11 @@ final class ParsedAnswer {
         return raw;
     }
 
+    /** The answer without white space: what an oversized answer is compared by. */
+    String compactText() {
+        return oversized ? mathNormalized : withoutWhiteSpace(raw);
+    }
+
     /** Longer than {@link #MAX_STRUCTURED_CHARS}: compared as text only. */
     boolean oversized() {
         return oversized;

@@ -73,6 +73,8 @@ class HostileAnswersTest {
         assertThat(eq(big, new String(big.toCharArray()))).isTrue();
         assertThat(eq(big, big.substring(1) + "8")).isFalse();
         assertThat(eq(big + ".0", big)).as("beyond the structured size: compared as text").isFalse();
+        String spaced = "1 ".repeat(600);
+        assertThat(eq(spaced, "1".repeat(600))).as("text without white space, whatever the sizes").isTrue();
     }
 
     @Test
