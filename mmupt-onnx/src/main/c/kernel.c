@@ -101,6 +101,7 @@ static void *arena_take(arena *a, size_t bytes) {
 
 /* ------------------------------------------------------------------------------------------ ISA */
 
+#if defined(__x86_64__)
 static const mmupt_isa *pick_isa(const char *requested, mmupt_error *err) {
     int has512 = __builtin_cpu_supports("avx512f");
     int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -127,6 +128,29 @@ static const mmupt_isa *pick_isa(const char *requested, mmupt_error *err) {
     set_error(err, MMUPT_ERR_ARGUMENT, -1, "unknown instruction set '%s' (expected avx512, avx2 or generic)", requested);
     return NULL;
 }
+#elif defined(__aarch64__)
+/* Advanced SIMD (NEON) is mandatory in ARMv8-A: no run-time check is needed. */
+static const mmupt_isa *pick_isa(const char *requested, mmupt_error *err) {
+    if (requested == NULL || strcmp(requested, "neon") == 0) {
+        return &mmupt_isa_neon;
+    }
+    if (strcmp(requested, "generic") == 0) {
+        return &mmupt_isa_generic;
+    }
+    set_error(err, MMUPT_ERR_ARGUMENT, -1, "instruction set '%s' is not available on AArch64 (expected neon or generic)",
+            requested);
+    return NULL;
+}
+#else
+static const mmupt_isa *pick_isa(const char *requested, mmupt_error *err) {
+    if (requested == NULL || strcmp(requested, "generic") == 0) {
+        return &mmupt_isa_generic;
+    }
+    set_error(err, MMUPT_ERR_ARGUMENT, -1, "instruction set '%s' is not available on this CPU (expected generic)",
+            requested);
+    return NULL;
+}
+#endif
 
 /* ------------------------------------------------------------------------------------------ threads */
 

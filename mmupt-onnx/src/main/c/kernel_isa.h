@@ -25,8 +25,12 @@ typedef struct {
     double (*sumsq)(const float *g, size_t n);
 } mmupt_isa;
 
+#if defined(__x86_64__)
 extern const mmupt_isa mmupt_isa_avx512;
 extern const mmupt_isa mmupt_isa_avx2;
+#elif defined(__aarch64__)
+extern const mmupt_isa mmupt_isa_neon;
+#endif
 extern const mmupt_isa mmupt_isa_generic;
 
 #endif

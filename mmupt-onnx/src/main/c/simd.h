@@ -1,8 +1,9 @@
 /*
- * One vector abstraction, three implementations, chosen by the translation unit that includes it:
- *   MMUPT_ISA_AVX512  16 float lanes (__m512)
- *   MMUPT_ISA_AVX2     8 float lanes (__m256)
- *   (neither)          8 float lanes in a plain struct, for any CPU (the compiler may vectorize it)
+ * One vector abstraction, four implementations, chosen by the translation unit that includes it:
+ *   MMUPT_ISA_AVX512  16 float lanes (__m512), x86-64
+ *   MMUPT_ISA_AVX2     8 float lanes (__m256), x86-64
+ *   MMUPT_ISA_NEON     4 float lanes (float32x4_t), AArch64 (Advanced SIMD is part of every ARMv8-A core)
+ *   (none)             8 float lanes in a plain struct, for any CPU (the compiler may vectorize it)
  * The kernel bodies (kernel_impl.h) are written once against these operations.
  */
 #ifndef MMUPT_SIMD_H
@@ -61,6 +62,29 @@ static inline vf v_round(vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST
 static inline vf v_pow2i(vf n) {
     __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+}
+#elif defined(MMUPT_ISA_NEON)
+#include <arm_neon.h>
+#define VLEN 4
+typedef float32x4_t vf;
+static inline vf v_zero(void) { return vdupq_n_f32(0.0f); }
+static inline vf v_set1(float x) { return vdupq_n_f32(x); }
+static inline vf v_load(const float *p) { return vld1q_f32(p); }
+static inline void v_store(float *p, vf v) { vst1q_f32(p, v); }
+static inline vf v_fma(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
+static inline vf v_add(vf a, vf b) { return vaddq_f32(a, b); }
+static inline vf v_sub(vf a, vf b) { return vsubq_f32(a, b); }
+static inline vf v_mul(vf a, vf b) { return vmulq_f32(a, b); }
+/* NEON's max and min return NaN when either operand is NaN: a NaN input stays NaN, as v_exp requires */
+static inline vf v_max(vf a, vf b) { return vmaxq_f32(a, b); }
+static inline vf v_min(vf a, vf b) { return vminq_f32(a, b); }
+static inline vf v_sqrt(vf a) { return vsqrtq_f32(a); }
+static inline vf v_div(vf a, vf b) { return vdivq_f32(a, b); }
+static inline float v_hsum(vf a) { return vaddvq_f32(a); }
+static inline vf v_round(vf a) { return vrndnq_f32(a); }  /* to nearest, ties to even, as the x86 paths */
+static inline vf v_pow2i(vf n) {
+    int32x4_t e = vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127));
+    return vreinterpretq_f32_s32(vshlq_n_s32(e, 23));
 }
 #else
 #define VLEN 8

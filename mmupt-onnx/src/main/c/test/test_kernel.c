@@ -386,16 +386,26 @@ static void test_errors(void) {
 
 int main(void) {
     test_errors();
+#if defined(__x86_64__)
     const char *isas[] = {"generic", "avx2", "avx512"};
     int nisa = 3;
+#elif defined(__aarch64__)
+    const char *isas[] = {"generic", "neon"};
+    int nisa = 2;
+#else
+    const char *isas[] = {"generic"};
+    int nisa = 1;
+#endif
     int shapes[][4] = {{7, 5, 3, 0}, {64, 16, 16, 0}, {65, 17, 17, 0}, {130, 33, 40, 2}, {200, 8, 33, 0},
             {1000, 24, 20, 3}, {1, 1, 1, 0}, {257, 48, 50, 1},
             {3001, 70, 40, 0} /* above the parallel threshold: runs on several workers */};
     int nshape = (int) (sizeof shapes / sizeof shapes[0]);
     int cases = 0;
     for (int is = 0; is < nisa; is++) {
+#if defined(__x86_64__)
         if (is == 1 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) continue;
         if (is == 2 && !__builtin_cpu_supports("avx512f")) continue;
+#endif
         for (int s = 0; s < nshape; s++) {
             for (int variant = 0; variant < 4; variant++) {
                 case_t c;

@@ -5,14 +5,19 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finds and loads the native kernel library, once per JVM.
  *
  * <p>Where it looks, in order: the file named by the system property {@value #PATH_PROPERTY}; then the copy
- * packaged in this jar for the current platform ({@code io/github/mmupt/onnx/kernel/native/<os>-<arch>/}),
- * extracted to a temporary file. When neither works, {@link #load()} throws an error that names both.
+ * packaged in this jar for the current platform ({@code io/github/mmupt/onnx/kernel/native/<os>-<arch>/}:
+ * {@code linux-x86_64}, and {@code linux-aarch64} when the build had Debian's cross compiler), extracted to a
+ * temporary file that is deleted once loaded. It logs which one it loaded. When neither works, {@link #load()}
+ * throws an error that names both places and the platforms this jar has.
  *
  * <pre>{@code
  * java -Dmmupt.native.library=/opt/mmupt/libmmupt_kernel.so ...
@@ -22,7 +27,11 @@ public final class NativeLibrary {
 
     /** A path to a build of the kernel library to load instead of the packaged one. */
     public static final String PATH_PROPERTY = "mmupt.native.library";
-    static final String LIBRARY_FILE = "libmmupt_kernel.so";
+    /** The platforms a build of this library may package; {@link #packagedPlatforms()} says which this jar has. */
+    static final List<String> KNOWN_PLATFORMS = List.of("linux-x86_64", "linux-aarch64", "macos-x86_64",
+            "macos-aarch64", "windows-x86_64");
+    private static final String RESOURCE_ROOT = "io/github/mmupt/onnx/kernel/native/";
+    private static final Logger LOG = LoggerFactory.getLogger(NativeLibrary.class);
 
     private static final Object LOCK = new Object();
     private static volatile boolean loaded;
@@ -33,16 +42,39 @@ public final class NativeLibrary {
 
     /** The platform folder name: {@code linux-x86_64}, {@code linux-aarch64}, ... */
     public static String platform() {
-        String os = System.getProperty("os.name", "unknown").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "unknown").toLowerCase(Locale.ROOT);
-        String osName = os.contains("linux") ? "linux" : os.contains("mac") ? "macos" : os.contains("win") ? "windows" : os;
-        String archName = arch.equals("amd64") || arch.equals("x86_64") ? "x86_64" : arch;
-        return osName + "-" + archName;
+        return platform(System.getProperty("os.name", "unknown"), System.getProperty("os.arch", "unknown"));
+    }
+
+    /** The platform folder name for an {@code os.name} and {@code os.arch}. */
+    static String platform(String osName, String osArch) {
+        String os = osName.toLowerCase(Locale.ROOT);
+        String arch = osArch.toLowerCase(Locale.ROOT);
+        String osPart = os.contains("linux") ? "linux" : os.contains("mac") ? "macos" : os.contains("win") ? "windows"
+                : os.replace(' ', '_');
+        String archPart = arch.equals("amd64") || arch.equals("x86_64") ? "x86_64"
+                : arch.equals("aarch64") || arch.equals("arm64") ? "aarch64" : arch;
+        return osPart + "-" + archPart;
+    }
+
+    /** The library's file name on a platform: {@code .so} on Linux, {@code .dylib} on macOS, {@code .dll} on Windows. */
+    static String libraryFile(String platform) {
+        return platform.startsWith("macos-") ? "libmmupt_kernel.dylib"
+                : platform.startsWith("windows-") ? "mmupt_kernel.dll" : "libmmupt_kernel.so";
     }
 
     /** The resource path of the packaged library for this platform. */
     public static String resourcePath() {
-        return "io/github/mmupt/onnx/kernel/native/" + platform() + "/" + LIBRARY_FILE;
+        return resourcePath(platform());
+    }
+
+    private static String resourcePath(String platform) {
+        return RESOURCE_ROOT + platform + "/" + libraryFile(platform);
+    }
+
+    /** The platforms this jar packages a kernel for (linux-x86_64, and linux-aarch64 where it was cross-built). */
+    public static List<String> packagedPlatforms() {
+        ClassLoader loader = NativeLibrary.class.getClassLoader();
+        return KNOWN_PLATFORMS.stream().filter(p -> loader.getResource(resourcePath(p)) != null).toList();
     }
 
     /** Whether the library is (or can be) loaded; never throws. */
@@ -76,6 +108,8 @@ public final class NativeLibrary {
                 Path file = locate(override);
                 try {
                     System.load(file.toString());
+                    LOG.info("loaded the native kernel for {} from {}", platform(),
+                            override == null || override.isBlank() ? "this jar (" + resourcePath() + ")" : file);
                 } finally {
                     if (override == null || override.isBlank()) {
                         // the loaded library stays mapped; its extracted copy is not needed, even if the JVM is
@@ -112,10 +146,11 @@ public final class NativeLibrary {
         }
         try (InputStream in = NativeLibrary.class.getClassLoader().getResourceAsStream(resourcePath())) {
             if (in == null) {
-                throw new IOException("no kernel library is packaged for platform " + platform());
+                throw new IOException("no kernel library is packaged for platform " + platform() + "; this jar has "
+                        + packagedPlatforms() + " (every gradient then runs in the pure-Java reference, 50-80x slower)");
             }
             Path dir = Files.createTempDirectory("mmupt-kernel");
-            Path file = dir.resolve(LIBRARY_FILE);
+            Path file = dir.resolve(libraryFile(platform()));
             Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
             dir.toFile().deleteOnExit(); // registered first, so deleted after the file (reverse order)
             file.toFile().deleteOnExit();

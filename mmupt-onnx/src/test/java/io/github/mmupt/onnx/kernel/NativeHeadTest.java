@@ -222,6 +222,14 @@ class NativeHeadTest {
         assertThat(NativeLibrary.locate(null)).exists(); // the packaged copy, extracted
         assertThatThrownBy(() -> NativeLibrary.locate("/nonexistent/libmmupt_kernel.so"))
                 .hasMessageContaining("/nonexistent/libmmupt_kernel.so").hasMessageContaining(NativeLibrary.PATH_PROPERTY);
+        // one library per OS and architecture, named as that OS names libraries
+        assertThat(NativeLibrary.platform("Linux", "amd64")).isEqualTo("linux-x86_64");
+        assertThat(NativeLibrary.platform("Linux", "aarch64")).isEqualTo("linux-aarch64");
+        assertThat(NativeLibrary.platform("Mac OS X", "arm64")).isEqualTo("macos-aarch64");
+        assertThat(NativeLibrary.libraryFile("linux-aarch64")).isEqualTo("libmmupt_kernel.so");
+        assertThat(NativeLibrary.libraryFile("macos-aarch64")).isEqualTo("libmmupt_kernel.dylib");
+        assertThat(NativeLibrary.libraryFile("windows-x86_64")).isEqualTo("mmupt_kernel.dll");
+        assertThat(NativeLibrary.packagedPlatforms()).contains(NativeLibrary.platform());
         UnsatisfiedLinkError error = NativeLibrary.failure(new java.io.IOException("boom"));
         assertThat(error).hasMessageContaining("boom").hasMessageContaining(NativeLibrary.PATH_PROPERTY)
                 .hasMessageContaining(NativeLibrary.resourcePath());
