@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 
 /**
  * A word-level tokenizer over a fixed vocabulary, for the tiny model: text is split into LaTeX commands (with
- * an opening brace, so {@code \boxed{} is one token), words, single digits and single symbols; white space
+ * an opening brace, so <code>\boxed{</code> is one token), words, single digits and single symbols; white space
  * separates and is restored on decoding. Unknown pieces become {@value #UNKNOWN}. The first tokens of every
  * vocabulary are the specials: {@value #PAD}, {@value #BOS}, {@value #EOS}, {@value #UNKNOWN},
  * {@value #IMAGE}, {@value #ANSWER}.
