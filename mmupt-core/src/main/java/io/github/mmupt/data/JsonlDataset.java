@@ -59,34 +59,55 @@ public final class JsonlDataset {
     }
 
     /**
-     * Writes examples as JSONL beside their images (saved as PNG under {@code images/}); atomic per file. Image
-     * files are named {@code images/<line number>-<id>.png} with the id reduced to letters, digits, {@code .},
-     * {@code _} and {@code -} (at most 64 of them), so an id can neither leave the folder ({@code ../x}) nor make
-     * two examples share one file.
+     * Writes examples as JSONL beside their images (saved as PNG under {@code images/}). Image files are named
+     * {@code images/<file>-<line number>-<id>.png} (the JSONL file's name without {@code .jsonl}, and the id
+     * reduced to letters, digits, {@code .}, {@code _} and {@code -}, at most 64 of them), so an id can neither
+     * leave the folder ({@code ../x}) nor make two examples share one file, and two datasets written to one
+     * folder keep their own images. Every image is first written to a temporary file and only then renamed
+     * into place, after all were read: examples whose images were read lazily from the files being replaced
+     * (rewriting a dataset in place) still get their own pictures. The JSONL file is written atomically last.
      */
     public static void write(Path file, List<Example> examples) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Path imageDir = dir.resolve("images");
         Files.createDirectories(imageDir);
+        String stem = safeFileName(file.getFileName().toString().replaceFirst("\\.jsonl$", ""));
         StringBuilder out = new StringBuilder();
-        for (int i = 0; i < examples.size(); i++) {
-            Example e = examples.get(i);
-            Map<String, Object> line = new LinkedHashMap<>();
-            line.put("id", e.prompt().id());
-            line.put("problem", e.prompt().question());
-            List<String> images = new ArrayList<>();
-            for (int k = 0; k < e.prompt().images().size(); k++) {
-                String name = "images/" + String.format("%06d", i + 1) + "-" + safeFileName(e.prompt().id())
-                        + (k == 0 ? "" : "_" + k) + ".png";
-                RgbImage image = e.prompt().images().get(k);
-                AtomicFiles.write(dir.resolve(name), os -> javax.imageio.ImageIO.write(image.toBufferedImage(), "png", os));
-                images.add(name);
+        Map<Path, Path> staged = new LinkedHashMap<>(); // temporary file -> its place
+        try {
+            for (int i = 0; i < examples.size(); i++) {
+                Example e = examples.get(i);
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("id", e.prompt().id());
+                line.put("problem", e.prompt().question());
+                List<String> images = new ArrayList<>();
+                for (int k = 0; k < e.prompt().images().size(); k++) {
+                    String name = "images/" + stem + "-" + String.format("%06d", i + 1) + "-"
+                            + safeFileName(e.prompt().id()) + (k == 0 ? "" : "_" + k) + ".png";
+                    Path target = dir.resolve(name);
+                    RgbImage image = e.prompt().images().get(k);
+                    if (!image.file().map(target::equals).orElse(false)) { // already there: nothing to write
+                        Path tmp = Files.createTempFile(imageDir, ".write-", ".png");
+                        staged.put(tmp, target);
+                        try (var os = Files.newOutputStream(tmp)) {
+                            javax.imageio.ImageIO.write(image.toBufferedImage(), "png", os);
+                        }
+                    }
+                    images.add(name);
+                }
+                line.put("images", images);
+                e.goldAnswer().ifPresent(a -> line.put("answer", a));
+                e.goldResponse().ifPresent(r -> line.put("response", r));
+                e.provenance().ifPresent(p -> line.put(PROVENANCE_FIELD, provenanceJson(p)));
+                out.append(JSON.writeValueAsString(line)).append('\n');
             }
-            line.put("images", images);
-            e.goldAnswer().ifPresent(a -> line.put("answer", a));
-            e.goldResponse().ifPresent(r -> line.put("response", r));
-            e.provenance().ifPresent(p -> line.put(PROVENANCE_FIELD, provenanceJson(p)));
-            out.append(JSON.writeValueAsString(line)).append('\n');
+            for (Map.Entry<Path, Path> m : staged.entrySet()) {
+                AtomicFiles.move(m.getKey(), m.getValue());
+            }
+        } finally {
+            for (Path tmp : staged.keySet()) {
+                Files.deleteIfExists(tmp);
+            }
         }
         AtomicFiles.write(file, out.toString().getBytes(StandardCharsets.UTF_8));
     }

@@ -54,7 +54,7 @@ class JsonlDatasetTest {
         assertThat(read.examples()).isEqualTo(examples);
         assertThat(read.skipped()).isEmpty();
         // image paths are relative to the file, so the directory can move
-        assertThat(Files.readString(f)).contains("\"images/000001-a.png\"").doesNotContain(dir.toString());
+        assertThat(Files.readString(f)).contains("\"images/set-000001-a.png\"").doesNotContain(dir.toString());
         Path moved = dir.resolve("moved");
         Files.move(dir.resolve("sub"), moved);
         assertThat(JsonlDataset.reader().read(moved.resolve("set.jsonl")).examples()).isEqualTo(examples);

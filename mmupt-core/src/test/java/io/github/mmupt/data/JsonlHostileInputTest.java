@@ -260,4 +260,31 @@ class JsonlHostileInputTest {
         }
         assertThat(back.examples().get(0).goldAnswer()).isEqualTo(Optional.empty());
     }
+
+    @Test
+    void rewritingADatasetInPlaceOrBesideAnotherKeepsEveryPicture() throws Exception {
+        List<Example> examples = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            examples.add(Example.unlabeled(new Prompt("x", List.of(image(10 * i + 5)), "<image> q" + i + " ?"))); // one id
+        }
+        Path f = dir.resolve("d/set.jsonl");
+        JsonlDataset.write(f, examples);
+        // read lazily, then write the examples reversed over the same file: each line's image file is replaced
+        // by another example's picture while the lazily read images still point at the old files
+        Dataset read = JsonlDataset.reader().imageCache(new ImageCache(0)).read(f);
+        List<Example> reversed = new ArrayList<>(read.examples());
+        java.util.Collections.reverse(reversed);
+        JsonlDataset.write(f, reversed);
+        Dataset back = JsonlDataset.reader().read(f);
+        for (int i = 0; i < 4; i++) {
+            assertThat(back.examples().get(i).prompt().images()).isEqualTo(examples.get(3 - i).prompt().images());
+        }
+        // a second dataset in the same folder has its own image files
+        JsonlDataset.write(dir.resolve("d/other.jsonl"), List.of(examples.get(1)));
+        assertThat(JsonlDataset.reader().read(f).examples().get(0).prompt().images())
+                .isEqualTo(examples.get(3).prompt().images());
+        try (var list = Files.list(dir.resolve("d/images"))) {
+            assertThat(list.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("."))).isEmpty();
+        }
+    }
 }
