@@ -74,10 +74,12 @@ public final class MmUpt {
         this.resume = b.resume;
     }
 
+    /** {@return a builder with the defaults its setters document} */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** {@return the checked settings of this run} */
     public TrainingSettings settings() {
         return settings;
     }
@@ -85,6 +87,7 @@ public final class MmUpt {
     /**
      * A step-wise trainer, positioned at the newest checkpoint when {@code resume(true)} is set and one exists.
      *
+     * @return the trainer, at step 0 or at the checkpoint it resumes from
      * @throws IOException when the checkpoint cannot be read or was made for another model or head
      */
     public Trainer trainer() throws IOException {
@@ -115,7 +118,12 @@ public final class MmUpt {
         return new Trainer(settings, policy, sampler, optimizer, data, start);
     }
 
-    /** Runs to the configured number of steps. */
+    /**
+     * Runs to the configured number of steps.
+     *
+     * @return the statistics of every step run by this call and the trained head
+     * @throws IOException when a checkpoint cannot be read or written
+     */
     public RunResult run() throws IOException {
         long started = System.nanoTime();
         Trainer trainer = trainer();
@@ -179,43 +187,78 @@ public final class MmUpt {
         private Builder() {
         }
 
-        /** Required: the frozen trunk that gives hidden states (and its tokenizer). */
+        /**
+         * Required: the frozen trunk that gives hidden states (and its tokenizer).
+         *
+         * @param policy the new value
+         * @return this builder
+         */
         public Builder policy(Policy policy) {
             this.policy = policy;
             return this;
         }
 
-        /** Required except in SFT: samples N responses per prompt with the head being trained. */
+        /**
+         * Required except in SFT: samples N responses per prompt with the head being trained.
+         *
+         * @param sampler the new value
+         * @return this builder
+         */
         public Builder sampler(RolloutSampler sampler) {
             this.sampler = sampler;
             return this;
         }
 
-        /** Required: the trainable head, its loss and its optimizer. */
+        /**
+         * Required: the trainable head, its loss and its optimizer.
+         *
+         * @param optimizer the new value
+         * @return this builder
+         */
         public Builder optimizer(GrpoOptimizer optimizer) {
             this.optimizer = optimizer;
             return this;
         }
 
-        /** Required: the prompts (unlabeled for UPT; with gold answers for supervised GRPO, responses for SFT). */
+        /**
+         * Required: the prompts (unlabeled for UPT; with gold answers for supervised GRPO, responses for SFT).
+         *
+         * @param data the new value
+         * @return this builder
+         */
         public Builder data(Dataset data) {
             this.data = data;
             return this;
         }
 
-        /** UPT (default), SUPERVISED_GRPO or SFT. */
+        /**
+         * UPT (default), SUPERVISED_GRPO or SFT.
+         *
+         * @param mode the new value
+         * @return this builder
+         */
         public Builder mode(TrainingMode mode) {
             this.mode = mode;
             return this;
         }
 
-        /** Steps to run, >= 1. Default: one pass over the data. MM-UPT: 15 passes. */
+        /**
+         * Steps to run, >= 1. Default: one pass over the data. MM-UPT: 15 passes.
+         *
+         * @param steps the new value
+         * @return this builder
+         */
         public Builder steps(long steps) {
             this.steps = steps;
             return this;
         }
 
-        /** Prompts per step (rollout batch), >= 1. Default 32; MM-UPT 512. */
+        /**
+         * Prompts per step (rollout batch), >= 1. Default 32; MM-UPT 512.
+         *
+         * @param n the new value
+         * @return this builder
+         */
         public Builder promptsPerStep(int n) {
             this.promptsPerStep = n;
             return this;
@@ -224,60 +267,110 @@ public final class MmUpt {
         /**
          * Prompts per optimizer update; must divide promptsPerStep, so a mini-batch holds whole groups. Default:
          * promptsPerStep (one update per step); MM-UPT 128 (four updates per step).
+         *
+         * @param n the new value
+         * @return this builder
          */
         public Builder promptsPerMiniBatch(int n) {
             this.promptsPerMiniBatch = n;
             return this;
         }
 
-        /** Passes over each step's mini-batches (PPO epochs, mu), >= 1. Default 1, as MM-UPT. */
+        /**
+         * Passes over each step's mini-batches (PPO epochs, mu), >= 1. Default 1, as MM-UPT.
+         *
+         * @param n the new value
+         * @return this builder
+         */
         public Builder iterations(int n) {
             this.iterations = n;
             return this;
         }
 
-        /** Sequences per kernel call, >= 1: bounds memory, not the result. Default 64. */
+        /**
+         * Sequences per kernel call, >= 1: bounds memory, not the result. Default 64.
+         *
+         * @param n the new value
+         * @return this builder
+         */
         public Builder microBatchSequences(int n) {
             this.microBatchSequences = n;
             return this;
         }
 
-        /** Rollout settings. Default {@link SamplingParams#mmUpt()}; temperature must match the loss config's. */
+        /**
+         * Rollout settings. Default {@link SamplingParams#mmUpt()}; temperature must match the loss config's.
+         *
+         * @param params the new value
+         * @return this builder
+         */
         public Builder sampling(SamplingParams params) {
             this.sampling = params;
             return this;
         }
 
-        /** The pseudo-labeler. Default {@link MajorityVoteLabeler#standard()}. */
+        /**
+         * The pseudo-labeler. Default {@link MajorityVoteLabeler#standard()}.
+         *
+         * @param labeler the new value
+         * @return this builder
+         */
         public Builder labeler(PseudoLabeler labeler) {
             this.labeler = labeler;
             return this;
         }
 
-        /** Advantages. Default {@link AdvantageEstimator#grpo()}: group std, epsilon 1e-6 (MM-UPT). */
+        /**
+         * Advantages. Default {@link AdvantageEstimator#grpo()}: group std, epsilon 1e-6 (MM-UPT).
+         *
+         * @param estimator the new value
+         * @return this builder
+         */
         public Builder advantages(AdvantageEstimator estimator) {
             this.advantages = estimator;
             return this;
         }
 
-        /** Answer equivalence for gold rewards and monitoring. Default {@link AnswerEquivalence#standard()}. */
+        /**
+         * Answer equivalence for gold rewards and monitoring. Default {@link AnswerEquivalence#standard()}.
+         *
+         * @param equivalence the new value
+         * @return this builder
+         */
         public Builder equivalence(AnswerEquivalence equivalence) {
             this.equivalence = equivalence;
             return this;
         }
 
-        /** Root seed of sampling and data order. Default 1 (MM-UPT's data seed). */
+        /**
+         * Root seed of sampling and data order. Default 1 (MM-UPT's data seed).
+         *
+         * @param seed the new value
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
         }
 
+        /**
+         * Sets listener; see the class description for its range and default.
+         *
+         * @param listener the new value
+         * @return this builder
+         */
         public Builder listener(StepListener listener) {
             this.listeners.add(listener);
             return this;
         }
 
-        /** Writes a checkpoint every {@code every} steps (and at the end) under {@code directory}. MM-UPT: 5. */
+        /**
+         * Writes a checkpoint every {@code every} steps (and at the end) under {@code directory}. MM-UPT: 5.
+         *
+         * @param directory the new value
+         * @param every the new value
+         * @return this builder
+         */
         public Builder checkpoints(Path directory, int every) {
             this.checkpointDirectory = directory;
             this.checkpointEvery = every;
@@ -290,6 +383,9 @@ public final class MmUpt {
          * then equal those of a run that never stopped bit for bit on a machine with the same number of cores;
          * the native kernel partitions the vocabulary by thread count, so on another core count the run
          * continues correctly but not bit-identically.
+         *
+         * @param resume the new value
+         * @return this builder
          */
         public Builder resume(boolean resume) {
             this.resume = resume;
@@ -301,6 +397,8 @@ public final class MmUpt {
          * mini-batches of 128, one pass, 10 responses at temperature 0.7 and top-p 0.99, up to 2048 tokens, its
          * exact voting ({@link MajorityVoteLabeler#mmUptCompatible()}), group-std advantages. Pair it with
          * {@code GrpoLossConfig.mmUpt()} and {@code AdamWConfig.mmUpt()} for the optimizer.
+         *
+         * @return this builder
          */
         public Builder mmUptPreset() {
             this.promptsPerStep = 512;
@@ -312,7 +410,11 @@ public final class MmUpt {
             return this;
         }
 
-        /** Checks the settings together; every failure says what and why. */
+        /**
+         * Checks the settings together; every failure says what and why.
+         *
+         * @return the run, ready to {@link #run()}
+         */
         public MmUpt build() {
             List<String> missing = new ArrayList<>();
             if (policy == null) {

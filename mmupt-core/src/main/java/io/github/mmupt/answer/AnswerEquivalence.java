@@ -88,22 +88,32 @@ public final class AnswerEquivalence {
         this.mathRulerRules = mathRulerRules;
     }
 
-    /** The library's rules: everything MathRuler accepts on its string and numeric stages, and more. */
+    /** {@return the library's rules: everything MathRuler accepts on its string and numeric stages, and more} */
     public static AnswerEquivalence standard() {
         return STANDARD;
     }
 
-    /** MathRuler's stricter rules, for reproducing MM-UPT exactly. */
+    /**
+     * MathRuler's stricter rules, for reproducing MM-UPT exactly.
+     *
+     * @return the MathRuler-compatible rules
+     */
     public static AnswerEquivalence mathRulerCompatible() {
         return MATH_RULER;
     }
 
-    /** Whether this is the MathRuler-compatible variant. */
+    /** {@return whether this is the MathRuler-compatible variant} */
     public boolean isMathRulerCompatible() {
         return mathRulerRules;
     }
 
-    /** Whether {@code a} and {@code b} are the same answer. */
+    /**
+     * Whether {@code a} and {@code b} are the same answer.
+     *
+     * @param a one final answer
+     * @param b another
+     * @return whether they mean the same
+     */
     public boolean equivalent(String a, String b) {
         if (a == null || b == null) {
             throw new IllegalArgumentException("answers must not be null; an absent answer is Optional.empty()");
@@ -114,6 +124,9 @@ public final class AnswerEquivalence {
     /**
      * Prepares an answer for repeated comparison; {@link #equivalent(Prepared, Prepared)} on prepared
      * answers skips the normalizing and parsing, which is most of the cost.
+     *
+     * @param answer a final answer
+     * @return it, normalized and parsed
      */
     public Prepared prepare(String answer) {
         if (answer == null) {
@@ -122,7 +135,13 @@ public final class AnswerEquivalence {
         return new Prepared(ParsedAnswer.of(answer));
     }
 
-    /** Equivalence of two prepared answers. */
+    /**
+     * Equivalence of two prepared answers.
+     *
+     * @param a one prepared answer
+     * @param b another
+     * @return whether they mean the same
+     */
     public boolean equivalent(Prepared a, Prepared b) {
         ParsedAnswer x = a.parsed;
         ParsedAnswer y = b.parsed;
@@ -156,6 +175,9 @@ public final class AnswerEquivalence {
      * need not hold): the voter finds most classes through them in constant time and compares pairwise only the
      * rest. Oversized answers have their text as the only key. Keys of different {@code AnswerEquivalence}
      * variants are not comparable.
+     *
+     * @param prepared a prepared answer
+     * @return its keys
      */
     public List<String> keys(Prepared prepared) {
         ParsedAnswer p = prepared.parsed;
@@ -397,7 +419,7 @@ public final class AnswerEquivalence {
             this.parsed = parsed;
         }
 
-        /** The answer as given, stripped. */
+        /** {@return the answer as given, stripped} */
         public String answer() {
             return parsed.raw();
         }

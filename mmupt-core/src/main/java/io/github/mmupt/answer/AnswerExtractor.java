@@ -44,21 +44,22 @@ public final class AnswerExtractor {
         this.answerIsPhrase = answerIsPhrase;
     }
 
-    /** The default: boxes only. */
+    /** {@return the default: boxes only} */
     public static AnswerExtractor boxed() {
         return BOXED;
     }
 
+    /** {@return a builder with the defaults its setters document} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Whether {@code <answer>} tags are used when no box is found. */
+    /** {@return whether {@code <answer>} tags are used when no box is found} */
     public boolean usesAnswerTags() {
         return answerTags;
     }
 
-    /** Whether "the answer is X" is used when neither a box nor a tag is found. */
+    /** {@return whether "the answer is X" is used when neither a box nor a tag is found} */
     public boolean usesAnswerIsPhrase() {
         return answerIsPhrase;
     }
@@ -66,6 +67,9 @@ public final class AnswerExtractor {
     /**
      * Returns the final answer of {@code response}, stripped of surrounding white space, or empty when the
      * response has none.
+     *
+     * @param response a model response
+     * @return its final answer, or empty
      */
     public Optional<String> extract(String response) {
         if (response == null) {
@@ -237,18 +241,29 @@ public final class AnswerExtractor {
         private Builder() {
         }
 
-        /** Use the last {@code <answer>...</answer>} when there is no box. Default off. */
+        /**
+         * Use the last {@code <answer>...</answer>} when there is no box. Default off.
+         *
+         * @param on the new value
+         * @return this builder
+         */
         public Builder answerTags(boolean on) {
             this.answerTags = on;
             return this;
         }
 
-        /** Use the text after the last "the answer is" when there is no box or tag. Default off. */
+        /**
+         * Use the text after the last "the answer is" when there is no box or tag. Default off.
+         *
+         * @param on the new value
+         * @return this builder
+         */
         public Builder answerIsPhrase(boolean on) {
             this.answerIsPhrase = on;
             return this;
         }
 
+        /** {@return the settings, checked together} */
         public AnswerExtractor build() {
             if (!answerTags && !answerIsPhrase) {
                 return BOXED;

@@ -12,6 +12,13 @@ import io.github.mmupt.grpo.OptimizerState;
  */
 public record Checkpoint(OptimizerState optimizer, LoopState loop, String modelId) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param optimizer the component {@code optimizer}, described with the class
+     * @param loop the component {@code loop}, described with the class
+     * @param modelId the component {@code modelId}, described with the class
+     */
     public Checkpoint {
         if (optimizer == null || loop == null || modelId == null || modelId.isBlank()) {
             throw new IllegalArgumentException("optimizer, loop and modelId must be present");

@@ -42,10 +42,16 @@ public final class CheckpointStore {
 
     private final Path directory;
 
+    /**
+     * A store in {@code directory} (created when the first checkpoint is saved).
+     *
+     * @param directory where the step directories go
+     */
     public CheckpointStore(Path directory) {
         this.directory = directory;
     }
 
+    /** {@return where the step directories go} */
     public Path directory() {
         return directory;
     }
@@ -53,6 +59,8 @@ public final class CheckpointStore {
     /**
      * Writes a checkpoint atomically; returns its directory.
      *
+     * @param c the checkpoint
+     * @return the directory it was written to
      * @throws IOException when a tensor holds a NaN or an infinity (such a state would poison every resume: it is
      *                     never written), a negative second moment, or the file system fails
      */
@@ -96,6 +104,9 @@ public final class CheckpointStore {
     /**
      * Deletes the temporary directories ({@code .tmp-step-*}) that a process killed while saving leaves behind.
      * Call it when no other process writes to this store (a run does, at its start); returns how many it removed.
+     *
+     * @return how many were removed
+     * @throws IOException when one cannot be deleted
      */
     public int deleteStaleTemporaries() throws IOException {
         if (!Files.isDirectory(directory)) {
@@ -124,6 +135,11 @@ public final class CheckpointStore {
      * that is an error (starting afresh would throw the training away). A checkpoint that is
      * complete but wrong (another model or head, a step that disagrees with its name, corrupt values) is an
      * error: resuming from an older one instead would silently lose training.
+     *
+     * @param modelId the model the run trains
+     * @param shape the head the run trains
+     * @return the checkpoint, or empty when there is none
+     * @throws IOException when the newest complete one is wrong (see above) or none is complete
      */
     public Optional<Checkpoint> latest(String modelId, HeadShape shape) throws IOException {
         if (!Files.isDirectory(directory)) {
@@ -156,6 +172,10 @@ public final class CheckpointStore {
     /**
      * Reads one checkpoint directory.
      *
+     * @param checkpoint a step directory
+     * @param modelId the model the run trains
+     * @param shape the head the run trains
+     * @return the checkpoint
      * @throws IOException when it is incomplete, of another format, made for another model or head shape, its
      *                     step disagrees with its directory name, a field of {@code state.json} is missing or of the
      *                     wrong type, or a tensor holds non-finite values or negative second moments; the message

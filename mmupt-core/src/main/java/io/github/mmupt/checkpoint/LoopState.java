@@ -12,6 +12,14 @@ package io.github.mmupt.checkpoint;
  */
 public record LoopState(long step, int epoch, int cursor, long seed) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param step the component {@code step}, described with the class
+     * @param epoch the component {@code epoch}, described with the class
+     * @param cursor the component {@code cursor}, described with the class
+     * @param seed the component {@code seed}, described with the class
+     */
     public LoopState {
         if (step < 0 || epoch < 0 || cursor < 0) {
             throw new IllegalArgumentException("loop counters must be >= 0, got step " + step + ", epoch " + epoch
@@ -19,6 +27,12 @@ public record LoopState(long step, int epoch, int cursor, long seed) {
         }
     }
 
+    /**
+     * The state of a run that has not started.
+     *
+     * @param seed the run's root seed
+     * @return step 0 of pass 0
+     */
     public static LoopState start(long seed) {
         return new LoopState(0, 0, 0, seed);
     }

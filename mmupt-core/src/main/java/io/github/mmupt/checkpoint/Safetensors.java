@@ -32,6 +32,12 @@ public final class Safetensors {
 
     /** A float32 tensor: its shape and row-major values. */
     public record Tensor(long[] shape, float[] values) {
+        /**
+         * Checks the components; the class description gives the range of each.
+         *
+         * @param shape the component {@code shape}, described with the class
+         * @param values the component {@code values}, described with the class
+         */
         public Tensor {
             if (shape == null || values == null) {
                 throw new IllegalArgumentException("shape and values must not be null");
@@ -58,6 +64,14 @@ public final class Safetensors {
     private Safetensors() {
     }
 
+    /**
+     * Writes float32 tensors and string metadata as one safetensors file, atomically.
+     *
+     * @param file where to write
+     * @param tensors the tensors by name, in file order
+     * @param metadata the {@code __metadata__} strings (may be empty)
+     * @throws IOException when writing fails
+     */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         if (!metadata.isEmpty()) {
@@ -92,6 +106,10 @@ public final class Safetensors {
      * {@code F32}, a shape of at most {@value #MAX_RANK} non-negative dimensions whose product (exact arithmetic)
      * matches the byte range, and byte ranges that lie inside the file, do not overlap and together cover the
      * data section exactly. A violation is an {@link IOException} naming the file and the tensor.
+     *
+     * @param file a safetensors file
+     * @return its tensors and metadata
+     * @throws IOException when the file breaks any of the rules above
      */
     public static Contents read(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);

@@ -11,6 +11,13 @@ import java.util.List;
  */
 public record Dataset(String name, List<Example> examples, List<String> skipped) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param name the component {@code name}, described with the class
+     * @param examples the component {@code examples}, described with the class
+     * @param skipped the component {@code skipped}, described with the class
+     */
     public Dataset {
         if (name == null || examples == null || skipped == null) {
             throw new IllegalArgumentException("name, examples and skipped must not be null");
@@ -19,15 +26,23 @@ public record Dataset(String name, List<Example> examples, List<String> skipped)
         skipped = List.copyOf(skipped);
     }
 
+    /**
+     * A dataset with nothing skipped.
+     *
+     * @param name where the examples came from
+     * @param examples the examples
+     * @return the dataset
+     */
     public static Dataset of(String name, List<Example> examples) {
         return new Dataset(name, examples, List.of());
     }
 
+    /** {@return the number of examples} */
     public int size() {
         return examples.size();
     }
 
-    /** The same prompts with every gold field removed: what an unlabeled run sees. */
+    /** {@return the same prompts with every gold field removed: what an unlabeled run sees} */
     public Dataset withoutLabels() {
         return new Dataset(name, examples.stream().map(Example::withoutLabels).toList(), skipped);
     }

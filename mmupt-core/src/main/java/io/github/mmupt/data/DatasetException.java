@@ -8,14 +8,22 @@ public final class DatasetException extends IOException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The 1-based line number. */
     private final int line;
 
+    /**
+     * A bad line.
+     *
+     * @param file the dataset file
+     * @param line its 1-based line number
+     * @param problem what was wrong
+     */
     public DatasetException(Path file, int line, String problem) {
         super(file + ":" + line + ": " + problem);
         this.line = line;
     }
 
-    /** The 1-based line number. */
+    /** {@return the 1-based line number} */
     public int line() {
         return line;
     }

@@ -16,6 +16,14 @@ import java.util.Optional;
 public record Example(Prompt prompt, Optional<String> goldAnswer, Optional<String> goldResponse,
         Optional<Provenance> provenance) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param prompt the component {@code prompt}, described with the class
+     * @param goldAnswer the component {@code goldAnswer}, described with the class
+     * @param goldResponse the component {@code goldResponse}, described with the class
+     * @param provenance the component {@code provenance}, described with the class
+     */
     public Example {
         if (prompt == null || goldAnswer == null || goldResponse == null || provenance == null) {
             throw new IllegalArgumentException("prompt, goldAnswer, goldResponse and provenance must not be null (use "
@@ -24,16 +32,28 @@ public record Example(Prompt prompt, Optional<String> goldAnswer, Optional<Strin
     }
 
     /** An example that was not synthesized. */
+    /**
+     * An example without provenance.
+     *
+     * @param prompt the question and its images
+     * @param goldAnswer the gold final answer, if known (monitoring only in UPT)
+     * @param goldResponse a gold response, if known (for SFT)
+     */
     public Example(Prompt prompt, Optional<String> goldAnswer, Optional<String> goldResponse) {
         this(prompt, goldAnswer, goldResponse, Optional.empty());
     }
 
-    /** An unlabeled example. */
+    /**
+     * An unlabeled example.
+     *
+     * @param prompt the question and its images
+     * @return an example without gold fields
+     */
     public static Example unlabeled(Prompt prompt) {
         return new Example(prompt, Optional.empty(), Optional.empty());
     }
 
-    /** The same prompt without any gold field (provenance is kept: it says where the question came from). */
+    /** {@return the same prompt without any gold field (provenance is kept: it says where the question came from)} */
     public Example withoutLabels() {
         return new Example(prompt, Optional.empty(), Optional.empty(), provenance);
     }

@@ -54,6 +54,7 @@ public final class JsonlDataset {
         return m;
     }
 
+    /** {@return a reader with the defaults listed on {@link Reader}} */
     public static Reader reader() {
         return new Reader();
     }
@@ -66,6 +67,10 @@ public final class JsonlDataset {
      * folder keep their own images. Every image is first written to a temporary file and only then renamed
      * into place, after all were read: examples whose images were read lazily from the files being replaced
      * (rewriting a dataset in place) still get their own pictures. The JSONL file is written atomically last.
+     *
+     * @param file the JSONL file to write
+     * @param examples the examples, in order
+     * @throws IOException when writing fails
      */
     public static void write(Path file, List<Example> examples) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
@@ -154,6 +159,14 @@ public final class JsonlDataset {
         private Reader() {
         }
 
+        /**
+         * Field names other than MM-UPT's.
+         *
+         * @param problem the question's field (default {@code problem})
+         * @param answer the gold answer's field (default {@code answer})
+         * @param images the image paths' field (default {@code images})
+         * @return this reader
+         */
         public Reader fields(String problem, String answer, String images) {
             this.problemField = problem;
             this.answerField = answer;
@@ -161,11 +174,23 @@ public final class JsonlDataset {
             return this;
         }
 
+        /**
+         * The gold response's field (default {@code response}).
+         *
+         * @param field its name
+         * @return this reader
+         */
         public Reader responseField(String field) {
             this.responseField = field;
             return this;
         }
 
+        /**
+         * What a bad line does: fail the read (default) or be skipped and counted.
+         *
+         * @param policy FAIL or SKIP
+         * @return this reader
+         */
         public Reader onError(DataErrorPolicy policy) {
             this.onError = policy;
             return this;
@@ -177,13 +202,22 @@ public final class JsonlDataset {
          * is refused before anything is opened, so a dataset from an untrusted source (an upload) cannot make
          * the library read other files or tell which exist. Turn it off for a trusted file whose images live
          * elsewhere.
+         *
+         * @param confine whether to confine image paths
+         * @return this reader
          */
         public Reader confineImages(boolean confine) {
             this.confineImages = confine;
             return this;
         }
 
-        /** The largest image, in pixels (width x height from the header), accepted. Default {@link RgbImage#DEFAULT_MAX_PIXELS}. */
+        /**
+         * The largest image, in pixels (width x height from the header), accepted. Default {@link
+         * RgbImage#DEFAULT_MAX_PIXELS}.
+         *
+         * @param pixels width x height at most
+         * @return this reader
+         */
         public Reader maxImagePixels(long pixels) {
             if (pixels <= 0) {
                 throw new IllegalArgumentException("maxImagePixels must be positive, got " + pixels);
@@ -192,7 +226,13 @@ public final class JsonlDataset {
             return this;
         }
 
-        /** Where decoded pixels are kept; share one between datasets to bound them together. Default: a new cache of {@link ImageCache#DEFAULT_BYTES} per read. */
+        /**
+         * Where decoded pixels are kept; share one between datasets to bound them together. Default: a new cache of
+         * {@link ImageCache#DEFAULT_BYTES} per read.
+         *
+         * @param cache the cache
+         * @return this reader
+         */
         public Reader imageCache(ImageCache cache) {
             if (cache == null) {
                 throw new IllegalArgumentException("imageCache must not be null");
@@ -204,6 +244,8 @@ public final class JsonlDataset {
         /**
          * Reads a file.
          *
+         * @param file a JSONL file
+         * @return its examples and the lines skipped
          * @throws DatasetException naming the file and line, for the first bad line under {@code FAIL}
          */
         public Dataset read(Path file) throws IOException {

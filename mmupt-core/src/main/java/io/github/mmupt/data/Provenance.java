@@ -20,6 +20,15 @@ import java.util.Optional;
 public record Provenance(String strategy, String sourceId, String sourceQuestion, Optional<String> sourceAnswer,
         int candidate) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param strategy the component {@code strategy}, described with the class
+     * @param sourceId the component {@code sourceId}, described with the class
+     * @param sourceQuestion the component {@code sourceQuestion}, described with the class
+     * @param sourceAnswer the component {@code sourceAnswer}, described with the class
+     * @param candidate the component {@code candidate}, described with the class
+     */
     public Provenance {
         if (strategy == null || strategy.isBlank() || sourceId == null || sourceQuestion == null || sourceAnswer == null) {
             throw new IllegalArgumentException("provenance needs a strategy, a source id, the source question and an "

@@ -25,12 +25,26 @@ public final class Evaluator {
     private final RolloutSampler sampler;
     private final AnswerEquivalence equivalence;
 
-    /** @param sampler a sampler that accepts any temperature (one built for evaluation) */
+    /**
+     * @param sampler a sampler that accepts any temperature (one built for evaluation)
+     * @param equivalence which answers count as the gold one
+     */
     public Evaluator(RolloutSampler sampler, AnswerEquivalence equivalence) {
         this.sampler = sampler;
         this.equivalence = equivalence;
     }
 
+    /**
+     * Evaluates without keeping the pass@1 samples (see the overload).
+     *
+     * @param examples labeled examples
+     * @param passTemperature the temperature of the single pass@1 sample
+     * @param n the samples of the majority vote
+     * @param voteTemperature their temperature
+     * @param maxNewTokens the length limit of a sample
+     * @param seed the sampling seed
+     * @return pass@1 and maj@n
+     */
     public EvalResult evaluate(List<Example> examples, double passTemperature, int n, double voteTemperature,
             int maxNewTokens, long seed) {
         return evaluate(examples, passTemperature, n, voteTemperature, maxNewTokens, seed, passSamples -> { });
@@ -39,6 +53,15 @@ public final class Evaluator {
     /**
      * As {@link #evaluate(List, double, int, double, int, long)}, and hands the pass@1 samples (one group of one
      * response per example, in order) to {@code passSamples}, for whoever wants to look at what was graded.
+     *
+     * @param examples labeled examples
+     * @param passTemperature the temperature of the single pass@1 sample
+     * @param n the samples of the majority vote
+     * @param voteTemperature their temperature
+     * @param maxNewTokens the length limit of a sample
+     * @param seed the sampling seed
+     * @param passSamples receives each example's graded pass@1 sample
+     * @return pass@1 and maj@n
      */
     public EvalResult evaluate(List<Example> examples, double passTemperature, int n, double voteTemperature,
             int maxNewTokens, long seed, Consumer<List<RolloutGroup>> passSamples) {

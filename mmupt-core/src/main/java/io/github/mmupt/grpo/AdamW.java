@@ -16,6 +16,7 @@ public final class AdamW {
      * @param m      [n] first moment, updated in place
      * @param v      [n] second moment, updated in place
      * @param step   the 1-based number of this step (for bias correction)
+     * @param config the learning rate, betas, epsilon and weight decay
      */
     public static void step(double[] params, double[] grads, double[] m, double[] v, long step, AdamWConfig config) {
         int n = params.length;

@@ -16,6 +16,16 @@ package io.github.mmupt.grpo;
 public record AdamWConfig(double learningRate, double beta1, double beta2, double epsilon, double weightDecay,
         double maxGradNorm) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param learningRate the component {@code learningRate}, described with the class
+     * @param beta1 the component {@code beta1}, described with the class
+     * @param beta2 the component {@code beta2}, described with the class
+     * @param epsilon the component {@code epsilon}, described with the class
+     * @param weightDecay the component {@code weightDecay}, described with the class
+     * @param maxGradNorm the component {@code maxGradNorm}, described with the class
+     */
     public AdamWConfig {
         if (!(learningRate > 0 && Double.isFinite(learningRate))) {
             throw new IllegalArgumentException("learning rate must be positive and finite, got " + learningRate);
@@ -35,15 +45,21 @@ public record AdamWConfig(double learningRate, double beta1, double beta2, doubl
         }
     }
 
-    /** MM-UPT: lr 1e-6, betas (0.9, 0.999), eps 1e-8, weight decay 0.01, grad norm 1.0. */
+    /**
+     * MM-UPT: lr 1e-6, betas (0.9, 0.999), eps 1e-8, weight decay 0.01, grad norm 1.0.
+     *
+     * @return lr 1e-6, betas (0.9, 0.999), eps 1e-8, weight decay 0.01, max grad norm 1.0
+     */
     public static AdamWConfig mmUpt() {
         return builder().build();
     }
 
+    /** {@return a builder with the defaults its setters document} */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** {@return a builder holding these settings, to change some of them} */
     public Builder toBuilder() {
         return new Builder().learningRate(learningRate).betas(beta1, beta2).epsilon(epsilon)
                 .weightDecay(weightDecay).maxGradNorm(maxGradNorm);
@@ -61,32 +77,64 @@ public record AdamWConfig(double learningRate, double beta1, double beta2, doubl
         private Builder() {
         }
 
+        /**
+         * Sets learningRate; see the class description for its range and default.
+         *
+         * @param lr the new value
+         * @return this builder
+         */
         public Builder learningRate(double lr) {
             this.learningRate = lr;
             return this;
         }
 
+        /**
+         * Sets betas; see the class description for its range and default.
+         *
+         * @param beta1 the new value
+         * @param beta2 the new value
+         * @return this builder
+         */
         public Builder betas(double beta1, double beta2) {
             this.beta1 = beta1;
             this.beta2 = beta2;
             return this;
         }
 
+        /**
+         * Sets epsilon; see the class description for its range and default.
+         *
+         * @param epsilon the new value
+         * @return this builder
+         */
         public Builder epsilon(double epsilon) {
             this.epsilon = epsilon;
             return this;
         }
 
+        /**
+         * Sets weightDecay; see the class description for its range and default.
+         *
+         * @param weightDecay the new value
+         * @return this builder
+         */
         public Builder weightDecay(double weightDecay) {
             this.weightDecay = weightDecay;
             return this;
         }
 
+        /**
+         * Sets maxGradNorm; see the class description for its range and default.
+         *
+         * @param maxGradNorm the new value
+         * @return this builder
+         */
         public Builder maxGradNorm(double maxGradNorm) {
             this.maxGradNorm = maxGradNorm;
             return this;
         }
 
+        /** {@return the settings, checked together} */
         public AdamWConfig build() {
             return new AdamWConfig(learningRate, beta1, beta2, epsilon, weightDecay, maxGradNorm);
         }

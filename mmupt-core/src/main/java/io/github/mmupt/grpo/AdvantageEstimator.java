@@ -24,6 +24,13 @@ import java.util.List;
  */
 public record AdvantageEstimator(AdvantageScaling scaling, double epsilon, boolean dropZeroVarianceGroups) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param scaling the component {@code scaling}, described with the class
+     * @param epsilon the component {@code epsilon}, described with the class
+     * @param dropZeroVarianceGroups the component {@code dropZeroVarianceGroups}, described with the class
+     */
     public AdvantageEstimator {
         if (scaling == null) {
             throw new IllegalArgumentException("scaling must not be null");
@@ -33,12 +40,21 @@ public record AdvantageEstimator(AdvantageScaling scaling, double epsilon, boole
         }
     }
 
-    /** GRPO as MM-UPT runs it: group std, epsilon 1e-6, keep every group. */
+    /**
+     * GRPO as MM-UPT runs it: group std, epsilon 1e-6, keep every group.
+     *
+     * @return group std scaling, epsilon 1e-6, zero-variance groups kept
+     */
     public static AdvantageEstimator grpo() {
         return new AdvantageEstimator(AdvantageScaling.GROUP_STD, 1e-6, false);
     }
 
-    /** Advantages of each group's rewards; every group needs at least two responses and finite rewards. */
+    /**
+     * Advantages of each group's rewards; every group needs at least two responses and finite rewards.
+     *
+     * @param groupRewards the rewards of each group, one array per prompt
+     * @return the advantages, and which groups were kept
+     */
     public GroupAdvantages compute(List<ImmutableDoubleArray> groupRewards) {
         if (groupRewards == null) {
             throw new IllegalArgumentException("groupRewards must not be null");

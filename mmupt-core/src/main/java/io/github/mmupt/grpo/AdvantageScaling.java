@@ -12,18 +12,21 @@ package io.github.mmupt.grpo;
  * </ul>
  */
 public enum AdvantageScaling {
+    /** Divide by the group's standard deviation plus epsilon (GRPO, MM-UPT). */
     GROUP_STD {
         @Override
         double denominator(double groupStd, double batchStd, double epsilon) {
             return groupStd + epsilon;
         }
     },
+    /** Divide by the batch's standard deviation plus epsilon. */
     BATCH_STD {
         @Override
         double denominator(double groupStd, double batchStd, double epsilon) {
             return batchStd + epsilon;
         }
     },
+    /** No scaling (Dr. GRPO). */
     NONE {
         @Override
         double denominator(double groupStd, double batchStd, double epsilon) {

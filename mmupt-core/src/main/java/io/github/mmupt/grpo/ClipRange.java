@@ -15,6 +15,13 @@ package io.github.mmupt.grpo;
  */
 public record ClipRange(double low, double high, double dualClip) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param low the component {@code low}, described with the class
+     * @param high the component {@code high}, described with the class
+     * @param dualClip the component {@code dualClip}, described with the class
+     */
     public ClipRange {
         if (!(low >= 0 && low < 1)) {
             throw new IllegalArgumentException("clip low must be in [0, 1), got " + low);
@@ -27,16 +34,26 @@ public record ClipRange(double low, double high, double dualClip) {
         }
     }
 
-    /** MM-UPT's (EasyR1's) values: 0.2 / 0.3 / dual clip 3. */
+    /**
+     * MM-UPT's (EasyR1's) values: 0.2 / 0.3 / dual clip 3.
+     *
+     * @return low 0.2, high 0.3, dual clip 3
+     */
     public static ClipRange mmUpt() {
         return new ClipRange(0.2, 0.3, 3.0);
     }
 
-    /** Symmetric PPO clip without dual clip. */
+    /**
+     * Symmetric PPO clip without dual clip.
+     *
+     * @param epsilon the clip on both sides
+     * @return [1 - epsilon, 1 + epsilon], no dual clip
+     */
     public static ClipRange symmetric(double epsilon) {
         return new ClipRange(epsilon, epsilon, Double.POSITIVE_INFINITY);
     }
 
+    /** {@return whether a dual clip bounds the loss of negative advantages} */
     public boolean hasDualClip() {
         return dualClip != Double.POSITIVE_INFINITY;
     }

@@ -23,16 +23,24 @@ public final class GradientClipping {
      */
     public record Result(double norm, double scale) {
 
+        /** {@return whether the norm was finite (else nothing was scaled)} */
         public boolean finite() {
             return Double.isFinite(norm);
         }
 
+        /** {@return whether the gradient was scaled down} */
         public boolean clipped() {
             return finite() && scale < 1.0;
         }
     }
 
-    /** Clips {@code grads} in place and returns what it did. */
+    /**
+     * Clips {@code grads} in place and returns what it did.
+     *
+     * @param grads the gradient tensors, scaled in place
+     * @param maxNorm the largest global L2 norm kept
+     * @return the norm before clipping and the scale applied
+     */
     public static Result clipGlobalNorm(List<double[]> grads, double maxNorm) {
         if (!(maxNorm > 0)) {
             throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);

@@ -13,6 +13,13 @@ import java.util.List;
  */
 public record GroupAdvantages(List<ImmutableDoubleArray> advantages, List<Boolean> zeroVariance, List<Boolean> kept) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param advantages the component {@code advantages}, described with the class
+     * @param zeroVariance the component {@code zeroVariance}, described with the class
+     * @param kept the component {@code kept}, described with the class
+     */
     public GroupAdvantages {
         advantages = List.copyOf(advantages);
         zeroVariance = List.copyOf(zeroVariance);
@@ -22,15 +29,21 @@ public record GroupAdvantages(List<ImmutableDoubleArray> advantages, List<Boolea
         }
     }
 
+    /** {@return the number of groups} */
     public int groups() {
         return advantages.size();
     }
 
-    /** Share of groups whose rewards were all equal (TRL's frac_reward_zero_std). */
+    /**
+     * Share of groups whose rewards were all equal (TRL's frac_reward_zero_std).
+     *
+     * @return a share in [0, 1]
+     */
     public double zeroVarianceShare() {
         return groups() == 0 ? 0.0 : zeroVariance.stream().filter(b -> b).count() / (double) groups();
     }
 
+    /** {@return the groups dropped for zero variance} */
     public int droppedGroups() {
         return (int) kept.stream().filter(b -> !b).count();
     }

@@ -31,10 +31,13 @@ import java.nio.FloatBuffer;
  */
 public interface GrpoOptimizer extends AutoCloseable {
 
+    /** {@return the shape of the head it trains} */
     HeadShape shape();
 
+    /** {@return the loss it computes} */
     GrpoLossConfig lossConfig();
 
+    /** {@return its AdamW settings} */
     AdamWConfig adamW();
 
     /**
@@ -44,6 +47,8 @@ public interface GrpoOptimizer extends AutoCloseable {
      *
      * @param hidden  [T x d]
      * @param targets [T]
+     * @param version the current head, or the frozen reference
+     * @return the log-prob and entropy of each target
      */
     TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version);
 
@@ -58,6 +63,7 @@ public interface GrpoOptimizer extends AutoCloseable {
     /**
      * Evaluates the loss of one micro-batch and adds its gradient to the accumulated gradient.
      *
+     * @param batch the tokens, advantages and log-probs of a micro-batch
      * @return the loss and its statistics for this micro-batch
      * @throws IllegalArgumentException when the batch does not fit the head (width, token ids) or lacks the
      *                                  reference log-probs the KL term needs
@@ -67,25 +73,32 @@ public interface GrpoOptimizer extends AutoCloseable {
     /**
      * Clips the accumulated gradient by global norm, applies one AdamW step and clears the gradient. A
      * gradient that is not finite is not applied: the result says so and the head is unchanged.
+     *
+     * @return what the update did (skipped, with why, when not finite)
      */
     UpdateResult update();
 
     /** Clears the accumulated gradient without updating. */
     void discardGradient();
 
-    /** Updates applied so far. */
+    /** {@return updates applied so far} */
     long step();
 
-    /** The head as trained so far (a copy). */
+    /** {@return the head as trained so far (a copy)} */
     HeadWeights weights();
 
-    /** Parameters, AdamW moments and step, for a checkpoint. */
+    /**
+     * Parameters, AdamW moments and step, for a checkpoint.
+     *
+     * @return a copy of the parameters, moments and step
+     */
     OptimizerState state();
 
     /**
      * Continues from a saved state: parameters, moments and step are replaced; the reference head and the
      * accumulated gradient (cleared) are not part of it.
      *
+     * @param state a state of the same head shape
      * @throws IllegalArgumentException when the state is of another head shape
      */
     void restore(OptimizerState state);

@@ -17,6 +17,13 @@ public record KlPenalty(double beta, KlEstimator estimator, boolean easyR1Clamps
     /** EasyR1's clamp on the K3 value. */
     public static final double VALUE_CLAMP = 10.0;
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param beta the component {@code beta}, described with the class
+     * @param estimator the component {@code estimator}, described with the class
+     * @param easyR1Clamps the component {@code easyR1Clamps}, described with the class
+     */
     public KlPenalty {
         if (!(beta >= 0 && Double.isFinite(beta))) {
             throw new IllegalArgumentException("KL beta must be finite and >= 0, got " + beta);
@@ -29,21 +36,36 @@ public record KlPenalty(double beta, KlEstimator estimator, boolean easyR1Clamps
         }
     }
 
-    /** No KL term. */
+    /**
+     * No KL term.
+     *
+     * @return beta 0
+     */
     public static KlPenalty none() {
         return new KlPenalty(0.0, KlEstimator.K3, false);
     }
 
-    /** MM-UPT: beta 0.01, K3 with EasyR1's clamps. */
+    /**
+     * MM-UPT: beta 0.01, K3 with EasyR1's clamps.
+     *
+     * @return beta 0.01, k3, EasyR1 clamps
+     */
     public static KlPenalty mmUpt() {
         return new KlPenalty(0.01, KlEstimator.K3, true);
     }
 
+    /** {@return whether beta is above 0} */
     public boolean enabled() {
         return beta > 0;
     }
 
-    /** The estimate for one token (before beta). */
+    /**
+     * The estimate for one token (before beta).
+     *
+     * @param logProb log pi of the token
+     * @param refLogProb log pi_ref of the token
+     * @return the penalty, before beta
+     */
     public double value(double logProb, double refLogProb) {
         double x = refLogProb - logProb;
         if (!easyR1Clamps) {
@@ -53,7 +75,13 @@ public record KlPenalty(double beta, KlEstimator estimator, boolean easyR1Clamps
         return Math.max(-VALUE_CLAMP, Math.min(VALUE_CLAMP, estimator.value(xc)));
     }
 
-    /** d value / d log pi for one token (before beta); zero where a clamp binds. */
+    /**
+     * d value / d log pi for one token (before beta); zero where a clamp binds.
+     *
+     * @param logProb log pi of the token
+     * @param refLogProb log pi_ref of the token
+     * @return its derivative with respect to log pi
+     */
     public double derivative(double logProb, double refLogProb) {
         double x = refLogProb - logProb;
         if (easyR1Clamps) {

@@ -19,24 +19,28 @@ package io.github.mmupt.grpo;
  * </ul>
  */
 public enum LossAggregation {
+    /** Every token weighs 1 / N (verl and EasyR1 "token-mean"). */
     TOKEN_MEAN {
         @Override
         double weight(int sequenceLength, int sequences, long tokens, int normalizerLength) {
             return 1.0 / tokens;
         }
     },
+    /** Every sequence weighs the same (original GRPO). */
     SEQ_MEAN_TOKEN_MEAN {
         @Override
         double weight(int sequenceLength, int sequences, long tokens, int normalizerLength) {
             return 1.0 / ((double) sequences * sequenceLength);
         }
     },
+    /** Sum over a sequence, mean over sequences. */
     SEQ_MEAN_TOKEN_SUM {
         @Override
         double weight(int sequenceLength, int sequences, long tokens, int normalizerLength) {
             return 1.0 / sequences;
         }
     },
+    /** Sum divided by sequences x a fixed length (Dr. GRPO). */
     CONSTANT_NORMALIZER {
         @Override
         double weight(int sequenceLength, int sequences, long tokens, int normalizerLength) {

@@ -19,6 +19,16 @@ import io.github.mmupt.policy.HiddenStates;
 public record LossBatch(HiddenStates hidden, ImmutableIntArray targets, ImmutableDoubleArray advantages,
         ImmutableDoubleArray oldLogProbs, ImmutableDoubleArray refLogProbs, ImmutableDoubleArray weights) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param hidden the component {@code hidden}, described with the class
+     * @param targets the component {@code targets}, described with the class
+     * @param advantages the component {@code advantages}, described with the class
+     * @param oldLogProbs the component {@code oldLogProbs}, described with the class
+     * @param refLogProbs the component {@code refLogProbs}, described with the class
+     * @param weights the component {@code weights}, described with the class
+     */
     public LossBatch {
         if (hidden == null || targets == null || advantages == null || oldLogProbs == null || refLogProbs == null
                 || weights == null) {
@@ -61,15 +71,23 @@ public record LossBatch(HiddenStates hidden, ImmutableIntArray targets, Immutabl
         }
     }
 
+    /** {@return T, the tokens} */
     public int tokens() {
         return hidden.tokens();
     }
 
+    /** {@return whether reference log-probs are present (needed by a KL term)} */
     public boolean hasRefLogProbs() {
         return !refLogProbs.isEmpty();
     }
 
-    /** Rows [from, to) as their own micro-batch; weights keep their mini-batch values. */
+    /**
+     * Rows [from, to) as their own micro-batch; weights keep their mini-batch values.
+     *
+     * @param from first token
+     * @param to end token (exclusive)
+     * @return the tokens [from, to)
+     */
     public LossBatch rows(int from, int to) {
         return new LossBatch(hidden.rows(from, to), targets.subArray(from, to), advantages.subArray(from, to),
                 oldLogProbs.subArray(from, to), hasRefLogProbs() ? refLogProbs.subArray(from, to) : refLogProbs,

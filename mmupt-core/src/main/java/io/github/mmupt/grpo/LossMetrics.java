@@ -18,8 +18,23 @@ package io.github.mmupt.grpo;
 public record LossMetrics(double loss, double policyLoss, double klLoss, long tokens, double klSum,
         double entropySum, double driftSum, long clippedHigh, long clippedLow, long clippedDual) {
 
+    /** Nothing measured: the identity of {@link #plus}. */
     public static final LossMetrics EMPTY = new LossMetrics(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param loss the component {@code loss}, described with the class
+     * @param policyLoss the component {@code policyLoss}, described with the class
+     * @param klLoss the component {@code klLoss}, described with the class
+     * @param tokens the component {@code tokens}, described with the class
+     * @param klSum the component {@code klSum}, described with the class
+     * @param entropySum the component {@code entropySum}, described with the class
+     * @param driftSum the component {@code driftSum}, described with the class
+     * @param clippedHigh the component {@code clippedHigh}, described with the class
+     * @param clippedLow the component {@code clippedLow}, described with the class
+     * @param clippedDual the component {@code clippedDual}, described with the class
+     */
     public LossMetrics {
         if (tokens < 0 || clippedHigh < 0 || clippedLow < 0 || clippedDual < 0
                 || clippedHigh + clippedLow + clippedDual > tokens) {
@@ -28,38 +43,50 @@ public record LossMetrics(double loss, double policyLoss, double klLoss, long to
         }
     }
 
+    /**
+     * The statistics of two evaluations together.
+     *
+     * @param o the other
+     * @return the sums
+     */
     public LossMetrics plus(LossMetrics o) {
         return new LossMetrics(loss + o.loss, policyLoss + o.policyLoss, klLoss + o.klLoss, tokens + o.tokens,
                 klSum + o.klSum, entropySum + o.entropySum, driftSum + o.driftSum, clippedHigh + o.clippedHigh,
                 clippedLow + o.clippedLow, clippedDual + o.clippedDual);
     }
 
-    /** Whether the loss and every sum is finite. */
+    /** {@return whether the loss and every sum is finite} */
     public boolean isFinite() {
         return Double.isFinite(loss) && Double.isFinite(policyLoss) && Double.isFinite(klLoss)
                 && Double.isFinite(klSum) && Double.isFinite(entropySum) && Double.isFinite(driftSum);
     }
 
+    /** {@return the mean KL estimate per active token (NaN without tokens)} */
     public double klMean() {
         return mean(klSum);
     }
 
+    /** {@return the mean entropy per active token} */
     public double entropyMean() {
         return mean(entropySum);
     }
 
+    /** {@return the mean log pi_old - log pi per active token: MM-UPT's ppo_kl} */
     public double driftMean() {
         return mean(driftSum);
     }
 
+    /** {@return the share of active tokens clipped above} */
     public double clipFractionHigh() {
         return mean(clippedHigh);
     }
 
+    /** {@return the share of active tokens clipped below} */
     public double clipFractionLow() {
         return mean(clippedLow);
     }
 
+    /** {@return the share of active tokens dual-clipped} */
     public double clipFractionDual() {
         return mean(clippedDual);
     }

@@ -20,6 +20,13 @@ public final class OptimizerState {
     private final long step;
     private final Map<String, float[]> tensors;
 
+    /**
+     * A state, checked against the shape: every expected tensor present with its size, nothing else.
+     *
+     * @param shape the head's shape
+     * @param step AdamW updates applied
+     * @param tensors the tensors by name (copied)
+     */
     public OptimizerState(HeadShape shape, long step, Map<String, float[]> tensors) {
         if (shape == null || tensors == null) {
             throw new IllegalArgumentException("shape and tensors must not be null");
@@ -51,7 +58,12 @@ public final class OptimizerState {
         this.tensors = Collections.unmodifiableMap(copy);
     }
 
-    /** The tensor names a head of this shape has, in a fixed order. */
+    /**
+     * The tensor names a head of this shape has, in a fixed order.
+     *
+     * @param shape the head's shape
+     * @return the names
+     */
     public static List<String> expectedNames(HeadShape shape) {
         List<String> trained = trainedNames(shape);
         List<String> names = new java.util.ArrayList<>();
@@ -66,12 +78,23 @@ public final class OptimizerState {
         return names;
     }
 
-    /** The tensors AdamW updates: [weight] for a full head, [lora_a, lora_b] for a LoRA. */
+    /**
+     * The tensors AdamW updates: [weight] for a full head, [lora_a, lora_b] for a LoRA.
+     *
+     * @param shape the head's shape
+     * @return the names
+     */
     public static List<String> trainedNames(HeadShape shape) {
         return shape.isLora() ? List.of("lora_a", "lora_b") : List.of("weight");
     }
 
-    /** Elements of a named tensor of a head of this shape. */
+    /**
+     * Elements of a named tensor of a head of this shape.
+     *
+     * @param shape the head's shape
+     * @param name a tensor name
+     * @return its element count
+     */
     public static long elements(HeadShape shape, String name) {
         String base = name.startsWith("adam_m.") || name.startsWith("adam_v.") ? name.substring(7) : name;
         return switch (base) {
@@ -105,20 +128,31 @@ public final class OptimizerState {
         }
     }
 
+    /** {@return the head's shape} */
     public HeadShape shape() {
         return shape;
     }
 
+    /** {@return the AdamW updates applied} */
     public long step() {
         return step;
     }
 
-    /** Tensor names, in order. */
+    /**
+     * Tensor names, in order.
+     *
+     * @return the names
+     */
     public List<String> names() {
         return List.copyOf(tensors.keySet());
     }
 
-    /** A copy of one tensor. */
+    /**
+     * A copy of one tensor.
+     *
+     * @param name a tensor name
+     * @return its values
+     */
     public float[] tensor(String name) {
         float[] t = tensors.get(name);
         if (t == null) {

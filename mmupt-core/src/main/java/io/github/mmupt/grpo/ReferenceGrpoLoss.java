@@ -14,7 +14,14 @@ public final class ReferenceGrpoLoss {
     private ReferenceGrpoLoss() {
     }
 
-    /** Loss, metrics and gradients of {@code sum_t w_t L_t} for {@code batch} under {@code head}. */
+    /**
+     * Loss, metrics and gradients of {@code sum_t w_t L_t} for {@code batch} under {@code head}.
+     *
+     * @param head the head
+     * @param batch the tokens, advantages and log-probs
+     * @param config the loss settings
+     * @return the loss, its statistics and gradients
+     */
     public static LossResult compute(ReferenceHead head, LossBatch batch, GrpoLossConfig config) {
         if (config.kl().enabled() && !batch.hasRefLogProbs()) {
             throw new IllegalArgumentException("the KL term is on (beta = " + config.kl().beta()

@@ -28,7 +28,13 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
     private long step;
     private boolean closed;
 
-    /** Trains a copy of {@code initialHead}; the copy made now is also the frozen reference head. */
+    /**
+     * Trains a copy of {@code initialHead}; the copy made now is also the frozen reference head.
+     *
+     * @param initialHead the head to train (the KL reference is a frozen copy)
+     * @param lossConfig the loss settings
+     * @param adamW the optimizer settings
+     */
     public ReferenceGrpoOptimizer(ReferenceHead initialHead, GrpoLossConfig lossConfig, AdamWConfig adamW) {
         if (initialHead == null || lossConfig == null || adamW == null) {
             throw new IllegalArgumentException("head, loss config and AdamW config must not be null");
@@ -44,7 +50,7 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
         }
     }
 
-    /** A copy of the head as trained so far. */
+    /** {@return a copy of the head as trained so far} */
     public ReferenceHead head() {
         checkOpen();
         return head.copy();

@@ -24,6 +24,19 @@ import java.util.Map;
 public record StepStats(long step, double rewardMean, VoteSummary votes, LossMetrics loss, List<UpdateResult> updates,
         int responses, double meanResponseLength, double meanLogProb, Map<StepPhase, Duration> phaseTimes) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param step the component {@code step}, described with the class
+     * @param rewardMean the component {@code rewardMean}, described with the class
+     * @param votes the component {@code votes}, described with the class
+     * @param loss the component {@code loss}, described with the class
+     * @param updates the component {@code updates}, described with the class
+     * @param responses the component {@code responses}, described with the class
+     * @param meanResponseLength the component {@code meanResponseLength}, described with the class
+     * @param meanLogProb the component {@code meanLogProb}, described with the class
+     * @param phaseTimes the component {@code phaseTimes}, described with the class
+     */
     public StepStats {
         if (step < 0) {
             throw new IllegalArgumentException("step must be >= 0, got " + step);
@@ -35,19 +48,27 @@ public record StepStats(long step, double rewardMean, VoteSummary votes, LossMet
         phaseTimes = phaseTimes.isEmpty() ? Map.of() : Map.copyOf(new EnumMap<>(phaseTimes));
     }
 
-    /** Total wall time of the step. */
+    /**
+     * Total wall time of the step.
+     *
+     * @return the sum of the phases
+     */
     public Duration totalTime() {
         return phaseTimes.values().stream().reduce(Duration.ZERO, Duration::plus);
     }
 
-    /** Sampled tokens per second of rollout time; 0 when there was none. */
+    /**
+     * Sampled tokens per second of rollout time; 0 when there was none.
+     *
+     * @return sampled tokens per second of rollout
+     */
     public double rolloutTokensPerSecond() {
         Duration rollout = phaseTimes.getOrDefault(StepPhase.ROLLOUT, Duration.ZERO);
         double seconds = rollout.toNanos() / 1e9;
         return seconds <= 0 ? 0.0 : responses * meanResponseLength / seconds;
     }
 
-    /** Updates that were skipped for a non-finite gradient. */
+    /** {@return updates that were skipped for a non-finite gradient} */
     public long skippedUpdates() {
         return updates.stream().filter(UpdateResult::skipped).count();
     }

@@ -25,6 +25,11 @@ public record TokenLoss(double loss, double gradient, double policyLoss, double 
      * Evaluates one token.
      *
      * @param refLogProb ignored when {@code config.kl()} is off
+     * @param config the loss settings
+     * @param logProb log pi of the token under the current head
+     * @param oldLogProb its log-prob under the sampling head
+     * @param advantage the advantage of its sequence
+     * @return the token's loss terms, clip region and upstream gradient
      */
     public static TokenLoss of(GrpoLossConfig config, double logProb, double oldLogProb, double refLogProb,
             double advantage) {

@@ -13,6 +13,14 @@ package io.github.mmupt.grpo;
  */
 public record UpdateResult(long step, double gradNorm, double clipScale, boolean skipped) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param step the component {@code step}, described with the class
+     * @param gradNorm the component {@code gradNorm}, described with the class
+     * @param clipScale the component {@code clipScale}, described with the class
+     * @param skipped the component {@code skipped}, described with the class
+     */
     public UpdateResult {
         if (step < 0) {
             throw new IllegalArgumentException("step must be >= 0, got " + step);

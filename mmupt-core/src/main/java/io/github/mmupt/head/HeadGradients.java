@@ -11,6 +11,14 @@ package io.github.mmupt.head;
  */
 public record HeadGradients(double[] weight, double[] loraA, double[] loraB, double[] hidden) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param weight the component {@code weight}, described with the class
+     * @param loraA the component {@code loraA}, described with the class
+     * @param loraB the component {@code loraB}, described with the class
+     * @param hidden the component {@code hidden}, described with the class
+     */
     public HeadGradients {
         if (weight == null || loraA == null || loraB == null || hidden == null) {
             throw new IllegalArgumentException("gradient arrays must not be null (use empty arrays)");

@@ -16,6 +16,14 @@ package io.github.mmupt.head;
  */
 public record HeadShape(int vocabSize, int hiddenSize, int loraRank, double loraAlpha) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param vocabSize the component {@code vocabSize}, described with the class
+     * @param hiddenSize the component {@code hiddenSize}, described with the class
+     * @param loraRank the component {@code loraRank}, described with the class
+     * @param loraAlpha the component {@code loraAlpha}, described with the class
+     */
     public HeadShape {
         if (vocabSize <= 0 || hiddenSize <= 0) {
             throw new IllegalArgumentException("head needs V > 0 and d > 0, got V=" + vocabSize + ", d=" + hiddenSize);
@@ -35,10 +43,26 @@ public record HeadShape(int vocabSize, int hiddenSize, int loraRank, double lora
         }
     }
 
+    /**
+     * A full head.
+     *
+     * @param vocabSize V
+     * @param hiddenSize d
+     * @return the shape
+     */
     public static HeadShape full(int vocabSize, int hiddenSize) {
         return new HeadShape(vocabSize, hiddenSize, 0, 0);
     }
 
+    /**
+     * A LoRA head W0 + (alpha / r) B A.
+     *
+     * @param vocabSize V
+     * @param hiddenSize d
+     * @param rank r
+     * @param alpha the LoRA scale numerator
+     * @return the shape
+     */
     public static HeadShape lora(int vocabSize, int hiddenSize, int rank, double alpha) {
         if (rank <= 0) {
             throw new IllegalArgumentException("LoRA rank must be positive, got " + rank);
@@ -46,21 +70,30 @@ public record HeadShape(int vocabSize, int hiddenSize, int loraRank, double lora
         return new HeadShape(vocabSize, hiddenSize, rank, alpha);
     }
 
+    /** {@return whether the head is a LoRA} */
     public boolean isLora() {
         return loraRank > 0;
     }
 
-    /** alpha / r, the factor on B A; 0 for a full head. */
+    /**
+     * alpha / r, the factor on B A; 0 for a full head.
+     *
+     * @return alpha / r (0 for a full head)
+     */
     public double loraScale() {
         return isLora() ? loraAlpha / loraRank : 0;
     }
 
-    /** Elements of W (or W0). */
+    /**
+     * Elements of W (or W0).
+     *
+     * @return V x d
+     */
     public int weightSize() {
         return vocabSize * hiddenSize;
     }
 
-    /** Number of trained parameters: V*d for a full head, r*(d + V) for a LoRA. */
+    /** {@return number of trained parameters: V*d for a full head, r*(d + V) for a LoRA} */
     public long trainableParameters() {
         return isLora() ? (long) loraRank * (hiddenSize + vocabSize) : (long) vocabSize * hiddenSize;
     }

@@ -24,7 +24,13 @@ public final class HeadWeights {
         this.loraB = loraB;
     }
 
-    /** A full head; {@code weight} is [V x d] row-major. */
+    /**
+     * A full head; {@code weight} is [V x d] row-major.
+     *
+     * @param shape a full head's shape
+     * @param weight W [V x d], row-major (copied)
+     * @return the weights
+     */
     public static HeadWeights full(HeadShape shape, float[] weight) {
         if (shape.isLora()) {
             throw new IllegalArgumentException("full() needs a full-head shape, got LoRA rank " + shape.loraRank());
@@ -33,7 +39,15 @@ public final class HeadWeights {
         return new HeadWeights(shape, weight.clone(), new float[0], new float[0]);
     }
 
-    /** A LoRA on a frozen head: W0 [V x d], A [r x d], B [V x r], row-major. */
+    /**
+     * A LoRA on a frozen head: W0 [V x d], A [r x d], B [V x r], row-major.
+     *
+     * @param shape a LoRA head's shape
+     * @param base W0 [V x d]
+     * @param loraA A [r x d]
+     * @param loraB B [V x r]
+     * @return the weights
+     */
     public static HeadWeights lora(HeadShape shape, float[] base, float[] loraA, float[] loraB) {
         if (!shape.isLora()) {
             throw new IllegalArgumentException("lora() needs a LoRA shape (rank > 0)");
@@ -59,26 +73,35 @@ public final class HeadWeights {
         }
     }
 
+    /** {@return the head's shape} */
     public HeadShape shape() {
         return shape;
     }
 
-    /** W (or W0) [V x d], a copy. */
+    /**
+     * W (or W0) [V x d], a copy.
+     *
+     * @return W (W0 for a LoRA head), a copy
+     */
     public float[] weight() {
         return weight.clone();
     }
 
-    /** A [r x d], a copy; empty for a full head. */
+    /** {@return a [r x d], a copy; empty for a full head} */
     public float[] loraA() {
         return loraA.clone();
     }
 
-    /** B [V x r], a copy; empty for a full head. */
+    /**
+     * B [V x r], a copy; empty for a full head.
+     *
+     * @return B, a copy
+     */
     public float[] loraB() {
         return loraB.clone();
     }
 
-    /** The same head in double precision, for the reference math. */
+    /** {@return the same head in double precision, for the reference math} */
     public ReferenceHead toReference() {
         return shape.isLora()
                 ? ReferenceHead.lora(shape, toDouble(weight), toDouble(loraA), toDouble(loraB))

@@ -38,7 +38,13 @@ public final class ReferenceHead {
         this.loraB = loraB;
     }
 
-    /** A full head; {@code weight} [V x d] row-major is copied. */
+    /**
+     * A full head; {@code weight} [V x d] row-major is copied.
+     *
+     * @param shape a full head's shape
+     * @param weight W [V x d] (copied)
+     * @return the head
+     */
     public static ReferenceHead full(HeadShape shape, double[] weight) {
         if (shape.isLora()) {
             throw new IllegalArgumentException("full() needs a full-head shape, got LoRA rank " + shape.loraRank());
@@ -47,7 +53,15 @@ public final class ReferenceHead {
         return new ReferenceHead(shape, weight.clone(), new double[0], new double[0]);
     }
 
-    /** A LoRA on a frozen head; all arrays row-major and copied: W0 [V x d], A [r x d], B [V x r]. */
+    /**
+     * A LoRA on a frozen head; all arrays row-major and copied: W0 [V x d], A [r x d], B [V x r].
+     *
+     * @param shape a LoRA head's shape
+     * @param base W0 [V x d]
+     * @param loraA A [r x d]
+     * @param loraB B [V x r]
+     * @return the head
+     */
     public static ReferenceHead lora(HeadShape shape, double[] base, double[] loraA, double[] loraB) {
         if (!shape.isLora()) {
             throw new IllegalArgumentException("lora() needs a LoRA shape (rank > 0)");
@@ -73,11 +87,12 @@ public final class ReferenceHead {
         }
     }
 
+    /** {@return the head's shape} */
     public HeadShape shape() {
         return shape;
     }
 
-    /** An independent copy, for example the frozen reference policy for the KL term. */
+    /** {@return an independent copy, for example the frozen reference policy for the KL term} */
     public ReferenceHead copy() {
         return new ReferenceHead(shape, weight.clone(), loraA.clone(), loraB.clone());
     }
@@ -85,12 +100,14 @@ public final class ReferenceHead {
     /**
      * The live arrays an optimizer updates in place: [W] for a full head, [A, B] for a LoRA (W0 is frozen).
      * Their order matches {@link HeadGradients}: weight, or loraA then loraB.
+     *
+     * @return the arrays themselves (the optimizer updates them in place)
      */
     public List<double[]> trainableTensors() {
         return shape.isLora() ? List.of(loraA, loraB) : List.of(weight);
     }
 
-    /** The effective head W (or W0 + s B A) [V x d], row-major, as a new array. */
+    /** {@return the effective head W (or W0 + s B A) [V x d], row-major, as a new array} */
     public double[] effectiveWeight() {
         if (!shape.isLora()) {
             return weight.clone();
@@ -111,20 +128,32 @@ public final class ReferenceHead {
         return w;
     }
 
-    /** Copies of W (or W0), A and B. */
+    /**
+     * Copies of W (or W0), A and B.
+     *
+     * @return W, or W0 of a LoRA head (the array itself)
+     */
     public double[] weight() {
         return weight.clone();
     }
 
+    /** {@return A of a LoRA head (the array itself)} */
     public double[] loraA() {
         return loraA.clone();
     }
 
+    /** {@return B of a LoRA head (the array itself)} */
     public double[] loraB() {
         return loraB.clone();
     }
 
-    /** Raw logits z = W h of row {@code t} of {@code hidden} [T x d], into {@code out} [V]. */
+    /**
+     * Raw logits z = W h of row {@code t} of {@code hidden} [T x d], into {@code out} [V].
+     *
+     * @param hidden [T x d] hidden states
+     * @param t T
+     * @param out [T x V] logits
+     */
     public void logits(double[] hidden, int t, double[] out) {
         int v = shape.vocabSize();
         int d = shape.hiddenSize();
@@ -167,6 +196,11 @@ public final class ReferenceHead {
 
     /**
      * Log-probs of {@code targets} and entropies, for {@code hidden} [T x d] row-major and targets [T].
+     *
+     * @param hidden [T x d] hidden states
+     * @param targets [T] token ids
+     * @param temperature the logits are divided by it
+     * @return the log-prob and entropy of each target
      */
     public TokenScores score(double[] hidden, int[] targets, double temperature) {
         int tokens = checkBatch(hidden, targets, temperature);
@@ -184,6 +218,12 @@ public final class ReferenceHead {
 
     /**
      * Gradients of L = sum_t L_t given {@code upstream} [T] = dL/d(log p_t(y_t)), for {@code hidden} [T x d].
+     *
+     * @param hidden [T x d] hidden states
+     * @param targets [T] token ids
+     * @param temperature the logits are divided by it
+     * @param upstream [T] dL/dlog-prob of each token
+     * @return the gradients of the trained tensors and of the hidden states
      */
     public HeadGradients backward(double[] hidden, int[] targets, double temperature, double[] upstream) {
         int tokens = checkBatch(hidden, targets, temperature);

@@ -10,6 +10,12 @@ import com.google.common.primitives.ImmutableDoubleArray;
  */
 public record TokenScores(ImmutableDoubleArray logProbs, ImmutableDoubleArray entropies) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param logProbs the component {@code logProbs}, described with the class
+     * @param entropies the component {@code entropies}, described with the class
+     */
     public TokenScores {
         if (logProbs == null || entropies == null) {
             throw new IllegalArgumentException("logProbs and entropies must not be null");
@@ -20,6 +26,7 @@ public record TokenScores(ImmutableDoubleArray logProbs, ImmutableDoubleArray en
         }
     }
 
+    /** {@return T, the tokens scored} */
     public int tokens() {
         return logProbs.length();
     }

@@ -15,6 +15,13 @@ import java.nio.FloatBuffer;
  */
 public record HiddenStates(int tokens, int hiddenSize, FloatBuffer values) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param tokens the component {@code tokens}, described with the class
+     * @param hiddenSize the component {@code hiddenSize}, described with the class
+     * @param values the component {@code values}, described with the class
+     */
     public HiddenStates {
         if (tokens < 0 || hiddenSize <= 0) {
             throw new IllegalArgumentException("hidden states need T >= 0 and d > 0, got T=" + tokens + ", d="
@@ -30,12 +37,25 @@ public record HiddenStates(int tokens, int hiddenSize, FloatBuffer values) {
         values = values.slice().asReadOnlyBuffer();
     }
 
-    /** Wraps a heap array; convenient for tests and the Java reference. */
+    /**
+     * Wraps a heap array; convenient for tests and the Java reference.
+     *
+     * @param tokens T
+     * @param hiddenSize d
+     * @param values [T x d], row-major (wrapped, not copied)
+     * @return the hidden states
+     */
     public static HiddenStates of(int tokens, int hiddenSize, float[] values) {
         return new HiddenStates(tokens, hiddenSize, FloatBuffer.wrap(values.clone()));
     }
 
-    /** Element (t, j). */
+    /**
+     * Element (t, j).
+     *
+     * @param t a row
+     * @param j a column
+     * @return the value
+     */
     public float get(int t, int j) {
         if (t < 0 || t >= tokens || j < 0 || j >= hiddenSize) {
             throw new IndexOutOfBoundsException("(" + t + ", " + j + ") outside [" + tokens + " x " + hiddenSize + "]");
@@ -43,7 +63,7 @@ public record HiddenStates(int tokens, int hiddenSize, FloatBuffer values) {
         return values.get(t * hiddenSize + j);
     }
 
-    /** A copy as doubles, row-major. */
+    /** {@return a copy as doubles, row-major} */
     public double[] toDoubleArray() {
         double[] out = new double[tokens * hiddenSize];
         for (int i = 0; i < out.length; i++) {
@@ -52,7 +72,13 @@ public record HiddenStates(int tokens, int hiddenSize, FloatBuffer values) {
         return out;
     }
 
-    /** Rows [from, to) as their own hidden states, sharing the buffer. */
+    /**
+     * Rows [from, to) as their own hidden states, sharing the buffer.
+     *
+     * @param from the first row
+     * @param to the end row (exclusive)
+     * @return a view of rows [from, to)
+     */
     public HiddenStates rows(int from, int to) {
         if (from < 0 || to > tokens || from > to) {
             throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") outside [0, " + tokens + ")");

@@ -21,10 +21,14 @@ import java.util.List;
  */
 public interface Policy extends AutoCloseable {
 
-    /** Dimensions and identity of the model. */
+    /**
+     * Dimensions and identity of the model.
+     *
+     * @return hidden size, vocabulary, end-of-sequence ids and the model's identity
+     */
     PolicySpec spec();
 
-    /** The model's tokenizer: gold responses are tokenized with it for supervised fine-tuning. */
+    /** {@return the model's tokenizer: gold responses are tokenized with it for supervised fine-tuning} */
     Tokenizer tokenizer();
 
     /**
@@ -32,6 +36,8 @@ public interface Policy extends AutoCloseable {
      * has one row per response token, {@code sum(responseTokens.length())} rows in all, of width
      * {@code spec().hiddenSize()}.
      *
+     * @param sequences the prompts and their response tokens
+     * @return [sum of response lengths x d]
      * @throws IllegalArgumentException when a token id is outside the vocabulary or a prompt's images do not
      *                                  fit the model
      */

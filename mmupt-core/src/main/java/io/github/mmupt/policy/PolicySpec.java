@@ -13,6 +13,14 @@ import com.google.common.primitives.ImmutableIntArray;
  */
 public record PolicySpec(String modelId, int hiddenSize, int vocabSize, ImmutableIntArray endOfSequence) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param modelId the component {@code modelId}, described with the class
+     * @param hiddenSize the component {@code hiddenSize}, described with the class
+     * @param vocabSize the component {@code vocabSize}, described with the class
+     * @param endOfSequence the component {@code endOfSequence}, described with the class
+     */
     public PolicySpec {
         if (modelId == null || modelId.isBlank()) {
             throw new IllegalArgumentException("modelId must not be blank");

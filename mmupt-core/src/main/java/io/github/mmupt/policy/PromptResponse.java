@@ -11,6 +11,12 @@ import io.github.mmupt.prompt.Prompt;
  */
 public record PromptResponse(Prompt prompt, ImmutableIntArray responseTokens) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param prompt the component {@code prompt}, described with the class
+     * @param responseTokens the component {@code responseTokens}, described with the class
+     */
     public PromptResponse {
         if (prompt == null || responseTokens == null) {
             throw new IllegalArgumentException("prompt and responseTokens must not be null");

@@ -10,12 +10,22 @@ import com.google.common.primitives.ImmutableIntArray;
  */
 public interface Tokenizer {
 
-    /** Number of token ids (V). */
+    /** {@return number of token ids (V)} */
     int vocabSize();
 
-    /** Token ids of plain text; special-token strings in {@code text} are not parsed as special tokens. */
+    /**
+     * Token ids of plain text; special-token strings in {@code text} are not parsed as special tokens.
+     *
+     * @param text the text
+     * @return its token ids
+     */
     ImmutableIntArray encode(String text);
 
-    /** The text of token ids, special tokens (end of sequence, padding, image slots) left out. */
+    /**
+     * The text of token ids, special tokens (end of sequence, padding, image slots) left out.
+     *
+     * @param ids token ids
+     * @return the text, special tokens left out
+     */
     String decode(ImmutableIntArray ids);
 }

@@ -24,7 +24,11 @@ public final class ImageCache {
     private long bytes;
     private long decodes;
 
-    /** A cache holding at most {@code maxBytes} bytes of pixels (an image larger than that is decoded each time). */
+    /**
+     * A cache holding at most {@code maxBytes} bytes of pixels (an image larger than that is decoded each time).
+     *
+     * @param maxBytes the budget in bytes
+     */
     public ImageCache(long maxBytes) {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes must be >= 0, got " + maxBytes);
@@ -32,16 +36,17 @@ public final class ImageCache {
         this.maxBytes = maxBytes;
     }
 
+    /** {@return the budget in bytes} */
     public long maxBytes() {
         return maxBytes;
     }
 
-    /** Bytes of pixels held now. */
+    /** {@return bytes of pixels held now} */
     public synchronized long bytes() {
         return bytes;
     }
 
-    /** How many times an image had to be decoded (misses): a measure of how well the budget fits the data. */
+    /** {@return how many times an image had to be decoded (misses): a measure of how well the budget fits the data} */
     public synchronized long decodes() {
         return decodes;
     }

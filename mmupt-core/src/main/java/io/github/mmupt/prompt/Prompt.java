@@ -21,6 +21,13 @@ public record Prompt(String id, List<RgbImage> images, String question) {
     /** Where an image goes in the question text. */
     public static final String IMAGE_PLACEHOLDER = "<image>";
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param id the component {@code id}, described with the class
+     * @param images the component {@code images}, described with the class
+     * @param question the component {@code question}, described with the class
+     */
     public Prompt {
         if (id == null || id.isBlank()) {
             throw new IllegalArgumentException("prompt id must not be blank");
@@ -39,7 +46,12 @@ public record Prompt(String id, List<RgbImage> images, String question) {
         }
     }
 
-    /** Number of {@value #IMAGE_PLACEHOLDER} placeholders in {@code text}. */
+    /**
+     * Number of {@value #IMAGE_PLACEHOLDER} placeholders in {@code text}.
+     *
+     * @param text a question
+     * @return how many placeholders it has
+     */
     public static int placeholderCount(String text) {
         int count = 0;
         for (int at = text.indexOf(IMAGE_PLACEHOLDER); at >= 0;

@@ -48,7 +48,14 @@ public final class RgbImage {
         this.cache = cache;
     }
 
-    /** An image from interleaved RGB bytes; {@code rgb.length} must be {@code 3 * width * height}. */
+    /**
+     * An image from interleaved RGB bytes; {@code rgb.length} must be {@code 3 * width * height}.
+     *
+     * @param width the width in pixels
+     * @param height the height in pixels
+     * @param rgb 3 x width x height bytes (copied)
+     * @return the image
+     */
     public static RgbImage of(int width, int height, byte[] rgb) {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
@@ -60,7 +67,12 @@ public final class RgbImage {
         return new RgbImage(width, height, rgb.clone(), null, null);
     }
 
-    /** Converts any {@link BufferedImage}; alpha is dropped. */
+    /**
+     * Converts any {@link BufferedImage}; alpha is dropped.
+     *
+     * @param image any image
+     * @return its pixels as RGB
+     */
     public static RgbImage from(BufferedImage image) {
         return new RgbImage(image.getWidth(), image.getHeight(), pixelsOf(image), null, null);
     }
@@ -88,7 +100,13 @@ public final class RgbImage {
         return rgb;
     }
 
-    /** Reads a PNG, JPEG, BMP or GIF file now, within {@link #DEFAULT_MAX_PIXELS}. */
+    /**
+     * Reads a PNG, JPEG, BMP or GIF file now, within {@link #DEFAULT_MAX_PIXELS}.
+     *
+     * @param file an image file
+     * @return the image, decoded
+     * @throws IOException when the file is missing, not an image, or over the budget
+     */
     public static RgbImage read(Path file) throws IOException {
         RgbImage header = open(file, new ImageCache(0), DEFAULT_MAX_PIXELS);
         return new RgbImage(header.width, header.height, header.decode(), null, null);
@@ -98,6 +116,10 @@ public final class RgbImage {
      * Opens a PNG, JPEG, BMP or GIF file: reads its header now (format and size, checked against
      * {@code maxPixels}) and decodes its pixels when they are first needed, through {@code cache}.
      *
+     * @param file an image file
+     * @param cache where its pixels are kept once decoded
+     * @param maxPixels the largest width x height accepted
+     * @return the image, not yet decoded
      * @throws IOException when the file is missing, not an image, or larger than {@code maxPixels}; the message
      *                     names the file
      */
@@ -159,20 +181,29 @@ public final class RgbImage {
         return rgb != null ? rgb : cache.get(file, this::decode);
     }
 
-    /** The file an opened image reads its pixels from; empty for an image held in memory. */
+    /** {@return the file an opened image reads its pixels from; empty for an image held in memory} */
     public Optional<Path> file() {
         return Optional.ofNullable(file);
     }
 
+    /** {@return the width in pixels} */
     public int width() {
         return width;
     }
 
+    /** {@return the height in pixels} */
     public int height() {
         return height;
     }
 
-    /** One channel (0 red, 1 green, 2 blue) of one pixel, 0..255. */
+    /**
+     * One channel (0 red, 1 green, 2 blue) of one pixel, 0..255.
+     *
+     * @param x the column
+     * @param y the row
+     * @param c the channel
+     * @return its value, 0..255
+     */
     public int channel(int x, int y, int c) {
         if (x < 0 || x >= width || y < 0 || y >= height || c < 0 || c > 2) {
             throw new IndexOutOfBoundsException("pixel (" + x + ", " + y + ") channel " + c + " outside "
@@ -181,11 +212,12 @@ public final class RgbImage {
         return pixels()[3 * (y * width + x) + c] & 0xff;
     }
 
-    /** A copy of the pixels, in the layout described above. */
+    /** {@return a copy of the pixels, in the layout described above} */
     public byte[] toRgbBytes() {
         return pixels().clone();
     }
 
+    /** {@return a new BufferedImage of the pixels} */
     public BufferedImage toBufferedImage() {
         byte[] rgb = pixels();
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);

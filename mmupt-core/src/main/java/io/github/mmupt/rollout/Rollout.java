@@ -26,6 +26,15 @@ public record Rollout(ImmutableIntArray tokenIds, ImmutableDoubleArray logProbs,
     /** Slack above zero allowed for a log-prob, for the rounding of a float log-softmax. */
     static final double LOG_PROB_SLACK = 1e-6;
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param tokenIds the component {@code tokenIds}, described with the class
+     * @param logProbs the component {@code logProbs}, described with the class
+     * @param text the component {@code text}, described with the class
+     * @param answer the component {@code answer}, described with the class
+     * @param finish the component {@code finish}, described with the class
+     */
     public Rollout {
         if (tokenIds == null || logProbs == null || text == null || answer == null || finish == null) {
             throw new IllegalArgumentException("Rollout fields must not be null");
@@ -51,16 +60,17 @@ public record Rollout(ImmutableIntArray tokenIds, ImmutableDoubleArray logProbs,
         }
     }
 
+    /** {@return the number of tokens} */
     public int length() {
         return tokenIds.length();
     }
 
-    /** Whether log-probs were recorded. */
+    /** {@return whether log-probs were recorded} */
     public boolean hasLogProbs() {
         return !logProbs.isEmpty();
     }
 
-    /** Whether the response was cut off by the length limit. */
+    /** {@return whether the response was cut off by the length limit} */
     public boolean truncated() {
         return finish == FinishReason.LENGTH;
     }

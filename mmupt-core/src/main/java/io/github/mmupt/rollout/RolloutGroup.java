@@ -14,6 +14,12 @@ import java.util.Optional;
  */
 public record RolloutGroup(Prompt prompt, List<Rollout> rollouts) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param prompt the component {@code prompt}, described with the class
+     * @param rollouts the component {@code rollouts}, described with the class
+     */
     public RolloutGroup {
         if (prompt == null || rollouts == null) {
             throw new IllegalArgumentException("prompt and rollouts must not be null");
@@ -24,11 +30,12 @@ public record RolloutGroup(Prompt prompt, List<Rollout> rollouts) {
         }
     }
 
+    /** {@return N, the responses} */
     public int size() {
         return rollouts.size();
     }
 
-    /** The extracted answers, in sampling order. */
+    /** {@return the extracted answers, in sampling order} */
     public List<Optional<String>> answers() {
         return rollouts.stream().map(Rollout::answer).toList();
     }

@@ -19,6 +19,9 @@ public interface RolloutSampler {
     /**
      * Samples {@code params.responsesPerPrompt()} responses for each prompt.
      *
+     * @param prompts the prompts
+     * @param params how to sample
+     * @param seed the root seed of this call
      * @return one group per prompt, in the order of {@code prompts}, each with its responses in sampling order
      */
     List<RolloutGroup> sample(List<Prompt> prompts, SamplingParams params, long seed);

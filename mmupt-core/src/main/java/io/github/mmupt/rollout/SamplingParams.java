@@ -24,6 +24,17 @@ import com.google.common.primitives.ImmutableIntArray;
 public record SamplingParams(int responsesPerPrompt, double temperature, double topP, int topK, int maxNewTokens,
         ImmutableIntArray stopTokenIds, int minNewTokens) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param responsesPerPrompt the component {@code responsesPerPrompt}, described with the class
+     * @param temperature the component {@code temperature}, described with the class
+     * @param topP the component {@code topP}, described with the class
+     * @param topK the component {@code topK}, described with the class
+     * @param maxNewTokens the component {@code maxNewTokens}, described with the class
+     * @param stopTokenIds the component {@code stopTokenIds}, described with the class
+     * @param minNewTokens the component {@code minNewTokens}, described with the class
+     */
     public SamplingParams {
         if (responsesPerPrompt < 1 || responsesPerPrompt > 1024) {
             throw new IllegalArgumentException("responsesPerPrompt must be in [1, 1024], got " + responsesPerPrompt);
@@ -54,16 +65,25 @@ public record SamplingParams(int responsesPerPrompt, double temperature, double 
         }
     }
 
-    /** MM-UPT's rollout settings: n 10, temperature 0.7, top-p 0.99, no top-k, 2048 new tokens. */
+    /**
+     * MM-UPT's rollout settings: n 10, temperature 0.7, top-p 0.99, no top-k, 2048 new tokens.
+     *
+     * @return the settings
+     */
     public static SamplingParams mmUpt() {
         return builder().build();
     }
 
+    /** {@return a builder with the defaults its setters document} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder starting from these values. */
+    /**
+     * A builder starting from these values.
+     *
+     * @return this builder
+     */
     public Builder toBuilder() {
         return new Builder().responsesPerPrompt(responsesPerPrompt).temperature(temperature).topP(topP).topK(topK)
                 .maxNewTokens(maxNewTokens).stopTokenIds(stopTokenIds).minNewTokens(minNewTokens);
@@ -82,41 +102,84 @@ public record SamplingParams(int responsesPerPrompt, double temperature, double 
         private Builder() {
         }
 
+        /**
+         * Sets responsesPerPrompt; see the class description for its range and default.
+         *
+         * @param n the new value
+         * @return this builder
+         */
         public Builder responsesPerPrompt(int n) {
             this.responsesPerPrompt = n;
             return this;
         }
 
+        /**
+         * Sets temperature; see the class description for its range and default.
+         *
+         * @param temperature the new value
+         * @return this builder
+         */
         public Builder temperature(double temperature) {
             this.temperature = temperature;
             return this;
         }
 
+        /**
+         * Sets topP; see the class description for its range and default.
+         *
+         * @param topP the new value
+         * @return this builder
+         */
         public Builder topP(double topP) {
             this.topP = topP;
             return this;
         }
 
+        /**
+         * Sets topK; see the class description for its range and default.
+         *
+         * @param topK the new value
+         * @return this builder
+         */
         public Builder topK(int topK) {
             this.topK = topK;
             return this;
         }
 
+        /**
+         * Sets maxNewTokens; see the class description for its range and default.
+         *
+         * @param maxNewTokens the new value
+         * @return this builder
+         */
         public Builder maxNewTokens(int maxNewTokens) {
             this.maxNewTokens = maxNewTokens;
             return this;
         }
 
+        /**
+         * Sets stopTokenIds; see the class description for its range and default.
+         *
+         * @param ids the new value
+         * @return this builder
+         */
         public Builder stopTokenIds(ImmutableIntArray ids) {
             this.stopTokenIds = ids;
             return this;
         }
 
+        /**
+         * Sets minNewTokens; see the class description for its range and default.
+         *
+         * @param n the new value
+         * @return this builder
+         */
         public Builder minNewTokens(int n) {
             this.minNewTokens = n;
             return this;
         }
 
+        /** {@return the settings, checked together} */
         public SamplingParams build() {
             return new SamplingParams(responsesPerPrompt, temperature, topP, topK, maxNewTokens, stopTokenIds, minNewTokens);
         }

@@ -20,16 +20,36 @@ public final class AtomicFiles {
     /** Writes the content to a stream; may throw. */
     @FunctionalInterface
     public interface Content {
+        /**
+         * Writes everything to {@code out}.
+         *
+         * @param out the temporary file's stream
+         * @throws IOException when writing fails
+         */
         void writeTo(OutputStream out) throws IOException;
     }
 
     private AtomicFiles() {
     }
 
+    /**
+     * Writes bytes atomically.
+     *
+     * @param target the file
+     * @param bytes its new content
+     * @throws IOException when writing fails (the old file, if any, is left as it was)
+     */
     public static void write(Path target, byte[] bytes) throws IOException {
         write(target, out -> out.write(bytes));
     }
 
+    /**
+     * Writes what {@code content} produces atomically.
+     *
+     * @param target the file
+     * @param content what to write
+     * @throws IOException when writing fails (the old file, if any, is left as it was)
+     */
     public static void write(Path target, Content content) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
@@ -58,7 +78,13 @@ public final class AtomicFiles {
         }
     }
 
-    /** Renames {@code from} to {@code to} atomically where the file system allows, replacing {@code to}. */
+    /**
+     * Renames {@code from} to {@code to} atomically where the file system allows, replacing {@code to}.
+     *
+     * @param from the file or directory to move
+     * @param to where it goes
+     * @throws IOException when the move fails
+     */
     public static void move(Path from, Path to) throws IOException {
         try {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -67,7 +93,12 @@ public final class AtomicFiles {
         }
     }
 
-    /** Deletes a directory tree (for cleaning up temporary directories); a missing root is fine. */
+    /**
+     * Deletes a directory tree (for cleaning up temporary directories); a missing root is fine.
+     *
+     * @param root the directory
+     * @throws IOException when a file cannot be deleted
+     */
     public static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;

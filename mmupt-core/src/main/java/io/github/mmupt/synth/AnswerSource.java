@@ -11,6 +11,8 @@ package io.github.mmupt.synth;
  * </ul>
  */
 public enum AnswerSource {
+    /** The policy's own majority answer (no label needed). */
     MAJORITY_VOTE,
+    /** The dataset's gold answer. */
     GOLD
 }

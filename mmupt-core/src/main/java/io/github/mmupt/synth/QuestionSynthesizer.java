@@ -67,11 +67,17 @@ public final class QuestionSynthesizer {
         this.seed = b.seed;
     }
 
+    /** {@return a builder with the defaults its setters document} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Writes, filters and returns new questions about the images of {@code sources}. */
+    /**
+     * Writes, filters and returns new questions about the images of {@code sources}.
+     *
+     * @param sources the examples whose images the new questions are about
+     * @return the kept questions as a dataset, and what each filter removed
+     */
     public SynthesisResult synthesize(List<Example> sources) {
         List<Optional<String>> answers = answersToShow(sources);
         List<Example> writable = new ArrayList<>();
@@ -241,62 +247,117 @@ public final class QuestionSynthesizer {
         private Builder() {
         }
 
-        /** Required: the policy's sampler (with the head whose questions you want). */
+        /**
+         * Required: the policy's sampler (with the head whose questions you want).
+         *
+         * @param sampler the new value
+         * @return this builder
+         */
         public Builder sampler(RolloutSampler sampler) {
             this.sampler = sampler;
             return this;
         }
 
-        /** Required: in-context or direct. */
+        /**
+         * Required: in-context or direct.
+         *
+         * @param strategy the new value
+         * @return this builder
+         */
         public Builder strategy(SynthesisStrategy strategy) {
             this.strategy = strategy;
             return this;
         }
 
+        /**
+         * Sets prompts; see the class description for its range and default.
+         *
+         * @param prompts the new value
+         * @return this builder
+         */
         public Builder prompts(SynthesisPrompts prompts) {
             this.prompts = prompts;
             return this;
         }
 
-        /** How questions are written; {@code responsesPerPrompt} is the number of candidates per source. */
+        /**
+         * How questions are written; {@code responsesPerPrompt} is the number of candidates per source.
+         *
+         * @param params the new value
+         * @return this builder
+         */
         public Builder writing(SamplingParams params) {
             this.writing = params;
             return this;
         }
 
-        /** How the policy answers, for the in-context answer ({@link AnswerSource#MAJORITY_VOTE}). */
+        /**
+         * How the policy answers, for the in-context answer ({@link AnswerSource#MAJORITY_VOTE}).
+         *
+         * @param params the new value
+         * @return this builder
+         */
         public Builder answering(SamplingParams params) {
             this.answering = params;
             return this;
         }
 
-        /** At most this many questions kept per source, >= 1. Default 1. */
+        /**
+         * At most this many questions kept per source, >= 1. Default 1.
+         *
+         * @param n the new value
+         * @return this builder
+         */
         public Builder questionsPerSource(int n) {
             this.questionsPerSource = n;
             return this;
         }
 
+        /**
+         * Sets filters; see the class description for its range and default.
+         *
+         * @param filters the new value
+         * @return this builder
+         */
         public Builder filters(SynthesisFilters filters) {
             this.filters = filters;
             return this;
         }
 
+        /**
+         * Sets answerSource; see the class description for its range and default.
+         *
+         * @param source the new value
+         * @return this builder
+         */
         public Builder answerSource(AnswerSource source) {
             this.answerSource = source;
             return this;
         }
 
-        /** Votes for the in-context answer and for self-consistency. Default {@link MajorityVoteLabeler#standard()}. */
+        /**
+         * Votes for the in-context answer and for self-consistency. Default {@link MajorityVoteLabeler#standard()}.
+         *
+         * @param labeler the new value
+         * @return this builder
+         */
         public Builder labeler(PseudoLabeler labeler) {
             this.labeler = labeler;
             return this;
         }
 
+        /**
+         * Sets seed; see the class description for its range and default.
+         *
+         * @param seed the new value
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
         }
 
+        /** {@return the settings, checked together} */
         public QuestionSynthesizer build() {
             if (sampler == null || strategy == null) {
                 throw new IllegalStateException("QuestionSynthesizer needs " + (sampler == null ? "a sampler" : "")

@@ -31,6 +31,17 @@ import java.util.function.Predicate;
 public record SynthesisFilters(Predicate<String> questionCheck, int minWords, int maxWords, double maxSimilarity,
         boolean duplicatesAcrossImages, double minAgreement, Optional<SamplingParams> consistency) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param questionCheck the component {@code questionCheck}, described with the class
+     * @param minWords the component {@code minWords}, described with the class
+     * @param maxWords the component {@code maxWords}, described with the class
+     * @param maxSimilarity the component {@code maxSimilarity}, described with the class
+     * @param duplicatesAcrossImages the component {@code duplicatesAcrossImages}, described with the class
+     * @param minAgreement the component {@code minAgreement}, described with the class
+     * @param consistency the component {@code consistency}, described with the class
+     */
     public SynthesisFilters {
         if (questionCheck == null || consistency == null) {
             throw new IllegalArgumentException("questionCheck and consistency must not be null");
@@ -50,27 +61,38 @@ public record SynthesisFilters(Predicate<String> questionCheck, int minWords, in
         }
     }
 
-    /** The defaults listed above. */
+    /** {@return the defaults listed above} */
     public static SynthesisFilters defaults() {
         return builder().build();
     }
 
+    /** {@return a builder with the defaults its setters document} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Whether self-consistency is checked. */
+    /** {@return whether self-consistency is checked} */
     public boolean checksConsistency() {
         return minAgreement > 0;
     }
 
-    /** The default question check: some letter, and a final question mark. */
+    /**
+     * The default question check: some letter, and a final question mark.
+     *
+     * @param text a candidate
+     * @return whether it has a letter and ends with a question mark
+     */
     public static boolean looksLikeQuestion(String text) {
         String t = text.strip();
         return t.endsWith("?") && t.chars().anyMatch(Character::isLetter);
     }
 
-    /** Lower-cased words (runs of letters and digits): what length and similarity are measured on. */
+    /**
+     * Lower-cased words (runs of letters and digits): what length and similarity are measured on.
+     *
+     * @param text a question
+     * @return its lower-case words
+     */
     public static Set<String> words(String text) {
         return new HashSet<>(Arrays.asList(wordArray(text)));
     }
@@ -84,7 +106,13 @@ public record SynthesisFilters(Predicate<String> questionCheck, int minWords, in
         return t.isEmpty() ? new String[0] : t.split(" ");
     }
 
-    /** Jaccard similarity of two texts' word sets; 1 for two texts without words. */
+    /**
+     * Jaccard similarity of two texts' word sets; 1 for two texts without words.
+     *
+     * @param a one question
+     * @param b another
+     * @return the Jaccard similarity of their word sets, in [0, 1]
+     */
     public static double similarity(String a, String b) {
         Set<String> x = words(a);
         Set<String> y = words(b);
@@ -97,6 +125,7 @@ public record SynthesisFilters(Predicate<String> questionCheck, int minWords, in
         return (double) x.size() / union.size();
     }
 
+    /** Options of {@link SynthesisFilters}; each setter documents its default. */
     public static final class Builder {
         private Predicate<String> questionCheck = SynthesisFilters::looksLikeQuestion;
         private int minWords = 3;
@@ -109,26 +138,47 @@ public record SynthesisFilters(Predicate<String> questionCheck, int minWords, in
         private Builder() {
         }
 
-        /** Whether a text is a question of the kind wanted. Default {@link #looksLikeQuestion}. */
+        /**
+         * Whether a text is a question of the kind wanted. Default {@link #looksLikeQuestion}.
+         *
+         * @param check the new value
+         * @return this builder
+         */
         public Builder questionCheck(Predicate<String> check) {
             this.questionCheck = check;
             return this;
         }
 
-        /** Length bounds in words, inclusive. Default [3, 64]. */
+        /**
+         * Length bounds in words, inclusive. Default [3, 64].
+         *
+         * @param min the new value
+         * @param max the new value
+         * @return this builder
+         */
         public Builder words(int min, int max) {
             this.minWords = min;
             this.maxWords = max;
             return this;
         }
 
-        /** Similarity (0, 1] at or above which a question is a near-duplicate. Default 0.9. */
+        /**
+         * Similarity (0, 1] at or above which a question is a near-duplicate. Default 0.9.
+         *
+         * @param similarity the new value
+         * @return this builder
+         */
         public Builder maxSimilarity(double similarity) {
             this.maxSimilarity = similarity;
             return this;
         }
 
-        /** Also remove questions that repeat one kept for another image. Default false (per image). */
+        /**
+         * Also remove questions that repeat one kept for another image. Default false (per image).
+         *
+         * @param across the new value
+         * @return this builder
+         */
         public Builder duplicatesAcrossImages(boolean across) {
             this.acrossImages = across;
             return this;
@@ -137,6 +187,10 @@ public record SynthesisFilters(Predicate<String> questionCheck, int minWords, in
         /**
          * Keep a question only if the policy's majority answer to it holds at least {@code minAgreement} of the
          * {@code answering.responsesPerPrompt()} votes. Default off.
+         *
+         * @param minAgreement the new value
+         * @param answering the new value
+         * @return this builder
          */
         public Builder selfConsistency(double minAgreement, SamplingParams answering) {
             this.minAgreement = minAgreement;
@@ -144,6 +198,7 @@ public record SynthesisFilters(Predicate<String> questionCheck, int minWords, in
             return this;
         }
 
+        /** {@return the settings, checked together} */
         public SynthesisFilters build() {
             return new SynthesisFilters(questionCheck, minWords, maxWords, maxSimilarity, acrossImages, minAgreement,
                     Optional.ofNullable(consistency));

@@ -33,10 +33,20 @@ import java.util.Optional;
  */
 public record SynthesisPrompts(String inContext, String direct, String newQuestion) {
 
+    /** Where the images go. */
     public static final String IMAGES = "{images}";
+    /** Where the original question goes (in-context only). */
     public static final String QUESTION = "{question}";
+    /** Where the answer goes (in-context only). */
     public static final String ANSWER = "{answer}";
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param inContext the component {@code inContext}, described with the class
+     * @param direct the component {@code direct}, described with the class
+     * @param newQuestion the component {@code newQuestion}, described with the class
+     */
     public SynthesisPrompts {
         require("in-context", inContext, IMAGES, QUESTION, ANSWER);
         require("direct", direct, IMAGES);
@@ -58,7 +68,7 @@ public record SynthesisPrompts(String inContext, String direct, String newQuesti
         }
     }
 
-    /** The documented default templates. */
+    /** {@return the documented default templates} */
     public static SynthesisPrompts defaults() {
         return new SynthesisPrompts(
                 IMAGES + "Here is a question about the image and its answer.\nQuestion: " + QUESTION + "\nAnswer: " + ANSWER
@@ -69,14 +79,32 @@ public record SynthesisPrompts(String inContext, String direct, String newQuesti
                 IMAGES + QUESTION);
     }
 
+    /**
+     * These prompts with another in-context template.
+     *
+     * @param template a template with {@value #IMAGES}, {@value #QUESTION} and {@value #ANSWER}
+     * @return the changed prompts
+     */
     public SynthesisPrompts withInContext(String template) {
         return new SynthesisPrompts(template, direct, newQuestion);
     }
 
+    /**
+     * These prompts with another direct template.
+     *
+     * @param template a template with {@value #IMAGES}
+     * @return the changed prompts
+     */
     public SynthesisPrompts withDirect(String template) {
         return new SynthesisPrompts(inContext, template, newQuestion);
     }
 
+    /**
+     * These prompts with another template for asking a written question.
+     *
+     * @param template a template with {@value #IMAGES} and {@value #QUESTION}
+     * @return the changed prompts
+     */
     public SynthesisPrompts withNewQuestion(String template) {
         return new SynthesisPrompts(inContext, direct, template);
     }
@@ -85,6 +113,10 @@ public record SynthesisPrompts(String inContext, String direct, String newQuesti
      * The prompt that asks the policy for a new question about {@code source}'s images.
      *
      * @param answer the answer to show (in-context only; ignored by the direct template)
+     * @param strategy in-context or direct
+     * @param source the example whose images are shown
+     * @param id the new prompt's id
+     * @return the prompt
      */
     public Prompt writerPrompt(SynthesisStrategy strategy, Example source, Optional<String> answer, String id) {
         Prompt p = source.prompt();
@@ -99,13 +131,25 @@ public record SynthesisPrompts(String inContext, String direct, String newQuesti
         return new Prompt(id, p.images(), text);
     }
 
-    /** The training prompt of a written question: {@code source}'s images and the new text. */
+    /**
+     * The training prompt of a written question: {@code source}'s images and the new text.
+     *
+     * @param source the example whose images are shown
+     * @param question the written question
+     * @param id the new prompt's id
+     * @return the prompt
+     */
     public Prompt newQuestion(Example source, String question, String id) {
         return new Prompt(id, source.prompt().images(), newQuestion.replace(IMAGES, images(source.prompt()))
                 .replace(QUESTION, question));
     }
 
-    /** A question's text without its image placeholders, whitespace collapsed. */
+    /**
+     * A question's text without its image placeholders, whitespace collapsed.
+     *
+     * @param p a prompt
+     * @return its question without placeholders
+     */
     public static String questionText(Prompt p) {
         return p.question().replace(Prompt.IMAGE_PLACEHOLDER, " ").strip().replaceAll("\\s+", " ");
     }

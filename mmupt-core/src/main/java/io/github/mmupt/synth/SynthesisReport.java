@@ -20,6 +20,20 @@ import java.util.Locale;
 public record SynthesisReport(int sources, int sourcesWithoutAnswer, int candidates, int notAQuestion, int outOfLength,
         int duplicateOfOriginal, int duplicateOfKept, int inconsistent, int surplus, int kept) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param sources the component {@code sources}, described with the class
+     * @param sourcesWithoutAnswer the component {@code sourcesWithoutAnswer}, described with the class
+     * @param candidates the component {@code candidates}, described with the class
+     * @param notAQuestion the component {@code notAQuestion}, described with the class
+     * @param outOfLength the component {@code outOfLength}, described with the class
+     * @param duplicateOfOriginal the component {@code duplicateOfOriginal}, described with the class
+     * @param duplicateOfKept the component {@code duplicateOfKept}, described with the class
+     * @param inconsistent the component {@code inconsistent}, described with the class
+     * @param surplus the component {@code surplus}, described with the class
+     * @param kept the component {@code kept}, described with the class
+     */
     public SynthesisReport {
         if (notAQuestion + outOfLength + duplicateOfOriginal + duplicateOfKept + inconsistent + surplus + kept != candidates) {
             throw new IllegalArgumentException("every candidate is either removed once or kept: " + counts(notAQuestion,

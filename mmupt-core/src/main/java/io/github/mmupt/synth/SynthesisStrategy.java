@@ -10,7 +10,9 @@ package io.github.mmupt.synth;
  * </ul>
  */
 public enum SynthesisStrategy {
+    /** Image, original question and an answer in; a different question out. */
     IN_CONTEXT("in_context"),
+    /** Image only in; a question out. */
     DIRECT("direct");
 
     private final String label;
@@ -19,7 +21,7 @@ public enum SynthesisStrategy {
         this.label = label;
     }
 
-    /** The name written in provenance and file names: {@code in_context} or {@code direct}. */
+    /** {@return the name written in provenance and file names: {@code in_context} or {@code direct}} */
     public String label() {
         return label;
     }

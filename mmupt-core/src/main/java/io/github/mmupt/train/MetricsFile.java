@@ -23,7 +23,8 @@ import java.util.OptionalDouble;
  * being written. Keys: step, reward_mean, vote_share, answer_rate, distinct_answers, abstained, label_accuracy,
  * reward_accuracy (null without gold answers), loss, policy_loss, kl_loss, kl_mean, ppo_kl (mean log pi_old - log pi,
  * MM-UPT's drift statistic), clip_high, clip_low,
- * clip_dual, entropy, responses, response_length, mean_log_prob (in SFT, minus the cross-entropy), tokens_per_second, updates, skipped_updates, grad_norm, and
+ * clip_dual, entropy, responses, response_length, mean_log_prob (in SFT, minus the cross-entropy), tokens_per_second,
+ * updates, skipped_updates, grad_norm, and
  * seconds per phase (rollout, vote, score, update).
  */
 public final class MetricsFile implements StepListener, AutoCloseable {
@@ -33,6 +34,12 @@ public final class MetricsFile implements StepListener, AutoCloseable {
     private final Path file;
     private BufferedWriter out;
 
+    /**
+     * Appends to {@code file} (created with its directories).
+     *
+     * @param file the metrics file
+     * @throws IOException when it cannot be opened
+     */
     public MetricsFile(Path file) throws IOException {
         this.file = file;
         Files.createDirectories(file.toAbsolutePath().getParent());
@@ -44,11 +51,17 @@ public final class MetricsFile implements StepListener, AutoCloseable {
                 StandardOpenOption.APPEND);
     }
 
+    /** {@return the metrics file} */
     public Path file() {
         return file;
     }
 
-    /** The flat map written for one step (NaN and missing values as null). */
+    /**
+     * The flat map written for one step (NaN and missing values as null).
+     *
+     * @param s a step's statistics
+     * @return the metrics by key
+     */
     public static Map<String, Object> toMap(StepStats s) {
         Map<String, Object> m = new LinkedHashMap<>();
         VoteSummary v = s.votes();

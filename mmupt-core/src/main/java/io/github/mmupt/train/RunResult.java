@@ -14,22 +14,37 @@ import java.util.List;
  */
 public record RunResult(List<StepStats> steps, HeadWeights finalHead, Duration wallTime) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param steps the component {@code steps}, described with the class
+     * @param finalHead the component {@code finalHead}, described with the class
+     * @param wallTime the component {@code wallTime}, described with the class
+     */
     public RunResult {
         steps = List.copyOf(steps);
     }
 
-    /** Sampling steps (UPT, supervised GRPO) in which no response had an answer: nothing was learned in them. */
+    /**
+     * Sampling steps (UPT, supervised GRPO) in which no response had an answer: nothing was learned in them.
+     *
+     * @return the count
+     */
     public long stepsWithoutAnswers() {
         return steps.stream().filter(s -> s.votes().prompts() > 0 && s.votes().answerRate() == 0).count();
     }
 
-    /** Whether this call sampled and not one response had an answer: a format or extractor problem, not learning. */
+    /**
+     * Whether this call sampled and not one response had an answer: a format or extractor problem, not learning.
+     *
+     * @return whether no response answered
+     */
     public boolean noResponseAnswered() {
         return steps.stream().anyMatch(s -> s.votes().prompts() > 0) && stepsWithoutAnswers()
                 == steps.stream().filter(s -> s.votes().prompts() > 0).count();
     }
 
-    /** Updates skipped for a non-finite loss or gradient. */
+    /** {@return updates skipped for a non-finite loss or gradient} */
     public long skippedUpdates() {
         return steps.stream().mapToLong(StepStats::skippedUpdates).sum();
     }

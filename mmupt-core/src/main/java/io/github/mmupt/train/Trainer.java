@@ -72,6 +72,16 @@ public final class Trainer {
     private boolean anyAnswer;
     private boolean warnedNoAnswers;
 
+    /**
+     * A trainer positioned at {@code start}.
+     *
+     * @param settings the run's settings
+     * @param policy the trunk
+     * @param sampler the sampler (null in SFT)
+     * @param optimizer the head and its optimizer
+     * @param data the examples
+     * @param start where to start: step 0, or a checkpoint's state
+     */
     public Trainer(TrainingSettings settings, Policy policy, RolloutSampler sampler, GrpoOptimizer optimizer, Dataset data,
             LoopState start) {
         if (settings == null || policy == null || optimizer == null || data == null || start == null) {
@@ -99,29 +109,36 @@ public final class Trainer {
         this.order = permutation(epoch);
     }
 
+    /** {@return the run's settings} */
     public TrainingSettings settings() {
         return settings;
     }
 
+    /** {@return whether steps remain} */
     public boolean hasNext() {
         return step < settings.steps();
     }
 
-    /** Steps completed. */
+    /** {@return steps completed} */
     public long completedSteps() {
         return step;
     }
 
+    /** {@return the loop's counters now} */
     public LoopState loopState() {
         return new LoopState(step, epoch, cursor, settings.seed());
     }
 
-    /** The optimizer's state and the loop's counters, for a checkpoint. */
+    /** {@return the optimizer's state and the loop's counters, for a checkpoint} */
     public Checkpoint checkpoint() {
         return new Checkpoint(optimizer.state(), loopState(), policy.spec().modelId());
     }
 
-    /** Runs one step. */
+    /**
+     * Runs one step.
+     *
+     * @return the step's statistics
+     */
     public StepStats step() {
         if (!hasNext()) {
             throw new IllegalStateException("the run is complete (" + settings.steps() + " steps)");

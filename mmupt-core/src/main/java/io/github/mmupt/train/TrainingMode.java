@@ -12,7 +12,10 @@ package io.github.mmupt.train;
  * </ul>
  */
 public enum TrainingMode {
+    /** Rewards from the majority vote: no labels. */
     UPT,
+    /** Rewards from the gold answers (a baseline). */
     SUPERVISED_GRPO,
+    /** Cross-entropy on gold responses (stage 1, or a baseline). */
     SFT
 }

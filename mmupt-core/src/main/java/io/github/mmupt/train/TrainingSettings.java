@@ -25,6 +25,21 @@ public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep
         int microBatchSequences, SamplingParams sampling, PseudoLabeler labeler, AdvantageEstimator advantages,
         AnswerEquivalence equivalence, long seed) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param mode the component {@code mode}, described with the class
+     * @param steps the component {@code steps}, described with the class
+     * @param promptsPerStep the component {@code promptsPerStep}, described with the class
+     * @param promptsPerMiniBatch the component {@code promptsPerMiniBatch}, described with the class
+     * @param iterations the component {@code iterations}, described with the class
+     * @param microBatchSequences the component {@code microBatchSequences}, described with the class
+     * @param sampling the component {@code sampling}, described with the class
+     * @param labeler the component {@code labeler}, described with the class
+     * @param advantages the component {@code advantages}, described with the class
+     * @param equivalence the component {@code equivalence}, described with the class
+     * @param seed the component {@code seed}, described with the class
+     */
     public TrainingSettings {
         if (mode == null || sampling == null || labeler == null || advantages == null || equivalence == null) {
             throw new IllegalArgumentException("mode, sampling, labeler, advantages and equivalence must be set");

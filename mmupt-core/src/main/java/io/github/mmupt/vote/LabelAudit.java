@@ -16,6 +16,13 @@ import java.util.Optional;
  */
 public record LabelAudit(Optional<Boolean> labelCorrect, double rewardAccuracy, double goldShare) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param labelCorrect the component {@code labelCorrect}, described with the class
+     * @param rewardAccuracy the component {@code rewardAccuracy}, described with the class
+     * @param goldShare the component {@code goldShare}, described with the class
+     */
     public LabelAudit {
         if (labelCorrect == null) {
             throw new IllegalArgumentException("labelCorrect must not be null; use Optional.empty()");

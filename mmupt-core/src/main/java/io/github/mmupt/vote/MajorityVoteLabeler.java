@@ -63,32 +63,45 @@ public final class MajorityVoteLabeler implements PseudoLabeler {
         this.mmUptCompatible = mmUptCompatible;
     }
 
-    /** Equivalence classes, no minimum agreement, binary rewards. */
+    /**
+     * Equivalence classes, no minimum agreement, binary rewards.
+     *
+     * @return the labeler
+     */
     public static MajorityVoteLabeler standard() {
         return builder().build();
     }
 
-    /** MM-UPT's published behaviour, pitfalls included; for comparison runs only. */
+    /**
+     * MM-UPT's published behaviour, pitfalls included; for comparison runs only.
+     *
+     * @return the labeler
+     */
     public static MajorityVoteLabeler mmUptCompatible() {
         return new MajorityVoteLabeler(AnswerEquivalence.mathRulerCompatible(), 0.0, RewardMode.BINARY, true);
     }
 
+    /** {@return a builder with the defaults its setters document} */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** {@return which answers count as one vote} */
     public AnswerEquivalence equivalence() {
         return equivalence;
     }
 
+    /** {@return the least vote share that labels} */
     public double minAgreement() {
         return minAgreement;
     }
 
+    /** {@return binary or soft rewards} */
     public RewardMode rewardMode() {
         return rewardMode;
     }
 
+    /** {@return whether this reproduces MM-UPT's voting} */
     public boolean isMmUptCompatible() {
         return mmUptCompatible;
     }
@@ -258,7 +271,12 @@ public final class MajorityVoteLabeler implements PseudoLabeler {
         private Builder() {
         }
 
-        /** Which answers count as the same vote. Default {@link AnswerEquivalence#standard()}. */
+        /**
+         * Which answers count as the same vote. Default {@link AnswerEquivalence#standard()}.
+         *
+         * @param equivalence the new value
+         * @return this builder
+         */
         public Builder equivalence(AnswerEquivalence equivalence) {
             if (equivalence == null) {
                 throw new IllegalArgumentException("equivalence must not be null");
@@ -271,6 +289,9 @@ public final class MajorityVoteLabeler implements PseudoLabeler {
          * Minimum vote share, in [0, 1], of the winning class over all N responses; below it the prompt is
          * abstained. Default 0 (label whenever any response answers), as MM-UPT. SRT calls this the
          * self-consistency threshold; raising it trades coverage for label accuracy against confirmation bias.
+         *
+         * @param share the new value
+         * @return this builder
          */
         public Builder minAgreement(double share) {
             if (!(share >= 0 && share <= 1)) {
@@ -280,7 +301,12 @@ public final class MajorityVoteLabeler implements PseudoLabeler {
             return this;
         }
 
-        /** Binary (default) or soft rewards. */
+        /**
+         * Binary (default) or soft rewards.
+         *
+         * @param mode the new value
+         * @return this builder
+         */
         public Builder rewardMode(RewardMode mode) {
             if (mode == null) {
                 throw new IllegalArgumentException("rewardMode must not be null");
@@ -289,6 +315,7 @@ public final class MajorityVoteLabeler implements PseudoLabeler {
             return this;
         }
 
+        /** {@return the settings, checked together} */
         public MajorityVoteLabeler build() {
             return new MajorityVoteLabeler(equivalence, minAgreement, rewardMode, false);
         }

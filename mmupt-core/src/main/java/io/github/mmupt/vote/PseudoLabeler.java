@@ -27,15 +27,28 @@ public interface PseudoLabeler {
      * Votes over the answers of one group, in sampling order; {@code Optional.empty()} marks a response with
      * no final answer.
      *
+     * @param answers the extracted answer of each response, in sampling order (empty: none)
+     * @return the label, classes and rewards
      * @throws IllegalArgumentException when {@code answers} is empty or holds a null
      */
     VoteResult label(List<Optional<String>> answers);
 
-    /** Votes over the extracted answers of a sampled group. */
+    /**
+     * Votes over the extracted answers of a sampled group.
+     *
+     * @param group the sampled responses
+     * @return the label, classes and rewards
+     */
     default VoteResult label(RolloutGroup group) {
         return label(group.answers());
     }
 
-    /** Measures a vote against a known gold answer; never used to label. */
+    /**
+     * Measures a vote against a known gold answer; never used to label.
+     *
+     * @param vote a vote this labeler made
+     * @param goldAnswer the gold answer
+     * @return label and reward accuracy
+     */
     LabelAudit audit(VoteResult vote, String goldAnswer);
 }

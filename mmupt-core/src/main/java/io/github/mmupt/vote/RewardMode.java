@@ -12,12 +12,14 @@ package io.github.mmupt.vote;
  * A response with no answer, and every response of an abstained prompt, gets 0 in both modes.
  */
 public enum RewardMode {
+    /** 1 for the winning class, 0 otherwise. */
     BINARY {
         @Override
         double reward(int ownClassVotes, boolean inWinningClass, int groupSize) {
             return inWinningClass ? 1.0 : 0.0;
         }
     },
+    /** The vote share of the response's own class. */
     SOFT {
         @Override
         double reward(int ownClassVotes, boolean inWinningClass, int groupSize) {

@@ -29,6 +29,16 @@ public record VoteResult(
         int winningClass,
         ImmutableDoubleArray rewards) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param answers the component {@code answers}, described with the class
+     * @param label the component {@code label}, described with the class
+     * @param answerClass the component {@code answerClass}, described with the class
+     * @param classVotes the component {@code classVotes}, described with the class
+     * @param winningClass the component {@code winningClass}, described with the class
+     * @param rewards the component {@code rewards}, described with the class
+     */
     public VoteResult {
         if (answers == null || label == null || answerClass == null || classVotes == null || rewards == null) {
             throw new IllegalArgumentException("VoteResult fields must not be null");
@@ -76,22 +86,30 @@ public record VoteResult(
         }
     }
 
-    /** Number of responses voted on (N). */
+    /** {@return number of responses voted on (N)} */
     public int size() {
         return answers.size();
     }
 
-    /** Whether the prompt got no label (no answers, or agreement below the minimum). */
+    /** {@return whether the prompt got no label (no answers, or agreement below the minimum)} */
     public boolean abstained() {
         return winningClass < 0;
     }
 
-    /** Votes of the winning class over all N responses; 0 when abstained. */
+    /**
+     * Votes of the winning class over all N responses; 0 when abstained.
+     *
+     * @return a share in [0, 1]
+     */
     public double voteShare() {
         return abstained() ? 0.0 : (double) classVotes.get(winningClass) / size();
     }
 
-    /** Votes of the largest class over all N responses, whether or not it became the label. */
+    /**
+     * Votes of the largest class over all N responses, whether or not it became the label.
+     *
+     * @return a share in [0, 1]
+     */
     public double majorityShare() {
         int max = 0;
         for (int c = 0; c < classVotes.length(); c++) {
@@ -100,12 +118,16 @@ public record VoteResult(
         return (double) max / size();
     }
 
-    /** Number of distinct answers (classes of equivalent answers). */
+    /** {@return number of distinct answers (classes of equivalent answers)} */
     public int distinctAnswers() {
         return classVotes.length();
     }
 
-    /** Share of responses that have an answer class. */
+    /**
+     * Share of responses that have an answer class.
+     *
+     * @return a share in [0, 1]
+     */
     public double answerRate() {
         int answered = 0;
         for (int i = 0; i < size(); i++) {
@@ -116,7 +138,11 @@ public record VoteResult(
         return (double) answered / size();
     }
 
-    /** Mean reward over the N responses. */
+    /**
+     * Mean reward over the N responses.
+     *
+     * @return the mean
+     */
     public double meanReward() {
         double sum = 0;
         for (int i = 0; i < size(); i++) {

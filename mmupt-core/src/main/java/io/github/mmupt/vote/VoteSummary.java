@@ -20,6 +20,18 @@ public record VoteSummary(int prompts, double meanReward, double meanVoteShare, 
         double meanDistinctAnswers, double abstainedShare, OptionalDouble labelAccuracy,
         OptionalDouble rewardAccuracy) {
 
+    /**
+     * Checks the components; the class description gives the range of each.
+     *
+     * @param prompts the component {@code prompts}, described with the class
+     * @param meanReward the component {@code meanReward}, described with the class
+     * @param meanVoteShare the component {@code meanVoteShare}, described with the class
+     * @param answerRate the component {@code answerRate}, described with the class
+     * @param meanDistinctAnswers the component {@code meanDistinctAnswers}, described with the class
+     * @param abstainedShare the component {@code abstainedShare}, described with the class
+     * @param labelAccuracy the component {@code labelAccuracy}, described with the class
+     * @param rewardAccuracy the component {@code rewardAccuracy}, described with the class
+     */
     public VoteSummary {
         if (prompts < 0) {
             throw new IllegalArgumentException("prompts must be >= 0, got " + prompts);
@@ -32,7 +44,9 @@ public record VoteSummary(int prompts, double meanReward, double meanVoteShare, 
     /**
      * Summarizes votes and, where gold answers exist, their audits.
      *
+     * @param votes the votes of a step
      * @param audits audits of some of the votes (any order); empty when there are no gold answers
+     * @return the summary
      */
     public static VoteSummary of(List<VoteResult> votes, List<LabelAudit> audits) {
         int n = votes.size();

@@ -32,7 +32,15 @@ public final class HeadOptimizers {
     private HeadOptimizers() {
     }
 
-    /** The native optimizer, or the Java reference when the native library is unavailable (see the class doc). */
+    /**
+     * The native optimizer, or the Java reference when the native library is unavailable (see the class doc).
+     *
+     * @param initial the head to train (its weights are copied)
+     * @param loss the GRPO loss settings
+     * @param adamW the optimizer settings
+     * @param options the native kernel's settings (threads, instruction set, chunk size)
+     * @return the native optimizer, or the Java reference where no native kernel could be loaded
+     */
     public static GrpoOptimizer create(HeadWeights initial, GrpoLossConfig loss, AdamWConfig adamW,
             KernelOptions options) {
         return create(initial, loss, adamW, options, Boolean.getBoolean(REQUIRE_NATIVE));
@@ -42,6 +50,12 @@ public final class HeadOptimizers {
      * As {@link #create(HeadWeights, GrpoLossConfig, AdamWConfig, KernelOptions)}, with the fallback decided by
      * {@code requireNative} instead of the system property.
      *
+     * @param initial the head to train (its weights are copied)
+     * @param loss the GRPO loss settings
+     * @param adamW the optimizer settings
+     * @param options the native kernel's settings
+     * @param requireNative whether a missing native kernel is an error rather than a fallback
+     * @return the native optimizer, or the Java reference when that is allowed
      * @throws IllegalStateException when {@code requireNative} is set and the native library is unavailable
      */
     public static GrpoOptimizer create(HeadWeights initial, GrpoLossConfig loss, AdamWConfig adamW,

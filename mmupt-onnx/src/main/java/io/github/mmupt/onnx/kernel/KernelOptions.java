@@ -14,12 +14,22 @@ package io.github.mmupt.onnx.kernel;
  */
 public record KernelOptions(int threads, String isa, int chunkTokens) {
 
+    /**
+     * Checks the options: threads 0 (all cores) or more, a known instruction set name or null, chunk tokens 0
+     * (automatic) or more.
+     *
+     * @param threads the component {@code threads}, described with the class
+     * @param isa the component {@code isa}, described with the class
+     * @param chunkTokens the component {@code chunkTokens}, described with the class
+     */
     public KernelOptions {
         if (threads < 0 || threads > 256) {
             throw new IllegalArgumentException("threads must be in [0, 256] (0 = all CPUs), got " + threads);
         }
-        if (isa != null && !isa.equals("avx512") && !isa.equals("avx2") && !isa.equals("generic")) {
-            throw new IllegalArgumentException("isa must be avx512, avx2, generic or null (automatic), got " + isa);
+        if (isa != null && !isa.equals("avx512") && !isa.equals("avx2") && !isa.equals("neon")
+                && !isa.equals("generic")) {
+            throw new IllegalArgumentException("isa must be avx512, avx2, neon, generic or null (automatic), got "
+                    + isa);
         }
         if (chunkTokens < 0 || chunkTokens % 16 != 0) {
             throw new IllegalArgumentException("chunkTokens must be 0 (automatic) or a positive multiple of 16, got "
@@ -27,19 +37,41 @@ public record KernelOptions(int threads, String isa, int chunkTokens) {
         }
     }
 
-    /** All CPUs, the best instruction set, automatic chunks. */
+    /**
+     * All CPUs, the best instruction set, automatic chunks.
+     *
+     * @return all cores, the best instruction set of this CPU, automatic chunk size
+     */
     public static KernelOptions defaults() {
         return new KernelOptions(0, null, 0);
     }
 
+    /**
+     * These options with {@code n} worker threads (0 = one per core).
+     *
+     * @param n the number of threads
+     * @return the changed options
+     */
     public KernelOptions withThreads(int n) {
         return new KernelOptions(n, isa, chunkTokens);
     }
 
+    /**
+     * These options with an instruction set forced ("avx512", "avx2", "neon" or "generic"); null picks the best.
+     *
+     * @param name the instruction set
+     * @return the changed options
+     */
     public KernelOptions withIsa(String name) {
         return new KernelOptions(threads, name, chunkTokens);
     }
 
+    /**
+     * These options with a fixed chunk of tokens per pass (0 = chosen from the scratch budget).
+     *
+     * @param tokens tokens per chunk
+     * @return the changed options
+     */
     public KernelOptions withChunkTokens(int tokens) {
         return new KernelOptions(threads, isa, tokens);
     }

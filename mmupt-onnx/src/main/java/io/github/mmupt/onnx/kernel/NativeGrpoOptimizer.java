@@ -45,6 +45,10 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
     /**
      * Trains {@code initial}; when the KL term is on, a frozen copy made now is the reference head.
      *
+     * @param initial the head to train (copied into native memory)
+     * @param lossConfig the GRPO loss settings
+     * @param adamW the optimizer settings
+     * @param options the kernel's settings
      * @throws UnsatisfiedLinkError when the native library cannot be loaded
      */
     public NativeGrpoOptimizer(HeadWeights initial, GrpoLossConfig lossConfig, AdamWConfig adamW, KernelOptions options) {
@@ -86,7 +90,11 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         return b;
     }
 
-    /** The underlying trainable head (for benchmarks and checkpoints); owned by this optimizer. */
+    /**
+     * The underlying trainable head (for benchmarks and checkpoints); owned by this optimizer.
+     *
+     * @return the trained head, owned by this optimizer (do not close it)
+     */
     public NativeHead nativeHead() {
         return head;
     }

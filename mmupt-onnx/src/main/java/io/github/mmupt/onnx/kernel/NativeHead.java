@@ -85,6 +85,9 @@ public final class NativeHead implements AutoCloseable {
      * A head of the given shape with zero parameters.
      *
      * @param trainable keep a gradient and AdamW moments (a frozen head only scores)
+     * @param shape the head's shape (full or LoRA)
+     * @param options the kernel's settings
+     * @return the head, open; close it
      * @throws UnsatisfiedLinkError when the native library cannot be loaded
      */
     public static NativeHead create(HeadShape shape, boolean trainable, KernelOptions options) {
@@ -97,41 +100,69 @@ public final class NativeHead implements AutoCloseable {
         return new NativeHead(shape, trainable, options, handle);
     }
 
+    /** {@return the head's shape} */
     public HeadShape shape() {
         return shape;
     }
 
+    /** {@return whether the head keeps a gradient and AdamW moments} */
     public boolean trainable() {
         return trainable;
     }
 
+    /** {@return the kernel settings it was created with} */
     public KernelOptions options() {
         return options;
     }
 
-    /** The instruction set in use. */
+    /**
+     * The instruction set in use.
+     *
+     * @return "avx512", "avx2", "neon" or "generic"
+     */
     public String isa() {
         return call(h -> isa(h));
     }
 
-    /** Worker threads (and vocabulary partitions). */
+    /**
+     * Worker threads (and vocabulary partitions).
+     *
+     * @return the worker threads
+     */
     public int threads() {
         return call(h -> threads(h));
     }
 
-    /** Copies a tensor part in from {@code values}: [V x d], [r x d] or [V x r], row-major. */
+    /**
+     * Copies a tensor part in from {@code values}: [V x d], [r x d] or [V x r], row-major.
+     *
+     * @param tensor which tensor
+     * @param part its parameters, gradient or a moment
+     * @param values the values, row-major, at least as many as the tensor has (direct, native order)
+     */
     public void write(HeadTensor tensor, TensorPart part, FloatBuffer values) {
         FloatBuffer v = floats(values, elements(tensor), "values", false);
         run(h -> write(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v));
     }
 
-    /** Copies a tensor part out into {@code out}. */
+    /**
+     * Copies a tensor part out into {@code out}.
+     *
+     * @param tensor which tensor
+     * @param part its parameters, gradient or a moment
+     * @param out where the values go, row-major (direct, native order)
+     */
     public void read(HeadTensor tensor, TensorPart part, FloatBuffer out) {
         FloatBuffer v = floats(out, elements(tensor), "out", false);
         run(h -> read(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v));
     }
 
-    /** Number of elements of a tensor. */
+    /**
+     * Number of elements of a tensor.
+     *
+     * @param tensor which tensor
+     * @return its element count
+     */
     public long elements(HeadTensor tensor) {
         return switch (tensor) {
             case WEIGHT -> (long) shape.vocabSize() * shape.hiddenSize();
@@ -140,12 +171,20 @@ public final class NativeHead implements AutoCloseable {
         };
     }
 
-    /** AdamW updates applied so far. */
+    /**
+     * AdamW updates applied so far.
+     *
+     * @return the update count
+     */
     public long step() {
         return call(h -> step(h));
     }
 
-    /** Restores the update counter (for resuming from a checkpoint). */
+    /**
+     * Restores the update counter (for resuming from a checkpoint).
+     *
+     * @param step the update count to continue from
+     */
     public void setStep(long step) {
         run(h -> setStep(h, step));
     }
@@ -157,6 +196,8 @@ public final class NativeHead implements AutoCloseable {
      * @param targets [T]
      * @param logp    [T] output, or null
      * @param entropy [T] output, or null
+     * @param tokens T
+     * @param temperature the logits are divided by it
      */
     public void score(FloatBuffer hidden, IntBuffer targets, int tokens, double temperature, FloatBuffer logp,
             FloatBuffer entropy) {
@@ -168,7 +209,13 @@ public final class NativeHead implements AutoCloseable {
         run(h -> score(h, shape.hiddenSize(), hs, ys, tokens, temperature, lp, en));
     }
 
-    /** Raw logits [T x V] = W h (no temperature), for sampling. */
+    /**
+     * Raw logits [T x V] = W h (no temperature), for sampling.
+     *
+     * @param hidden [T x d] hidden states
+     * @param tokens T
+     * @param out [T x V] output
+     */
     public void logits(FloatBuffer hidden, int tokens, FloatBuffer out) {
         checkTokens(tokens);
         FloatBuffer hs = floats(hidden, (long) tokens * shape.hiddenSize(), "hidden", false);
@@ -180,6 +227,19 @@ public final class NativeHead implements AutoCloseable {
      * Train mode: adds the gradient of {@code sum_t weights[t] L_t} to the head's gradient and returns the
      * loss statistics. All per-token buffers hold T floats; {@code refLogProbs} may be null when the KL term is
      * off; {@code logp}, {@code entropy} [T] and {@code gradHidden} [T x d] are optional outputs.
+     *
+     * @param config the loss settings
+     * @param hidden [T x d] hidden states
+     * @param targets [T] token ids
+     * @param advantages [T] advantage of each token's sequence
+     * @param oldLogProbs [T] log-probs under the sampling head
+     * @param refLogProbs [T] log-probs under the reference head, or null without a KL term
+     * @param weights [T] aggregation weight of each token, not negative
+     * @param tokens T
+     * @param logp [T] output of the current log-probs, or null
+     * @param entropy [T] output of the entropies, or null
+     * @param gradHidden [T x d] output of dL/dh, or null
+     * @return the loss statistics of these tokens
      */
     public LossMetrics train(GrpoLossConfig config, FloatBuffer hidden, IntBuffer targets, FloatBuffer advantages,
             FloatBuffer oldLogProbs, FloatBuffer refLogProbs, FloatBuffer weights, int tokens, FloatBuffer logp,
@@ -212,7 +272,12 @@ public final class NativeHead implements AutoCloseable {
         return new LossMetrics(m[0], m[1], m[2], (long) m[3], m[4], m[5], m[6], (long) m[7], (long) m[8], (long) m[9]);
     }
 
-    /** Global-norm clipping and one AdamW step; the gradient is cleared. A non-finite gradient is skipped. */
+    /**
+     * Global-norm clipping and one AdamW step; the gradient is cleared. A non-finite gradient is skipped.
+     *
+     * @param config the optimizer settings
+     * @return what the update did
+     */
     public UpdateResult update(AdamWConfig config) {
         if (!trainable) {
             throw new IllegalStateException("this head is frozen (created with trainable = false)");
@@ -229,11 +294,16 @@ public final class NativeHead implements AutoCloseable {
         run(h -> zeroGrad(h));
     }
 
-    /** Scratch bytes the last score, logits or train call allocated. */
+    /**
+     * Scratch bytes the last score, logits or train call allocated.
+     *
+     * @return bytes
+     */
     public long lastWorkspaceBytes() {
         return call(h -> workspaceBytes(h));
     }
 
+    /** {@return whether the head is open (not yet closed)} */
     public boolean isOpen() {
         return state.handle != 0;
     }

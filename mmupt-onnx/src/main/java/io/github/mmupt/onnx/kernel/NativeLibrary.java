@@ -40,7 +40,11 @@ public final class NativeLibrary {
     private NativeLibrary() {
     }
 
-    /** The platform folder name: {@code linux-x86_64}, {@code linux-aarch64}, ... */
+    /**
+     * The platform folder name: {@code linux-x86_64}, {@code linux-aarch64}, ...
+     *
+     * @return for example {@code linux-x86_64}
+     */
     public static String platform() {
         return platform(System.getProperty("os.name", "unknown"), System.getProperty("os.arch", "unknown"));
     }
@@ -62,7 +66,11 @@ public final class NativeLibrary {
                 : platform.startsWith("windows-") ? "mmupt_kernel.dll" : "libmmupt_kernel.so";
     }
 
-    /** The resource path of the packaged library for this platform. */
+    /**
+     * The resource path of the packaged library for this platform.
+     *
+     * @return the path inside the jar
+     */
     public static String resourcePath() {
         return resourcePath(platform());
     }
@@ -71,13 +79,21 @@ public final class NativeLibrary {
         return RESOURCE_ROOT + platform + "/" + libraryFile(platform);
     }
 
-    /** The platforms this jar packages a kernel for (linux-x86_64, and linux-aarch64 where it was cross-built). */
+    /**
+     * The platforms this jar packages a kernel for (linux-x86_64, and linux-aarch64 where it was cross-built).
+     *
+     * @return platform folder names
+     */
     public static List<String> packagedPlatforms() {
         ClassLoader loader = NativeLibrary.class.getClassLoader();
         return KNOWN_PLATFORMS.stream().filter(p -> loader.getResource(resourcePath(p)) != null).toList();
     }
 
-    /** Whether the library is (or can be) loaded; never throws. */
+    /**
+     * Whether the library is (or can be) loaded; never throws.
+     *
+     * @return whether the kernel can be used
+     */
     public static boolean isAvailable() {
         try {
             load();

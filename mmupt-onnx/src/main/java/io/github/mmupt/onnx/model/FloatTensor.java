@@ -15,6 +15,13 @@ public final class FloatTensor {
         this.values = values;
     }
 
+    /**
+     * A tensor of these dimensions and row-major values.
+     *
+     * @param dims the dimensions
+     * @param values the values (their count must be the product of the dimensions)
+     * @return the tensor
+     */
     public static FloatTensor of(long[] dims, float[] values) {
         long n = 1;
         for (long d : dims) {
@@ -30,19 +37,26 @@ public final class FloatTensor {
         return new FloatTensor(dims.clone(), values.clone());
     }
 
+    /** {@return a copy of the dimensions} */
     public long[] dims() {
         return dims.clone();
     }
 
+    /** {@return a copy of the values, row-major} */
     public float[] values() {
         return values.clone();
     }
 
+    /** {@return the number of values} */
     public int size() {
         return values.length;
     }
 
-    /** The 2-D transpose; only for matrices. */
+    /**
+     * The 2-D transpose; only for matrices.
+     *
+     * @return the transposed matrix
+     */
     public FloatTensor transpose() {
         if (dims.length != 2) {
             throw new IllegalStateException("transpose needs a matrix, got shape " + Arrays.toString(dims));

@@ -33,25 +33,59 @@ public final class GraphBuilder {
     private final GraphProto.Builder graph;
     private final Map<String, Integer> counters = new LinkedHashMap<>();
 
+    /**
+     * A builder of a graph named {@code name}.
+     *
+     * @param name the graph's name
+     */
     public GraphBuilder(String name) {
         this.graph = GraphProto.newBuilder().setName(name);
     }
 
-    /** Declares a graph input; each dimension is a Long size or a String symbolic name. */
+    /**
+     * Declares a graph input; each dimension is a Long size or a String symbolic name.
+     *
+     * @param name the input's name
+     * @param type its element type
+     * @param dims its dimensions
+     * @return the name
+     */
     public String input(String name, TensorProto.DataType type, Object... dims) {
         graph.addInput(valueInfo(name, type, dims));
         return name;
     }
 
+    /**
+     * Declares a graph output; each dimension is a Long size or a String symbolic name.
+     *
+     * @param name a value some node produces
+     * @param type its element type
+     * @param dims its dimensions
+     */
     public void output(String name, TensorProto.DataType type, Object... dims) {
         graph.addOutput(valueInfo(name, type, dims));
     }
 
+    /**
+     * A float initializer (a weight).
+     *
+     * @param name its name
+     * @param dims its dimensions
+     * @param values its values, row-major
+     * @return the name
+     */
     public String initializer(String name, long[] dims, float[] values) {
         graph.addInitializer(OnnxModel.floatInitializer(name, dims, values));
         return name;
     }
 
+    /**
+     * An int64 vector initializer (shapes, axes).
+     *
+     * @param name its name
+     * @param values its values
+     * @return the name
+     */
     public String int64Initializer(String name, long... values) {
         TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
                 .addDims(values.length);
@@ -62,26 +96,51 @@ public final class GraphBuilder {
         return name;
     }
 
-    /** A scalar int64 constant. */
+    /**
+     * A scalar int64 constant.
+     *
+     * @param name its name
+     * @param value its value
+     * @return the name
+     */
     public String int64Scalar(String name, long value) {
         graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
                 .addInt64Data(value));
         return name;
     }
 
-    /** A scalar float constant. */
+    /**
+     * A scalar float constant.
+     *
+     * @param name its name
+     * @param value its value
+     * @return the name
+     */
     public String floatScalar(String name, float value) {
         graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
                 .addFloatData(value));
         return name;
     }
 
-    /** A node with one output and no attributes; returns the output's name. */
+    /**
+     * A node with one output and no attributes; returns the output's name.
+     *
+     * @param op the operator type
+     * @param inputs the input value names
+     * @return the output's name
+     */
     public String node(String op, String... inputs) {
         return node(op, List.of(inputs), Map.of());
     }
 
-    /** A node with one output; attribute values: Long, Float, long[], String. */
+    /**
+     * A node with one output; attribute values: Long, Float, long[], String.
+     *
+     * @param op the operator type
+     * @param inputs the input value names
+     * @param attributes the attributes by name
+     * @return the output's name
+     */
     public String node(String op, List<String> inputs, Map<String, Object> attributes) {
         String out = unique(op);
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(out + "_node").addAllInput(inputs)
@@ -91,12 +150,19 @@ public final class GraphBuilder {
         return out;
     }
 
-    /** Copies {@code from} to a value named {@code to} (for graph outputs with fixed names). */
+    /**
+     * Copies {@code from} to a value named {@code to} (for graph outputs with fixed names).
+     *
+     * @param from the value to copy
+     * @param to the new value's name
+     * @return {@code to}
+     */
     public String identity(String from, String to) {
         graph.addNode(NodeProto.newBuilder().setOpType("Identity").setName(to + "_identity").addInput(from).addOutput(to));
         return to;
     }
 
+    /** {@return the model: the graph, the opset and the IR version} */
     public ModelProto build() {
         return ModelProto.newBuilder().setIrVersion(8).setProducerName("mmupt-java")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET)).setGraph(graph).build();

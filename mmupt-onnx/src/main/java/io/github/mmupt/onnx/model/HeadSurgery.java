@@ -44,7 +44,8 @@ public final class HeadSurgery {
      * @param hiddenName   the value feeding the head (the final hidden state)
      * @param weightName   the head's weight initializer
      * @param transposed   true when the stored weight is [V x d] (Gemm transB), false for MatMul's [d x V]
-     * @param headOutputs  the values produced by the head's nodes (the MatMul or Gemm, and Cast or Identity after it); nodes
+     * @param headOutputs  the values produced by the head's nodes (the MatMul or Gemm, and Cast or Identity after it);
+     *     nodes
  *                     are identified by their outputs, since exported node names may be empty
      * @param hiddenSize   d
      * @param vocabSize    V
@@ -57,6 +58,14 @@ public final class HeadSurgery {
     public record Detached(OnnxModel trunk, HeadWeights head, String hiddenOutput, HeadLocation location) {
     }
 
+    /**
+     * Finds the LM head: the MatMul (or Gemm with transB) producing {@code logitsOutput}, behind any Cast or Identity.
+     *
+     * @param model the decoder
+     * @param logitsOutput the name of its logits output
+     * @return where the head is
+     * @throws IOException when there is no such output, the graph has a cycle, or the head is not of a known form
+     */
     public static HeadLocation locate(OnnxModel model, String logitsOutput) throws IOException {
         GraphProto g = model.graph();
         if (model.output(logitsOutput).isEmpty()) {
@@ -109,7 +118,15 @@ public final class HeadSurgery {
         return new HeadLocation(logitsOutput, hidden, weight, transposed, List.copyOf(headOutputs), d, v);
     }
 
-    /** The graph with the hidden state added as an output (the head kept), e.g. to compare both. */
+    /**
+     * The graph with the hidden state added as an output (the head kept), e.g. to compare both.
+     *
+     * @param model the decoder
+     * @param logitsOutput the name of its logits output
+     * @param hiddenOutput the name to give the hidden state
+     * @return the graph with both outputs
+     * @throws IOException when the head cannot be found
+     */
     public static OnnxModel exposeHidden(OnnxModel model, String logitsOutput, String hiddenOutput) throws IOException {
         HeadLocation loc = locate(model, logitsOutput);
         GraphProto.Builder g = model.graph().toBuilder();
@@ -117,7 +134,15 @@ public final class HeadSurgery {
         return model.with(model.proto().toBuilder().setGraph(g).build());
     }
 
-    /** Removes the head; see the class doc. */
+    /**
+     * Removes the head; see the class doc.
+     *
+     * @param model the decoder
+     * @param logitsOutput the name of its logits output
+     * @param hiddenOutput the name to give the hidden state
+     * @return the trunk and the head
+     * @throws IOException when the head cannot be found
+     */
     public static Detached detach(OnnxModel model, String logitsOutput, String hiddenOutput) throws IOException {
         HeadLocation loc = locate(model, logitsOutput);
         GraphProto g = model.graph();
@@ -149,6 +174,12 @@ public final class HeadSurgery {
     /**
      * The original graph (with its head) with the head weight replaced by {@code trained}; a LoRA head is
      * merged first.
+     *
+     * @param original the decoder with its original head
+     * @param logitsOutput the name of its logits output
+     * @param trained the head to put in
+     * @return the decoder with the trained head
+     * @throws IOException when the head cannot be found or its shape differs
      */
     public static OnnxModel attach(OnnxModel original, String logitsOutput, HeadWeights trained) throws IOException {
         HeadLocation loc = locate(original, logitsOutput);
@@ -168,7 +199,12 @@ public final class HeadSurgery {
         return original.with(original.proto().toBuilder().setGraph(b).build());
     }
 
-    /** W, or W0 + (alpha / r) B A, as [V x d] row-major. */
+    /**
+     * W, or W0 + (alpha / r) B A, as [V x d] row-major.
+     *
+     * @param w the head
+     * @return the weight the model uses
+     */
     public static float[] merged(HeadWeights w) {
         HeadShape s = w.shape();
         float[] base = w.weight();

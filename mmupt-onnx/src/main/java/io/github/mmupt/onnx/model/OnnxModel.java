@@ -44,7 +44,13 @@ public final class OnnxModel {
         this.source = source;
     }
 
-    /** Reads a model file. */
+    /**
+     * Reads a model file.
+     *
+     * @param file an .onnx file
+     * @return the model
+     * @throws IOException when the file is missing or not an ONNX model
+     */
     public static OnnxModel read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException("ONNX model file not found: " + file.toAbsolutePath());
@@ -52,7 +58,14 @@ public final class OnnxModel {
         return parse(Files.readAllBytes(file), file.toAbsolutePath().toString());
     }
 
-    /** Parses model bytes; {@code source} names them in errors. */
+    /**
+     * Parses model bytes; {@code source} names them in errors.
+     *
+     * @param bytes serialized ModelProto
+     * @param source what to call it in errors
+     * @return the model
+     * @throws IOException when the bytes are not an ONNX model with a graph
+     */
     public static OnnxModel parse(byte[] bytes, String source) throws IOException {
         ModelProto proto;
         try {
@@ -63,7 +76,14 @@ public final class OnnxModel {
         return of(proto, source);
     }
 
-    /** Wraps a model built in memory. */
+    /**
+     * Wraps a model built in memory.
+     *
+     * @param proto the model
+     * @param source what to call it in errors
+     * @return the model
+     * @throws IOException when it has no graph nodes
+     */
     public static OnnxModel of(ModelProto proto, String source) throws IOException {
         if (!proto.hasGraph() || proto.getGraph().getNodeCount() == 0) {
             throw new IOException(source + " is not a usable ONNX model: it has no graph nodes");
@@ -77,20 +97,30 @@ public final class OnnxModel {
         return new OnnxModel(proto, source);
     }
 
+    /** {@return the protobuf} */
     public ModelProto proto() {
         return proto;
     }
 
+    /** {@return the graph} */
     public GraphProto graph() {
         return proto.getGraph();
     }
 
-    /** Where the model came from, for messages. */
+    /**
+     * Where the model came from, for messages.
+     *
+     * @return a path or a name
+     */
     public String source() {
         return source;
     }
 
-    /** The default-domain opset version, or -1 when none is declared. */
+    /**
+     * The default-domain opset version, or -1 when none is declared.
+     *
+     * @return the opset version
+     */
     public long opsetVersion() {
         for (OperatorSetIdProto op : proto.getOpsetImportList()) {
             if (op.getDomain().isEmpty() || op.getDomain().equals("ai.onnx")) {
@@ -100,7 +130,11 @@ public final class OnnxModel {
         return -1;
     }
 
-    /** Graph inputs that are not initializers. */
+    /**
+     * Graph inputs that are not initializers.
+     *
+     * @return name, element type and dimensions of each
+     */
     public List<TensorInfo> inputs() {
         List<String> initializers = initializerNames();
         List<TensorInfo> out = new ArrayList<>();
@@ -112,23 +146,43 @@ public final class OnnxModel {
         return out;
     }
 
+    /** {@return the graph outputs: name, element type and dimensions of each} */
     public List<TensorInfo> outputs() {
         return graph().getOutputList().stream().map(OnnxModel::info).toList();
     }
 
+    /**
+     * The graph input of this name.
+     *
+     * @param name the input's name
+     * @return it, or empty when the graph has none
+     */
     public Optional<TensorInfo> input(String name) {
         return inputs().stream().filter(i -> i.name().equals(name)).findFirst();
     }
 
+    /**
+     * The graph output of this name.
+     *
+     * @param name the output's name
+     * @return it, or empty when the graph has none
+     */
     public Optional<TensorInfo> output(String name) {
         return outputs().stream().filter(i -> i.name().equals(name)).findFirst();
     }
 
+    /** {@return the names of the initializers (weights and constants), in graph order} */
     public List<String> initializerNames() {
         return graph().getInitializerList().stream().map(TensorProto::getName).toList();
     }
 
-    /** A float initializer's values. */
+    /**
+     * A float initializer's values.
+     *
+     * @param name the initializer's name
+     * @return its dimensions and values
+     * @throws IOException when there is none of that name or it is not float
+     */
     public FloatTensor initializer(String name) throws IOException {
         for (TensorProto t : graph().getInitializerList()) {
             if (t.getName().equals(name)) {
@@ -138,12 +192,20 @@ public final class OnnxModel {
         throw new IOException(source + " has no initializer named " + name);
     }
 
-    /** Serialized bytes, for an ONNX Runtime session. */
+    /**
+     * Serialized bytes, for an ONNX Runtime session.
+     *
+     * @return the bytes
+     */
     public byte[] toBytes() {
         return proto.toByteArray();
     }
 
-    /** SHA-256 of the serialized model, hex: identifies the exact graph and weights. */
+    /**
+     * SHA-256 of the serialized model, hex: identifies the exact graph and weights.
+     *
+     * @return 64 hex digits
+     */
     public String sha256() {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(toBytes()));
@@ -152,12 +214,23 @@ public final class OnnxModel {
         }
     }
 
-    /** Writes the model atomically: to a temporary file beside {@code file}, then renamed over it. */
+    /**
+     * Writes the model atomically: to a temporary file beside {@code file}, then renamed over it.
+     *
+     * @param file where to write
+     * @throws IOException when writing fails
+     */
     public void write(Path file) throws IOException {
         AtomicFiles.write(file, toBytes());
     }
 
-    /** A model with another protobuf, same source. */
+    /**
+     * A model with another protobuf, same source.
+     *
+     * @param changed the new protobuf
+     * @return the model
+     * @throws IOException when it has no graph nodes
+     */
     public OnnxModel with(ModelProto changed) throws IOException {
         return of(changed, source);
     }

@@ -13,12 +13,24 @@ import java.util.List;
  */
 public record TensorInfo(String name, String elementType, List<Long> dims, List<String> dimNames) {
 
+    /**
+     * Copies the dimensions; a negative one is symbolic (unknown).
+     *
+     * @param name the component {@code name}, described with the class
+     * @param elementType the component {@code elementType}, described with the class
+     * @param dims the component {@code dims}, described with the class
+     * @param dimNames the component {@code dimNames}, described with the class
+     */
     public TensorInfo {
         dims = List.copyOf(dims);
         dimNames = List.copyOf(dimNames);
     }
 
-    /** The shape as text, symbolic dimensions by name: {@code [batch, 4, past, 16]}. */
+    /**
+     * The shape as text, symbolic dimensions by name: {@code [batch, 4, past, 16]}.
+     *
+     * @return for example {@code FLOAT [?, 3, 32, 32]}
+     */
     public String shapeText() {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < dims.size(); i++) {

@@ -57,10 +57,25 @@ public final class KvCacheSampler implements RolloutSampler {
     private long totalNanos;
     private long sampledTokens;
 
+    /**
+     * A sampler of training rollouts (log-probs recorded).
+     *
+     * @param policy the trunk
+     * @param head the head being trained, which computes the logits and log-probs
+     * @param extractor how the final answer is found in a response
+     */
     public KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor) {
         this(policy, head, extractor, Mode.CACHED);
     }
 
+    /**
+     * A sampler with a decoding mode (RECOMPUTE is a baseline for benchmarks).
+     *
+     * @param policy the trunk
+     * @param head the head
+     * @param extractor how the final answer is found in a response
+     * @param mode how each step gets its hidden states
+     */
     public KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor, Mode mode) {
         this(policy, head, extractor, mode, false);
     }
@@ -68,6 +83,11 @@ public final class KvCacheSampler implements RolloutSampler {
     /**
      * A sampler for evaluation: any temperature, and no log-probs recorded (rollouts carry empty log-probs), so
      * pass@1 can sample at 0.2 while training uses 0.7.
+     *
+     * @param policy the trunk
+     * @param head the head to evaluate
+     * @param extractor how the final answer is found in a response
+     * @return a sampler that records no log-probs
      */
     public static KvCacheSampler forEvaluation(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor) {
         return new KvCacheSampler(policy, head, extractor, Mode.CACHED, true);
@@ -92,6 +112,7 @@ public final class KvCacheSampler implements RolloutSampler {
     public record Profile(long totalNanos, long kernelNanos, long tokens) {
     }
 
+    /** {@return the time and token counters of the calls so far} */
     public Profile profile() {
         return new Profile(totalNanos, kernelNanos, sampledTokens);
     }

@@ -33,7 +33,9 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
         int imageSize, int imageTokens, int maxPositions, List<Double> pixelMean, List<Double> pixelStd,
         FileNames files, Io io, SpecialTokens tokens) {
 
+    /** The manifest's file name in a model directory. */
     public static final String FILE_NAME = "mmupt-model.json";
+    /** The format this version reads and writes. */
     public static final String FORMAT = "mmupt-vlm/1";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -70,7 +72,11 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
             String attentionMask, String positionIds, String pastKey, String pastValue, String presentKey,
             String presentValue, String logits) {
 
-        /** The names real optimum-style exports use, and the tiny model too. */
+        /**
+         * The names real optimum-style exports use, and the tiny model too.
+         *
+         * @return the standard names
+         */
         public static Io standard() {
             return new Io("pixel_values", "image_features", "input_ids", "inputs_embeds", "attention_mask",
                     "position_ids", "past_key_values.%d.key", "past_key_values.%d.value", "present.%d.key",
@@ -98,6 +104,24 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
     public record SpecialTokens(int pad, int bos, int eos, int image, int answer) {
     }
 
+    /**
+     * Checks every field; a violation names the field.
+     *
+     * @param format the component {@code format}, described with the class
+     * @param hiddenSize the component {@code hiddenSize}, described with the class
+     * @param vocabSize the component {@code vocabSize}, described with the class
+     * @param layers the component {@code layers}, described with the class
+     * @param kvHeads the component {@code kvHeads}, described with the class
+     * @param headDim the component {@code headDim}, described with the class
+     * @param imageSize the component {@code imageSize}, described with the class
+     * @param imageTokens the component {@code imageTokens}, described with the class
+     * @param maxPositions the component {@code maxPositions}, described with the class
+     * @param pixelMean the component {@code pixelMean}, described with the class
+     * @param pixelStd the component {@code pixelStd}, described with the class
+     * @param files the component {@code files}, described with the class
+     * @param io the component {@code io}, described with the class
+     * @param tokens the component {@code tokens}, described with the class
+     */
     public ModelManifest {
         if (!FORMAT.equals(format)) {
             throw new IllegalArgumentException("field format is '" + format + "', expected " + FORMAT);
@@ -144,6 +168,8 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
     /**
      * Reads {@value #FILE_NAME} from a model directory.
      *
+     * @param dir the model directory
+     * @return the manifest
      * @throws IOException naming the file and the field that is missing, mistyped or out of range
      */
     public static ModelManifest read(Path dir) throws IOException {
@@ -177,6 +203,12 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
         }
     }
 
+    /**
+     * Writes {@value #FILE_NAME} into a model directory, atomically.
+     *
+     * @param dir the model directory
+     * @throws IOException when writing fails
+     */
     public void write(Path dir) throws IOException {
         AtomicFiles.write(dir.resolve(FILE_NAME), out -> JSON.writeValue(out, this));
     }

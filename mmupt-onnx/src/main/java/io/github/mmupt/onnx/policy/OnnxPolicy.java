@@ -117,6 +117,9 @@ public final class OnnxPolicy implements Policy {
     /**
      * Loads a model directory.
      *
+     * @param directory the model directory
+     * @param options execution provider and threads
+     * @return the policy, open; close it
      * @throws IOException when a file is missing or unreadable, or a graph does not match the manifest
      */
     public static OnnxPolicy open(Path directory, PolicyOptions options) throws IOException {
@@ -202,6 +205,7 @@ public final class OnnxPolicy implements Policy {
         return spec;
     }
 
+    /** {@return what the model directory declares} */
     public ModelManifest manifest() {
         return manifest;
     }
@@ -211,17 +215,29 @@ public final class OnnxPolicy implements Policy {
         return tokenizer;
     }
 
-    /** The LM head as the model file had it: the starting point of training. */
+    /**
+     * The LM head as the model file had it: the starting point of training.
+     *
+     * @return the head as the model has it (a copy)
+     */
     public HeadWeights initialHead() {
         return initialHead;
     }
 
-    /** "CPU" or "CUDA". */
+    /**
+     * "CPU" or "CUDA".
+     *
+     * @return the provider the sessions run on
+     */
     public String executionProvider() {
         return providerInUse;
     }
 
-    /** Nanoseconds spent inside ONNX Runtime runs so far (for profiling glue code). */
+    /**
+     * Nanoseconds spent inside ONNX Runtime runs so far (for profiling glue code).
+     *
+     * @return nanoseconds
+     */
     public long runtimeNanos() {
         return runtimeNanos;
     }
@@ -272,6 +288,10 @@ public final class OnnxPolicy implements Policy {
      * Writes a complete model directory with {@code trained} as its LM head (a LoRA merged), runnable by any
      * ONNX Runtime deployment that ran the original. The directory is written beside {@code target} and
      * renamed into place.
+     *
+     * @param target the directory to write (a model directory like the source)
+     * @param trained the head to put in
+     * @throws IOException when writing fails
      */
     public void exportModel(Path target, HeadWeights trained) throws IOException {
         Path tmp = Files.createTempDirectory(target.toAbsolutePath().getParent(), target.getFileName() + ".tmp");

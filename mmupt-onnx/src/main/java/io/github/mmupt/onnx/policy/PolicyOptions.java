@@ -9,6 +9,12 @@ package io.github.mmupt.onnx.policy;
  */
 public record PolicyOptions(ExecutionProvider provider, int intraOpThreads) {
 
+    /**
+     * Checks the options: a provider, and threads 0 (ONNX Runtime's default) or more.
+     *
+     * @param provider the component {@code provider}, described with the class
+     * @param intraOpThreads the component {@code intraOpThreads}, described with the class
+     */
     public PolicyOptions {
         if (provider == null) {
             throw new IllegalArgumentException("provider must not be null");
@@ -18,14 +24,27 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads) {
         }
     }
 
+    /** {@return CPU (or CUDA when available and AUTO), ONNX Runtime's thread default} */
     public static PolicyOptions defaults() {
         return new PolicyOptions(ExecutionProvider.CPU, 1);
     }
 
+    /**
+     * These options with another execution provider.
+     *
+     * @param p the provider
+     * @return the changed options
+     */
     public PolicyOptions withProvider(ExecutionProvider p) {
         return new PolicyOptions(p, intraOpThreads);
     }
 
+    /**
+     * These options with a number of intra-op threads (0 = ONNX Runtime's default).
+     *
+     * @param n the threads
+     * @return the changed options
+     */
     public PolicyOptions withIntraOpThreads(int n) {
         return new PolicyOptions(provider, n);
     }

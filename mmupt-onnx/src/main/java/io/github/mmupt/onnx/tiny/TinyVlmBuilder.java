@@ -42,7 +42,16 @@ public final class TinyVlmBuilder {
     private TinyVlmBuilder() {
     }
 
-    /** Writes the three graphs, the tokenizer and the manifest into {@code dir}. */
+    /**
+     * Writes the three graphs, the tokenizer and the manifest into {@code dir}.
+     *
+     * @param dir the directory to write
+     * @param config the dimensions
+     * @param weights the weights
+     * @param tokenizer the vocabulary
+     * @return the manifest written
+     * @throws IOException when writing fails
+     */
     public static ModelManifest write(Path dir, TinyVlmConfig config, TinyVlmWeights weights, VocabularyTokenizer tokenizer)
             throws IOException {
         if (tokenizer.vocabSize() != config.vocabSize()) {

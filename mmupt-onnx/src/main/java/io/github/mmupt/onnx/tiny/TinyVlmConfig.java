@@ -16,6 +16,18 @@ package io.github.mmupt.onnx.tiny;
 public record TinyVlmConfig(int vocabSize, int hiddenSize, int layers, int heads, int mlpSize, int maxPositions,
         int imageSize, int patchSize) {
 
+    /**
+     * Checks the dimensions: all positive, d divisible by the heads, the image size by the patch size.
+     *
+     * @param vocabSize the component {@code vocabSize}, described with the class
+     * @param hiddenSize the component {@code hiddenSize}, described with the class
+     * @param layers the component {@code layers}, described with the class
+     * @param heads the component {@code heads}, described with the class
+     * @param mlpSize the component {@code mlpSize}, described with the class
+     * @param maxPositions the component {@code maxPositions}, described with the class
+     * @param imageSize the component {@code imageSize}, described with the class
+     * @param patchSize the component {@code patchSize}, described with the class
+     */
     public TinyVlmConfig {
         if (vocabSize < 8 || hiddenSize < 4 || layers < 1 || heads < 1 || mlpSize < 1 || maxPositions < 8) {
             throw new IllegalArgumentException("tiny model dimensions too small: " + this);
@@ -28,16 +40,26 @@ public record TinyVlmConfig(int vocabSize, int hiddenSize, int layers, int heads
         }
     }
 
-    /** A few-hundred-kilobyte model for unit tests. */
+    /**
+     * A few-hundred-kilobyte model for unit tests.
+     *
+     * @param vocabSize V
+     * @return the configuration
+     */
     public static TinyVlmConfig small(int vocabSize) {
         return new TinyVlmConfig(vocabSize, 32, 2, 4, 64, 128, 32, 8);
     }
 
+    /** {@return the width of one attention head} */
     public int headDim() {
         return hiddenSize / heads;
     }
 
-    /** Image tokens per image: one per patch. */
+    /**
+     * Image tokens per image: one per patch.
+     *
+     * @return patches per image
+     */
     public int imageTokens() {
         int g = imageSize / patchSize;
         return g * g;

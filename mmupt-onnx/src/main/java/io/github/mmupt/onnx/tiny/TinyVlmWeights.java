@@ -30,7 +30,12 @@ public final class TinyVlmWeights {
         this.tensors = tensors;
     }
 
-    /** Every tensor's expected shape. */
+    /**
+     * Every tensor's expected shape.
+     *
+     * @param c the dimensions
+     * @return the shape of every weight, by name
+     */
     public static Map<String, long[]> shapes(TinyVlmConfig c) {
         Map<String, long[]> s = new LinkedHashMap<>();
         long d = c.hiddenSize();
@@ -57,6 +62,10 @@ public final class TinyVlmWeights {
     /**
      * Weights drawn from a seed: matrices with variance 1 / fan-in, norms at 1, biases at 0; the same seed
      * always gives the same model.
+     *
+     * @param config the dimensions
+     * @param seed the random seed
+     * @return the weights
      */
     public static TinyVlmWeights random(TinyVlmConfig config, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
@@ -81,7 +90,13 @@ public final class TinyVlmWeights {
         return new TinyVlmWeights(config, t);
     }
 
-    /** A copy with one tensor replaced; its shape must be the expected one. */
+    /**
+     * A copy with one tensor replaced; its shape must be the expected one.
+     *
+     * @param name the weight's name
+     * @param values its new values
+     * @return the changed weights
+     */
     public TinyVlmWeights with(String name, float[] values) {
         long[] dims = shapes(config).get(name);
         if (dims == null) {
@@ -92,10 +107,17 @@ public final class TinyVlmWeights {
         return new TinyVlmWeights(config, copy);
     }
 
+    /** {@return the dimensions} */
     public TinyVlmConfig config() {
         return config;
     }
 
+    /**
+     * One weight by name.
+     *
+     * @param name the weight's name
+     * @return its dimensions and values
+     */
     public FloatTensor get(String name) {
         FloatTensor t = tensors.get(name);
         if (t == null) {

@@ -29,11 +29,17 @@ import java.util.regex.Pattern;
  */
 public final class VocabularyTokenizer implements Tokenizer {
 
+    /** Padding. */
     public static final String PAD = "<pad>";
+    /** Start of a sequence. */
     public static final String BOS = "<bos>";
+    /** End of a sequence. */
     public static final String EOS = "<eos>";
+    /** Any piece not in the vocabulary. */
     public static final String UNKNOWN = "<unk>";
+    /** One image position (a vision-encoder row). */
     public static final String IMAGE = "<image>";
+    /** Marks where the answer starts. */
     public static final String ANSWER = "<answer>";
     private static final List<String> SPECIALS = List.of(PAD, BOS, EOS, UNKNOWN, IMAGE, ANSWER);
     private static final Pattern PIECE = Pattern.compile("\\\\[A-Za-z]+\\{?|[A-Za-z]+|[0-9]|\\S");
@@ -53,7 +59,12 @@ public final class VocabularyTokenizer implements Tokenizer {
         }
     }
 
-    /** The specials followed by {@code words} (duplicates of specials are dropped). */
+    /**
+     * The specials followed by {@code words} (duplicates of specials are dropped).
+     *
+     * @param words the vocabulary after the special tokens
+     * @return the tokenizer
+     */
     public static VocabularyTokenizer of(List<String> words) {
         List<String> all = new ArrayList<>(SPECIALS);
         for (String w : words) {
@@ -70,6 +81,8 @@ public final class VocabularyTokenizer implements Tokenizer {
     /**
      * Reads a file written by {@link #write}.
      *
+     * @param file a file written by {@link #write}
+     * @return the tokenizer
      * @throws IOException naming the file and what is wrong: not JSON, not an object, no {@code tokens} list of
      *                     distinct strings starting with the special tokens, or larger than {@value #MAX_FILE_BYTES}
      *                     bytes
@@ -110,6 +123,12 @@ public final class VocabularyTokenizer implements Tokenizer {
         return new VocabularyTokenizer(tokens);
     }
 
+    /**
+     * Writes the vocabulary as JSON, atomically.
+     *
+     * @param file where to write
+     * @throws IOException when writing fails
+     */
     public void write(Path file) throws IOException {
         AtomicFiles.write(file, out -> JSON.writeValue(out, Map.of("format", "mmupt-words/1", "tokens", tokens)));
     }
@@ -119,6 +138,12 @@ public final class VocabularyTokenizer implements Tokenizer {
         return tokens.size();
     }
 
+    /**
+     * The id of a token.
+     *
+     * @param token a token of the vocabulary
+     * @return its id, or the id of {@value #UNKNOWN}
+     */
     public int id(String token) {
         Integer id = ids.get(token);
         if (id == null) {
@@ -127,10 +152,17 @@ public final class VocabularyTokenizer implements Tokenizer {
         return id;
     }
 
+    /**
+     * The token of an id.
+     *
+     * @param id an id in [0, V)
+     * @return its token
+     */
     public String token(int id) {
         return tokens.get(id);
     }
 
+    /** {@return the vocabulary, specials first} */
     public List<String> tokens() {
         return tokens;
     }
