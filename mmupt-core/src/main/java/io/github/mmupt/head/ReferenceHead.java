@@ -131,18 +131,18 @@ public final class ReferenceHead {
     /**
      * Copies of W (or W0), A and B.
      *
-     * @return W, or W0 of a LoRA head (the array itself)
+     * @return W, or W0 of a LoRA head (a copy)
      */
     public double[] weight() {
         return weight.clone();
     }
 
-    /** {@return A of a LoRA head (the array itself)} */
+    /** {@return A of a LoRA head (a copy)} */
     public double[] loraA() {
         return loraA.clone();
     }
 
-    /** {@return B of a LoRA head (the array itself)} */
+    /** {@return B of a LoRA head (a copy)} */
     public double[] loraB() {
         return loraB.clone();
     }

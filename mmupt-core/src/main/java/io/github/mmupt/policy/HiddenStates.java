@@ -42,7 +42,7 @@ public record HiddenStates(int tokens, int hiddenSize, FloatBuffer values) {
      *
      * @param tokens T
      * @param hiddenSize d
-     * @param values [T x d], row-major (wrapped, not copied)
+     * @param values [T x d], row-major (copied)
      * @return the hidden states
      */
     public static HiddenStates of(int tokens, int hiddenSize, float[] values) {

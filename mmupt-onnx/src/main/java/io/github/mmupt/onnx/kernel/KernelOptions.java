@@ -15,8 +15,8 @@ package io.github.mmupt.onnx.kernel;
 public record KernelOptions(int threads, String isa, int chunkTokens) {
 
     /**
-     * Checks the options: threads 0 (all cores) or more, a known instruction set name or null, chunk tokens 0
-     * (automatic) or more.
+     * Checks the options: threads in [0, 256] (0 = all cores), a known instruction set name or null, chunk tokens
+     * 0 (automatic) or a positive multiple of 16.
      *
      * @param threads the component {@code threads}, described with the class
      * @param isa the component {@code isa}, described with the class
@@ -67,7 +67,7 @@ public record KernelOptions(int threads, String isa, int chunkTokens) {
     }
 
     /**
-     * These options with a fixed chunk of tokens per pass (0 = chosen from the scratch budget).
+     * These options with a fixed chunk of tokens per pass (a multiple of 16; 0 = chosen from the scratch budget).
      *
      * @param tokens tokens per chunk
      * @return the changed options

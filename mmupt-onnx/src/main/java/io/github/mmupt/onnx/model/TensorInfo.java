@@ -14,7 +14,7 @@ import java.util.List;
 public record TensorInfo(String name, String elementType, List<Long> dims, List<String> dimNames) {
 
     /**
-     * Copies the dimensions; a negative one is symbolic (unknown).
+     * Copies the dimension lists; a negative dimension is symbolic (see {@code dimNames}).
      *
      * @param name the component {@code name}, described with the class
      * @param elementType the component {@code elementType}, described with the class

@@ -10,7 +10,7 @@ package io.github.mmupt.onnx.policy;
 public record PolicyOptions(ExecutionProvider provider, int intraOpThreads) {
 
     /**
-     * Checks the options: a provider, and threads 0 (ONNX Runtime's default) or more.
+     * Checks the options: a provider, and at least one intra-op thread.
      *
      * @param provider the component {@code provider}, described with the class
      * @param intraOpThreads the component {@code intraOpThreads}, described with the class
@@ -24,7 +24,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads) {
         }
     }
 
-    /** {@return CPU (or CUDA when available and AUTO), ONNX Runtime's thread default} */
+    /** {@return the CPU provider with one intra-op thread} */
     public static PolicyOptions defaults() {
         return new PolicyOptions(ExecutionProvider.CPU, 1);
     }
@@ -40,7 +40,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads) {
     }
 
     /**
-     * These options with a number of intra-op threads (0 = ONNX Runtime's default).
+     * These options with another number of intra-op threads (at least 1).
      *
      * @param n the threads
      * @return the changed options

@@ -17,7 +17,7 @@ public record TinyVlmConfig(int vocabSize, int hiddenSize, int layers, int heads
         int imageSize, int patchSize) {
 
     /**
-     * Checks the dimensions: all positive, d divisible by the heads, the image size by the patch size.
+     * Checks the dimensions: large enough for a model, d divisible by the heads, the image size by the patch size.
      *
      * @param vocabSize the component {@code vocabSize}, described with the class
      * @param hiddenSize the component {@code hiddenSize}, described with the class

@@ -142,7 +142,8 @@ public final class VocabularyTokenizer implements Tokenizer {
      * The id of a token.
      *
      * @param token a token of the vocabulary
-     * @return its id, or the id of {@value #UNKNOWN}
+     * @return its id
+     * @throws IllegalArgumentException when the token is not in the vocabulary
      */
     public int id(String token) {
         Integer id = ids.get(token);
