@@ -73,7 +73,7 @@ public final class CheckpointStore {
         try {
             Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
             for (String name : s.names()) {
-                tensors.put(name, new Safetensors.Tensor(dims(s.shape(), name), s.tensor(name)));
+                tensors.put(name, new Safetensors.Tensor(OptimizerState.dims(s.shape(), name), s.tensor(name)));
             }
             Safetensors.write(tmp.resolve(HEAD_FILE), tensors, Map.of("format", FORMAT, "model_id", c.modelId()));
             Map<String, Object> state = new LinkedHashMap<>();
@@ -228,7 +228,7 @@ public final class CheckpointStore {
         for (Map.Entry<String, Safetensors.Tensor> e : contents.tensors().entrySet()) {
             long[] expected;
             try {
-                expected = dims(saved, e.getKey());
+                expected = OptimizerState.dims(saved, e.getKey());
             } catch (IllegalArgumentException unknown) {
                 throw new IOException(headFile + ": unexpected tensor " + e.getKey() + " for a head of " + saved, unknown);
             }
@@ -278,15 +278,5 @@ public final class CheckpointStore {
 
     private static long stepOf(Path checkpoint) {
         return Long.parseLong(checkpoint.getFileName().toString().substring("step-".length()));
-    }
-
-    private static long[] dims(HeadShape shape, String name) {
-        String base = name.startsWith("adam_m.") || name.startsWith("adam_v.") ? name.substring(7) : name;
-        return switch (base) {
-            case "weight" -> new long[] {shape.vocabSize(), shape.hiddenSize()};
-            case "lora_a" -> new long[] {shape.loraRank(), shape.hiddenSize()};
-            case "lora_b" -> new long[] {shape.vocabSize(), shape.loraRank()};
-            default -> throw new IllegalArgumentException("unknown head tensor " + name);
-        };
     }
 }

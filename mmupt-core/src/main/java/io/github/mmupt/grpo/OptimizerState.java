@@ -96,11 +96,25 @@ public final class OptimizerState {
      * @return its element count
      */
     public static long elements(HeadShape shape, String name) {
+        long[] dims = dims(shape, name);
+        return dims[0] * dims[1];
+    }
+
+    /**
+     * Dimensions of a named tensor of a head of this shape: [V, d] for {@code weight}, [r, d] for {@code lora_a},
+     * [V, r] for {@code lora_b}, and those of the tensor an {@code adam_m.} or {@code adam_v.} moment belongs to.
+     *
+     * @param shape the head's shape
+     * @param name a tensor name
+     * @return its two dimensions
+     * @throws IllegalArgumentException for a name no head has
+     */
+    public static long[] dims(HeadShape shape, String name) {
         String base = name.startsWith("adam_m.") || name.startsWith("adam_v.") ? name.substring(7) : name;
         return switch (base) {
-            case "weight" -> (long) shape.vocabSize() * shape.hiddenSize();
-            case "lora_a" -> (long) shape.loraRank() * shape.hiddenSize();
-            case "lora_b" -> (long) shape.vocabSize() * shape.loraRank();
+            case "weight" -> new long[] {shape.vocabSize(), shape.hiddenSize()};
+            case "lora_a" -> new long[] {shape.loraRank(), shape.hiddenSize()};
+            case "lora_b" -> new long[] {shape.vocabSize(), shape.loraRank()};
             default -> throw new IllegalArgumentException("unknown head tensor " + name);
         };
     }
