@@ -94,12 +94,12 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_destroy(JNIEn
     mmupt_head_destroy((mmupt_head *) (intptr_t) h);
 }
 
-/* Checks the caller's dimensions against the head's own, so that no buffer is sized from a claim: 0 when they
- * agree, else a pending IllegalArgumentException. */
+/* Checks the caller's dimensions against the head's own (a negative vocab or rank: not claimed), so that no
+ * buffer is sized from a claim: 0 when they agree, else a pending IllegalArgumentException. */
 static int check_dims(JNIEnv *env, const mmupt_head *head, jint vocab, jint hidden, jint rank) {
     int v, d, r;
     mmupt_head_dims(head, &v, &d, &r);
-    if (vocab != v || hidden != d || (rank >= 0 && rank != r)) {
+    if ((vocab >= 0 && vocab != v) || hidden != d || (rank >= 0 && rank != r)) {
         char msg[160];
         snprintf(msg, sizeof msg, "dimensions V=%d d=%d r=%d do not match the head's V=%d d=%d r=%d", (int) vocab,
                 (int) hidden, (int) rank, v, d, r);
@@ -172,13 +172,10 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_score(JNIEnv 
         throw_named(env, "java/lang/IllegalArgumentException", "tokens must be >= 0");
         return;
     }
-    int vocab, own_hidden, rank;
-    mmupt_head_dims(head, &vocab, &own_hidden, &rank);
-    (void) rank;
-    if (check_dims(env, head, vocab, hidden, -1) != 0) {
+    if (check_dims(env, head, -1, hidden, -1) != 0) {
         return;
     }
-    float *hs = direct(env, hiddenStates, (long long) tokens * own_hidden, "hidden", 0);
+    float *hs = direct(env, hiddenStates, (long long) tokens * hidden, "hidden", 0);
     int32_t *ys = hs != NULL ? direct(env, targets, tokens, "targets", 0) : NULL;
     float *lp = ys != NULL ? direct(env, logp, tokens, "logp", 1) : NULL;
     if (ys == NULL || (*env)->ExceptionCheck(env)) {
@@ -234,10 +231,7 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_train(JNIEnv 
     jdouble c[8];
     (*env)->GetDoubleArrayRegion(env, config, 0, 8, c);
     mmupt_loss_config cfg = {c[0], c[1], c[2], c[3], c[4], (int) c[5], (int) c[6], (int) c[7]};
-    int own_vocab, own_hidden, own_rank;
-    mmupt_head_dims(head, &own_vocab, &own_hidden, &own_rank);
-    (void) own_rank;
-    if (check_dims(env, head, own_vocab, hidden, -1) != 0) {
+    if (check_dims(env, head, -1, hidden, -1) != 0) {
         return;
     }
     float *hs = direct(env, hiddenStates, (long long) tokens * hidden, "hidden", 0);

@@ -253,7 +253,8 @@ public final class JsonlDataset {
                 throw new IOException("dataset file not found: " + file.toAbsolutePath());
             }
             byte[] bytes = Files.readAllBytes(file);
-            LineContext context = new LineContext(file, imageCache != null ? imageCache
+            Path folder = file.toAbsolutePath().getParent().normalize();
+            LineContext context = new LineContext(file, folder, folder.toRealPath(), imageCache != null ? imageCache
                     : new ImageCache(ImageCache.DEFAULT_BYTES), new java.util.HashMap<>());
             List<Example> examples = new ArrayList<>();
             List<String> skipped = new ArrayList<>();
@@ -291,7 +292,9 @@ public final class JsonlDataset {
             return new Dataset(file.toString(), examples, skipped);
         }
 
-        private record LineContext(Path file, ImageCache cache, Map<Path, RgbImage> opened) {
+        /** What every line of one read shares: the file, its folder (as given and real), the cache, opened images. */
+        private record LineContext(Path file, Path folder, Path realFolder, ImageCache cache,
+                Map<Path, RgbImage> opened) {
         }
 
         private static String utf8(Path file, int line, byte[] bytes, int from, int to) throws DatasetException {
@@ -367,7 +370,7 @@ public final class JsonlDataset {
         /** Opens one image path of a line: confined, budgeted, shared with earlier lines that name the same file. */
         private RgbImage image(LineContext context, int line, String path) throws DatasetException {
             Path file = context.file();
-            Path folder = file.toAbsolutePath().getParent().normalize();
+            Path folder = context.folder();
             Path resolved;
             try {
                 resolved = folder.resolve(path).normalize();
@@ -375,27 +378,26 @@ public final class JsonlDataset {
                 throw new DatasetException(file, line, "image path " + brief(path) + " is not a valid path ("
                         + e.getReason() + ")");
             }
-            if (confineImages) {
-                if (Path.of(path).isAbsolute() || !resolved.startsWith(folder)) {
-                    throw new DatasetException(file, line, "image path " + brief(path) + " points out of the dataset's folder "
-                            + folder + "; images are confined to it (JsonlDataset.reader().confineImages(false) allows "
-                            + "a trusted file to point elsewhere)");
-                }
-                if (Files.exists(resolved)) {
-                    try {
-                        Path real = resolved.toRealPath();
-                        if (!real.startsWith(folder.toRealPath())) {
-                            throw new DatasetException(file, line, "image path " + brief(path) + " leads through a link "
-                                    + "out of the dataset's folder " + folder + "; images are confined to it");
-                        }
-                    } catch (IOException e) {
-                        throw new DatasetException(file, line, "image " + brief(path) + ": " + e.getMessage());
-                    }
-                }
+            if (confineImages && (Path.of(path).isAbsolute() || !resolved.startsWith(folder))) {
+                throw new DatasetException(file, line, "image path " + brief(path) + " points out of the dataset's folder "
+                        + folder + "; images are confined to it (JsonlDataset.reader().confineImages(false) allows "
+                        + "a trusted file to point elsewhere)");
             }
             RgbImage known = context.opened().get(resolved);
             if (known != null) {
-                return known;
+                return known; // the same file, already checked through links and opened for an earlier line
+            }
+            if (confineImages && Files.exists(resolved)) {
+                Path real;
+                try {
+                    real = resolved.toRealPath();
+                } catch (IOException e) {
+                    throw new DatasetException(file, line, "image " + brief(path) + ": " + e.getMessage());
+                }
+                if (!real.startsWith(context.realFolder())) {
+                    throw new DatasetException(file, line, "image path " + brief(path) + " leads through a link "
+                            + "out of the dataset's folder " + folder + "; images are confined to it");
+                }
             }
             try {
                 RgbImage image = RgbImage.open(resolved, context.cache(), maxImagePixels);

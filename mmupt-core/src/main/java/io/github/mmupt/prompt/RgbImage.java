@@ -130,31 +130,37 @@ public final class RgbImage {
         if (!Files.isRegularFile(file)) {
             throw new IOException("image file not found: " + file.toAbsolutePath());
         }
+        int[] size = headerSize(file);
+        if (size == null) {
+            throw new IOException("not a readable image (PNG, JPEG, BMP or GIF expected): " + file.toAbsolutePath());
+        }
+        int w = size[0];
+        int h = size[1];
+        if (w <= 0 || h <= 0) {
+            throw new IOException("image " + file.toAbsolutePath() + " claims a size of " + w + "x" + h);
+        }
+        if ((long) w * h > maxPixels) {
+            throw new IOException("image " + file.toAbsolutePath() + " is " + w + "x" + h + " = " + (long) w * h
+                    + " pixels, over the budget of " + maxPixels + " (raise it with the reader's maxImagePixels)");
+        }
+        return new RgbImage(w, h, null, file.toAbsolutePath(), cache);
+    }
+
+    /** Width and height from the file's header, nothing decoded; null when no image reader knows the format. */
+    private static int[] headerSize(Path file) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) {
-                throw new IOException("not a readable image (PNG, JPEG, BMP or GIF expected): " + file.toAbsolutePath());
+                return null;
             }
             ImageReader reader = readers.next();
             try {
                 reader.setInput(in, true, true);
-                int w = reader.getWidth(0);
-                int h = reader.getHeight(0);
-                if (w <= 0 || h <= 0) {
-                    throw new IOException("image " + file.toAbsolutePath() + " claims a size of " + w + "x" + h);
-                }
-                if ((long) w * h > maxPixels) {
-                    throw new IOException("image " + file.toAbsolutePath() + " is " + w + "x" + h + " = " + (long) w * h
-                            + " pixels, over the budget of " + maxPixels + " (raise it with the reader's maxImagePixels)");
-                }
-                return new RgbImage(w, h, null, file.toAbsolutePath(), cache);
+                return new int[] {reader.getWidth(0), reader.getHeight(0)};
             } finally {
                 reader.dispose();
             }
         } catch (IOException | RuntimeException e) {
-            if (e instanceof IOException io && io.getMessage() != null && io.getMessage().contains(file.toAbsolutePath().toString())) {
-                throw io;
-            }
             throw new IOException("not a readable image (" + e.getMessage() + "): " + file.toAbsolutePath(), e);
         }
     }

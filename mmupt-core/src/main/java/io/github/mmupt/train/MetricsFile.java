@@ -118,18 +118,15 @@ public final class MetricsFile implements StepListener, AutoCloseable {
             if (Files.exists(file)) {
                 java.util.List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
                 java.util.List<String> kept = new java.util.ArrayList<>();
-                int dropped = 0;
                 for (int i = 0; i < lines.size(); i++) {
                     String line = lines.get(i);
                     Long step = stepOf(line);
                     boolean tornLast = step == null && i == lines.size() - 1 && !line.isBlank();
-                    if ((step != null && step >= firstStep) || tornLast) {
-                        dropped++;
-                    } else {
+                    if (!((step != null && step >= firstStep) || tornLast)) {
                         kept.add(line);
                     }
                 }
-                if (dropped > 0) {
+                if (kept.size() < lines.size()) {
                     StringBuilder text = new StringBuilder();
                     kept.forEach(l -> text.append(l).append('\n'));
                     AtomicFiles.write(file, text.toString().getBytes(StandardCharsets.UTF_8));

@@ -40,8 +40,8 @@ public record RunResult(List<StepStats> steps, HeadWeights finalHead, Duration w
      * @return whether no response answered
      */
     public boolean noResponseAnswered() {
-        return steps.stream().anyMatch(s -> s.votes().prompts() > 0) && stepsWithoutAnswers()
-                == steps.stream().filter(s -> s.votes().prompts() > 0).count();
+        long sampling = steps.stream().filter(s -> s.votes().prompts() > 0).count();
+        return sampling > 0 && stepsWithoutAnswers() == sampling;
     }
 
     /** {@return updates skipped for a non-finite loss or gradient} */

@@ -34,8 +34,6 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
     private final GrpoLossConfig lossConfig;
     private final AdamWConfig adamW;
     private final DirectScratch hiddenScratch = new DirectScratch();
-    /** The buffer {@link #stage(HiddenStates)} last staged a copy into, which may then be changed in place. */
-    private FloatBuffer hiddenScratchView;
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private final DirectScratch targetScratch = new DirectScratch();
     private final DirectScratch logitScratch = new DirectScratch();
@@ -344,7 +342,7 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
             return values;
         }
         FloatBuffer copy = values;
-        if (values != hiddenScratchView) {
+        if (values == hidden.values()) { // the caller's own buffer, read in place by stage(): zero rows in a copy
             copy = hiddenScratch.floats(bad.length * d);
             copy.put(values.duplicate()).flip();
         }
@@ -371,13 +369,11 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
 
     private FloatBuffer stage(HiddenStates hidden) {
         FloatBuffer values = hidden.values();
-        hiddenScratchView = null;
         if (values.isDirect() && values.order() == ByteOrder.nativeOrder()) {
             return values;
         }
         FloatBuffer copy = hiddenScratch.floats(values.remaining());
         copy.put(values.duplicate()).flip();
-        hiddenScratchView = copy;
         return copy;
     }
 

@@ -121,13 +121,14 @@ public final class NativeLibrary {
             }
             try {
                 String override = System.getProperty(PATH_PROPERTY);
+                boolean packaged = override == null || override.isBlank();
                 Path file = locate(override);
                 try {
                     System.load(file.toString());
                     LOG.info("loaded the native kernel for {} from {}", platform(),
-                            override == null || override.isBlank() ? "this jar (" + resourcePath() + ")" : file);
+                            packaged ? "this jar (" + resourcePath() + ")" : file);
                 } finally {
-                    if (override == null || override.isBlank()) {
+                    if (packaged) {
                         // the loaded library stays mapped; its extracted copy is not needed, even if the JVM is
                         // killed later (deleteOnExit alone left one temporary directory per process behind)
                         Files.deleteIfExists(file);

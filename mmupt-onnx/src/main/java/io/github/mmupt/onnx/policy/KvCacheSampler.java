@@ -191,7 +191,6 @@ public final class KvCacheSampler implements RolloutSampler {
                 head.logits(hidden, logits);
                 kernelNanos += System.nanoTime() - k0;
                 int[] chosen = new int[n];
-                boolean[] corrupt = new boolean[n];
                 float[] row = new float[v];
                 for (int b = 0; b < n; b++) {
                     if (finished[b]) {
@@ -202,7 +201,7 @@ public final class KvCacheSampler implements RolloutSampler {
                     logits.get(row);
                     if (!samplable(row)) {
                         // NaN/Inf hidden states or overflowed logits: end this response here, marked, not the run
-                        corrupt[b] = true;
+                        nonFinite[b] = true;
                         chosen[b] = stops.length > 0 ? stops[0] : policy.manifest().tokens().pad();
                         continue;
                     }
@@ -227,14 +226,13 @@ public final class KvCacheSampler implements RolloutSampler {
                     tokens.get(b).add(chosen[b]);
                     double lp = scores == null ? 0 : scores.logProbs().get(b);
                     if (scores != null && !(Double.isFinite(lp) && lp <= 0)) {
-                        corrupt[b] = true; // a finite row can still overflow in the log-softmax
+                        nonFinite[b] = true; // a finite row can still overflow in the log-softmax
                     }
                     if (scores != null) {
-                        logProbs.get(b).add(corrupt[b] ? Double.NaN : lp);
+                        logProbs.get(b).add(nonFinite[b] ? Double.NaN : lp);
                     }
                     sampledTokens++;
-                    nonFinite[b] = corrupt[b];
-                    finished[b] = corrupt[b] || isStop(chosen[b], stops);
+                    finished[b] = nonFinite[b] || isStop(chosen[b], stops);
                 }
                 if (allTrue(finished) || step == maxNew - 1) {
                     break;
