@@ -84,6 +84,37 @@ public final class MmUpt {
         return settings;
     }
 
+    /** {@return the trunk this run trains on} */
+    public Policy policy() {
+        return policy;
+    }
+
+    /** {@return the sampler (null in SFT)} */
+    public RolloutSampler sampler() {
+        return sampler;
+    }
+
+    /** {@return the head and its optimizer} */
+    public GrpoOptimizer optimizer() {
+        return optimizer;
+    }
+
+    /** {@return the listeners, in the order they were added} */
+    public List<StepListener> listeners() {
+        return listeners;
+    }
+
+    /**
+     * A step-wise trainer positioned at {@code start}, without looking at checkpoints: for hosts that manage the
+     * loop state themselves (the continual runner trains each window this way).
+     *
+     * @param start the loop state to start from (its seed must be this run's)
+     * @return the trainer
+     */
+    public Trainer trainerAt(LoopState start) {
+        return new Trainer(settings, policy, sampler, optimizer, data, start);
+    }
+
     /**
      * A step-wise trainer, positioned at the newest checkpoint when {@code resume(true)} is set and one exists.
      *
@@ -262,6 +293,15 @@ public final class MmUpt {
         public Builder promptsPerStep(int n) {
             this.promptsPerStep = n;
             return this;
+        }
+
+        /**
+         * The prompts per step set so far (for a continual runner sizing its windows).
+         *
+         * @return the current value
+         */
+        public int promptsPerStep() {
+            return promptsPerStep;
         }
 
         /**

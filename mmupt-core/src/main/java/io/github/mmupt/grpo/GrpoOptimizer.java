@@ -41,6 +41,14 @@ public interface GrpoOptimizer extends AutoCloseable {
     AdamWConfig adamW();
 
     /**
+     * Replaces the AdamW settings for the updates that follow (a continual run lowers the learning rate when a
+     * guard asks it to). The moments, parameters and step count are kept.
+     *
+     * @param config the new settings
+     */
+    void adamW(AdamWConfig config);
+
+    /**
      * Log-probs of {@code targets} and entropies under the current or the reference head, with the loss
      * config's temperature. At the first micro-batch after an update, scoring with {@link HeadVersion#CURRENT}
      * gives exactly the log-probs {@link #accumulate} computes, so the importance ratio starts at 1.

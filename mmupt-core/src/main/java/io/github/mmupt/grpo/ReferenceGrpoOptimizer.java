@@ -21,7 +21,7 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
     private final ReferenceHead head;
     private final ReferenceHead reference;
     private final GrpoLossConfig lossConfig;
-    private final AdamWConfig adamW;
+    private AdamWConfig adamW;
     private final List<double[]> gradient = new ArrayList<>();
     private final List<double[]> firstMoment = new ArrayList<>();
     private final List<double[]> secondMoment = new ArrayList<>();
@@ -69,6 +69,14 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
     @Override
     public AdamWConfig adamW() {
         return adamW;
+    }
+
+    @Override
+    public void adamW(AdamWConfig config) {
+        if (config == null) {
+            throw new IllegalArgumentException("the AdamW settings must not be null");
+        }
+        this.adamW = config;
     }
 
     @Override

@@ -32,7 +32,7 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
     private final NativeHead head;
     private final NativeHead reference;
     private final GrpoLossConfig lossConfig;
-    private final AdamWConfig adamW;
+    private AdamWConfig adamW;
     private final DirectScratch hiddenScratch = new DirectScratch();
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private final DirectScratch targetScratch = new DirectScratch();
@@ -189,6 +189,14 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
     @Override
     public AdamWConfig adamW() {
         return adamW;
+    }
+
+    @Override
+    public void adamW(AdamWConfig config) {
+        if (config == null) {
+            throw new IllegalArgumentException("the AdamW settings must not be null");
+        }
+        this.adamW = config;
     }
 
     /**
