@@ -6,7 +6,8 @@ import java.util.OptionalLong;
 /**
  * What a continual run did.
  *
- * @param windows   every trained window's report, in order
+ * @param windows   the reports of the trained windows, in order (the newest {@value ContinualRunner#MAX_REPORTS} of a
+ *                  longer run; {@code guardrails.jsonl} has them all)
  * @param steps     training steps completed (over all runs of this store, counting from its first version)
  * @param published versions published by this run, in order
  * @param rollbacks rollbacks carried out

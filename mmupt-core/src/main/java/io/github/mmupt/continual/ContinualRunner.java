@@ -63,6 +63,8 @@ public final class ContinualRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(ContinualRunner.class);
     private static final String CHECKPOINT = "checkpoint";
+    /** Window reports a run keeps for its result (the newest); the full history is in guardrails.jsonl. */
+    public static final int MAX_REPORTS = 1000;
 
     /** Writes a version's model files (the exported model; adapters once LoRA lands). */
     @FunctionalInterface
@@ -173,7 +175,7 @@ public final class ContinualRunner {
         OptionalLong bestVersion = OptionalLong.empty();
         OptionalDouble bestCanary = OptionalDouble.empty();
         int rollbacks;
-        final List<WindowReport> reports = new ArrayList<>();
+        final java.util.ArrayDeque<WindowReport> reports = new java.util.ArrayDeque<>();
         final List<Long> published = new ArrayList<>();
         List<StepStats> lastSteps = List.of();
     }
@@ -243,6 +245,9 @@ public final class ContinualRunner {
             double lr = s.run.optimizer().adamW().learningRate();
             WindowReport report = new WindowReport(signals, decision, lr, versions.currentVersion(), s.bestVersion);
             s.reports.add(report);
+            if (s.reports.size() > MAX_REPORTS) {
+                s.reports.removeFirst(); // an unbounded run keeps the recent past, not all of it
+            }
             for (ContinualListener l : listeners) {
                 l.onWindow(report);
             }
@@ -420,7 +425,7 @@ public final class ContinualRunner {
                 l.onFinish(last);
             }
         }
-        ContinualResult result = new ContinualResult(s.reports, s.step, s.published, s.rollbacks,
+        ContinualResult result = new ContinualResult(List.copyOf(s.reports), s.step, s.published, s.rollbacks,
                 versions.currentVersion(), s.bestVersion, reason);
         LOG.info("continual run ended ({}): {} window(s), {} version(s) published, {} rollback(s), current {}",
                 reason, s.reports.size(), s.published.size(), s.rollbacks, result.current());

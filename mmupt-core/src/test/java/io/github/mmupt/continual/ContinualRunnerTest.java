@@ -6,14 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.mmupt.MmUpt;
 import io.github.mmupt.checkpoint.CheckpointStore;
 import io.github.mmupt.data.Example;
-import io.github.mmupt.grpo.AdamWConfig;
-import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.OptimizerState;
-import io.github.mmupt.grpo.ReferenceGrpoOptimizer;
 import io.github.mmupt.grpo.StepStats;
-import io.github.mmupt.head.HeadShape;
-import io.github.mmupt.head.ReferenceHead;
 import io.github.mmupt.prompt.Prompt;
 import io.github.mmupt.rollout.FinishReason;
 import io.github.mmupt.rollout.Rollout;
@@ -50,12 +45,20 @@ class ContinualRunnerTest {
     private final AtomicBoolean collapsed = new AtomicBoolean();
 
     private static GrpoOptimizer optimizer() {
-        double[] w = new double[FakeModels.V * FakeModels.D];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = 0.1 * Math.cos(i);
-        }
-        return new ReferenceGrpoOptimizer(ReferenceHead.full(HeadShape.full(FakeModels.V, FakeModels.D), w),
-                GrpoLossConfig.builder().temperature(1.0).build(), AdamWConfig.builder().learningRate(0.01).build());
+        return FakeModels.optimizer();
+    }
+
+    /** Runs the runner on a new thread; its result or failure lands in {@code outcome}. */
+    private static Thread startOnThread(ContinualRunner runner, AtomicReference<Object> outcome) {
+        Thread t = new Thread(() -> {
+            try {
+                outcome.set(runner.run());
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        t.start();
+        return t;
     }
 
     /** The fake sampler, or, once collapsed, one that answers 7 to everything. */
@@ -175,14 +178,7 @@ class ContinualRunnerTest {
         AtomicReference<Object> outcome = new AtomicReference<>();
         try (GrpoOptimizer opt = optimizer()) {
             ContinualRunner runner = runner(opt, ExampleSource.of(queue), store).pollTimeout(Duration.ofSeconds(30)).build();
-            Thread t = new Thread(() -> {
-                try {
-                    outcome.set(runner.run());
-                } catch (Throwable e) {
-                    outcome.set(e);
-                }
-            });
-            t.start();
+            Thread t = startOnThread(runner, outcome);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (ModelVersions.readCurrent(store).isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(10);
@@ -216,14 +212,7 @@ class ContinualRunnerTest {
                     }));
             ContinualRunner runner = b.build();
             ref.set(runner);
-            Thread t = new Thread(() -> {
-                try {
-                    outcome.set(runner.run());
-                } catch (Throwable e) {
-                    outcome.set(e);
-                }
-            });
-            t.start();
+            Thread t = startOnThread(runner, outcome);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (steps.get() < 3 && System.nanoTime() < deadline) {
                 Thread.sleep(5);

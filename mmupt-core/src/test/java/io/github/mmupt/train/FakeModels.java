@@ -112,6 +112,17 @@ public final class FakeModels {
         };
     }
 
+    /** A reference head of the fake policy's shape, with a fixed start and learning rate 0.01. */
+    public static io.github.mmupt.grpo.GrpoOptimizer optimizer() {
+        double[] w = new double[V * D];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = 0.1 * Math.cos(i);
+        }
+        return new io.github.mmupt.grpo.ReferenceGrpoOptimizer(io.github.mmupt.head.ReferenceHead.full(
+                io.github.mmupt.head.HeadShape.full(V, D), w), io.github.mmupt.grpo.GrpoLossConfig.builder().temperature(1.0)
+                .build(), io.github.mmupt.grpo.AdamWConfig.builder().learningRate(0.01).build());
+    }
+
     public static SamplingParams sampling() {
         return SamplingParams.builder().responsesPerPrompt(6).temperature(1.0).topP(1.0).maxNewTokens(2).build();
     }

@@ -5,13 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.github.mmupt.MmUpt;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.Example;
-import io.github.mmupt.grpo.AdamWConfig;
-import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
-import io.github.mmupt.grpo.ReferenceGrpoOptimizer;
 import io.github.mmupt.grpo.StepStats;
-import io.github.mmupt.head.HeadShape;
-import io.github.mmupt.head.ReferenceHead;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PolicySpec;
@@ -39,12 +34,7 @@ class TrainerTest {
     Path dir;
 
     private static GrpoOptimizer optimizer() {
-        double[] w = new double[FakeModels.V * FakeModels.D];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = 0.1 * Math.cos(i);
-        }
-        return new ReferenceGrpoOptimizer(ReferenceHead.full(HeadShape.full(FakeModels.V, FakeModels.D), w),
-                GrpoLossConfig.builder().temperature(1.0).build(), AdamWConfig.builder().learningRate(0.01).build());
+        return FakeModels.optimizer();
     }
 
     private static Dataset data(int n) {
