@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  * Continual self-improvement of a model in use: unlabeled examples stream in, the runner trains on them in
  * windows of steps, checks label-free guardrails after each window, and publishes the versions that pass
  * (atomically, see {@link ModelVersions}), rolling back to the best version when a guard says the model got worse.
+ * A version that passes is staged and published only when the window trained on from it passes too (one window
+ * of probation): a version whose continuation fails is never served, and is not a rollback target.
  *
  * <pre>{@code
  * ContinualRunner runner = ContinualRunner.builder()
@@ -173,6 +175,8 @@ public final class ContinualRunner {
         WindowSignals previous;
         WindowSignals best;
         OptionalLong bestVersion = OptionalLong.empty();
+        OptionalLong pending = OptionalLong.empty();
+        WindowSignals pendingSignals;
         OptionalDouble bestCanary = OptionalDouble.empty();
         int rollbacks;
         final java.util.ArrayDeque<WindowReport> reports = new java.util.ArrayDeque<>();
@@ -206,7 +210,9 @@ public final class ContinualRunner {
         s.best = s.start;
         s.bestCanary = s.start.canaryAccuracy();
         if (current.isEmpty()) {
-            long v = publish(s, s.start, optimizer.adamW().learningRate());
+            long v = stage(s, s.start, optimizer.adamW().learningRate());
+            versions.makeCurrent(v);
+            s.published.add(v);
             s.bestVersion = OptionalLong.of(v);
         }
         versions.protect(s.bestVersion.getAsLong());
@@ -279,25 +285,23 @@ public final class ContinualRunner {
             if (action == GuardAction.LOWER_LEARNING_RATE) {
                 setLearningRate(optimizer, lr * learningRateFactor);
             }
-            long v = publish(s, signals, lr);
+            // the window trained on from the pending version passed: that version is confirmed and published
+            String confirmed = confirmPending(s);
+            long v = stage(s, signals, lr);
+            s.pending = OptionalLong.of(v);
+            s.pendingSignals = signals;
             if (s.warmup == null) {
                 s.warmup = signals;
             }
-            boolean better = signals.canaryAccuracy().isEmpty() || s.bestCanary.isEmpty()
-                    || signals.canaryAccuracy().getAsDouble() >= s.bestCanary.getAsDouble();
-            if (better) {
-                s.best = signals;
-                s.bestVersion = OptionalLong.of(v);
-                s.bestCanary = signals.canaryAccuracy();
-                versions.protect(v);
-            }
-            GuardLog.append(versions.root(), signals, decision, lr, "published v" + v, versions.currentVersion(), s.bestVersion);
+            GuardLog.append(versions.root(), signals, decision, lr, confirmed + "staged v" + v, versions.currentVersion(),
+                    s.bestVersion);
             return true;
         }
         if (action == GuardAction.HOLD) {
             GuardLog.append(versions.root(), signals, decision, lr, "held", versions.currentVersion(), s.bestVersion);
             return true;
         }
+        discardPending(s);
         rollBack(s);
         if (action == GuardAction.ROLLBACK) {
             s.rollbacks++;
@@ -309,6 +313,39 @@ public final class ContinualRunner {
         GuardLog.append(versions.root(), signals, decision, lr, "stopped at v" + s.bestVersion.getAsLong(),
                 versions.currentVersion(), s.bestVersion);
         return false;
+    }
+
+    /**
+     * Publishes the pending version (its next window passed the guards) and makes it the best one when it is (with
+     * a canary: when its canary accuracy is at least the best's); returns what was done, for the log.
+     */
+    private String confirmPending(RunState s) throws IOException {
+        if (s.pending.isEmpty()) {
+            return "";
+        }
+        long p = s.pending.getAsLong();
+        versions.makeCurrent(p);
+        s.published.add(p);
+        WindowSignals signals = s.pendingSignals;
+        if (signals.canaryAccuracy().isEmpty() || s.bestCanary.isEmpty()
+                || signals.canaryAccuracy().getAsDouble() >= s.bestCanary.getAsDouble()) {
+            s.best = signals;
+            s.bestVersion = OptionalLong.of(p);
+            s.bestCanary = signals.canaryAccuracy();
+            versions.protect(p);
+        }
+        s.pending = OptionalLong.empty();
+        LOG.info("published version {} (window {}, confirmed by the window after it)", p, signals.window());
+        return "published v" + p + ", ";
+    }
+
+    /** Drops the pending version: the window trained on from it failed a guard, or the run ends before its test. */
+    private void discardPending(RunState s) throws IOException {
+        if (s.pending.isPresent()) {
+            versions.discard(s.pending.getAsLong());
+            LOG.info("discarded the candidate version {} (window {})", s.pending.getAsLong(), s.pendingSignals.window());
+            s.pending = OptionalLong.empty();
+        }
     }
 
     /** Restores the best version's weights and optimizer state, and serves it again if it is not current. */
@@ -389,19 +426,17 @@ public final class ContinualRunner {
         return WindowSignals.of(window, s.step, steps, reading, canaryAccuracy);
     }
 
-    private long publish(RunState s, WindowSignals signals, double lr) throws IOException {
+    /** Writes the optimizer's weights as a new version, not yet current. */
+    private long stage(RunState s, WindowSignals signals, double lr) throws IOException {
         GrpoOptimizer optimizer = s.run.optimizer();
         Checkpoint checkpoint = new Checkpoint(optimizer.state(), new LoopState(s.step, 0, 0, s.run.settings().seed()),
                 modelId(s));
         HeadWeights weights = optimizer.weights();
-        long v = versions.publish(dir -> {
+        return versions.stage(dir -> {
             exporter.export(weights, dir);
             new CheckpointStore(dir.resolve(CHECKPOINT)).save(checkpoint);
             GuardLog.writeSignals(dir.resolve("window.json"), signals, lr);
         });
-        s.published.add(v);
-        LOG.info("published version {} (window {}, step {})", v, signals.window(), s.step);
-        return v;
     }
 
     private ContinualResult finish(RunState s, ContinualResult.EndReason reason) throws IOException {
@@ -410,6 +445,7 @@ public final class ContinualRunner {
         // for an interrupted thread, so the flag is set aside meanwhile
         boolean interrupted = Thread.interrupted();
         try {
+            discardPending(s);
             if (s.bestVersion.isPresent() && s.run != null && s.window > 0) {
                 LOG.info("the run ends on its best version {}", s.bestVersion.getAsLong());
                 rollBack(s);

@@ -16,8 +16,8 @@ import java.util.Optional;
  * <tr><td>{@link Signal#PROBE_DRIFT}</td><td>0.25</td><td>ROLLBACK</td><td>the starting model's probe majorities</td></tr>
  * <tr><td>{@link Signal#PROBE_CONCENTRATION}</td><td>0.15</td><td>ROLLBACK</td><td>the starting model's</td></tr>
  * <tr><td>{@link Signal#ANSWER_RATE_DROP}</td><td>0.10</td><td>ROLLBACK</td><td>the starting model's probe answer rate</td></tr>
- * <tr><td>{@link Signal#CANARY_DROP}</td><td>0.05</td><td>ROLLBACK</td><td>the best published canary accuracy</td></tr>
- * <tr><td>{@link Signal#CANARY_BELOW_START}</td><td>0.00</td><td>HOLD</td><td>the starting model's canary accuracy</td></tr>
+ * <tr><td>{@link Signal#CANARY_DROP}</td><td>0.06</td><td>ROLLBACK</td><td>the best published canary accuracy</td></tr>
+ * <tr><td>{@link Signal#CANARY_BELOW_START}</td><td>0.02</td><td>HOLD</td><td>the starting model's canary accuracy</td></tr>
  * <tr><td>{@link Signal#VOTE_SHARE_JUMP}</td><td>0.10</td><td>LOWER_LEARNING_RATE</td><td>the previous window</td></tr>
  * <tr><td>{@link Signal#LENGTH_CHANGE}</td><td>0.50</td><td>HOLD</td><td>the warm-up window</td></tr>
  * <tr><td>{@link Signal#DISTINCT_ANSWERS_DROP}</td><td>0.60</td><td>WARN</td><td>the warm-up window</td></tr>
@@ -58,8 +58,8 @@ public record Guardrails(List<Guard> guards) {
                 new Guard(Signal.PROBE_DRIFT, 0.25, GuardAction.ROLLBACK),
                 new Guard(Signal.PROBE_CONCENTRATION, 0.15, GuardAction.ROLLBACK),
                 new Guard(Signal.ANSWER_RATE_DROP, 0.10, GuardAction.ROLLBACK),
-                new Guard(Signal.CANARY_DROP, 0.05, GuardAction.ROLLBACK),
-                new Guard(Signal.CANARY_BELOW_START, 0.0, GuardAction.HOLD),
+                new Guard(Signal.CANARY_DROP, 0.06, GuardAction.ROLLBACK),
+                new Guard(Signal.CANARY_BELOW_START, 0.02, GuardAction.HOLD),
                 new Guard(Signal.VOTE_SHARE_JUMP, 0.10, GuardAction.LOWER_LEARNING_RATE),
                 new Guard(Signal.LENGTH_CHANGE, 0.50, GuardAction.HOLD),
                 new Guard(Signal.DISTINCT_ANSWERS_DROP, 0.60, GuardAction.WARN),

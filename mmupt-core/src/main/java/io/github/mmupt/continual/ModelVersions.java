@@ -32,8 +32,10 @@ import java.util.regex.Pattern;
  * Optional<Path> current = ModelVersions.readCurrent(Path.of("served"));
  * }</pre>
  *
- * <p>Retention: after each publish the oldest versions beyond {@code keep} are deleted, never the current one or a
- * version marked with {@link #protect}. A reader still loading a version that falls out of retention may see it
+ * <p>A version can also be staged ({@link #stage}: written whole but not current) and published later with
+ * {@link #makeCurrent} or dropped with {@link #discard}. Retention: whenever the pointer moves, the oldest
+ * versions beyond {@code keep} are deleted, never the current one, a version marked with {@link #protect} or a
+ * staged one (newer than the current). A reader still loading a version that falls out of retention may see it
  * disappear: keep enough versions for the slowest reader's polling interval. Threading: one writer (the
  * publishing thread); any number of readers in any process.
  */
@@ -104,6 +106,20 @@ public final class ModelVersions {
      * @throws IOException when writing fails; the current version is then unchanged
      */
     public long publish(VersionWriter writer) throws IOException {
+        long number = stage(writer);
+        makeCurrent(number);
+        return number;
+    }
+
+    /**
+     * Writes a new version, whole, without making it current (a candidate that {@link #makeCurrent} publishes
+     * later or {@link #discard} drops). Readers never see it: they follow the pointer.
+     *
+     * @param writer writes the version's files
+     * @return the new version's number
+     * @throws IOException when writing fails; nothing is left behind
+     */
+    public long stage(VersionWriter writer) throws IOException {
         long number = versions().stream().mapToLong(Long::longValue).max().orElse(0) + 1;
         Path target = directory(number);
         Path temp = Files.createTempDirectory(root.resolve(VERSIONS), TEMP_PREFIX + name(number) + "-");
@@ -114,13 +130,12 @@ public final class ModelVersions {
         } finally {
             AtomicFiles.deleteTree(temp);
         }
-        point(number);
-        prune();
         return number;
     }
 
     /**
-     * Makes an existing version current again (a rollback of what is served).
+     * Makes an existing version current (publishing a staged one, or serving an older one again), then deletes
+     * the oldest versions beyond the kept count.
      *
      * @param number a version in the store
      * @throws IOException when the pointer cannot be written
@@ -132,6 +147,22 @@ public final class ModelVersions {
                     + "; versions present: " + versions());
         }
         point(number);
+        prune();
+    }
+
+    /**
+     * Deletes a version that is not current (a staged candidate that was rejected).
+     *
+     * @param number the version
+     * @throws IOException when it cannot be deleted
+     * @throws IllegalArgumentException when it is the current version
+     */
+    public void discard(long number) throws IOException {
+        if (currentVersion().orElse(-1) == number) {
+            throw new IllegalArgumentException("version " + number + " is current; make another current before "
+                    + "discarding it");
+        }
+        AtomicFiles.deleteTree(directory(number));
     }
 
     /**
@@ -236,9 +267,10 @@ public final class ModelVersions {
         AtomicFiles.write(root.resolve(CURRENT), (name(number) + "\n").getBytes(StandardCharsets.US_ASCII));
     }
 
+    /** Deletes the oldest versions beyond the kept count, never the current, the protected or a staged one. */
     private void prune() throws IOException {
-        List<Long> present = versions();
         long current = currentVersion().orElse(-1);
+        List<Long> present = versions().stream().filter(v -> v <= current).toList();
         int excess = present.size() - keep;
         for (int i = 0; i < present.size() && excess > 0; i++) {
             long v = present.get(i);

@@ -109,33 +109,40 @@ class ContinualRunnerTest {
     @Test
     void aCollapseIsRolledBackToTheBestVersionBitForBit() throws IOException {
         Path store = dir.resolve("store");
-        AtomicReference<OptimizerState> atWindow2 = new AtomicReference<>();
+        AtomicReference<OptimizerState> atWindow1 = new AtomicReference<>();
         try (GrpoOptimizer opt = optimizer()) {
             ContinualResult r = runner(opt, ExampleSource.of(examples(1000, "s").iterator()), store).maxWindows(3)
                     .listener(report -> {
+                        if (report.signals().window() == 1) {
+                            atWindow1.set(opt.state());
+                        }
                         if (report.signals().window() == 2) {
-                            atWindow2.set(opt.state());
                             collapsed.set(true); // from here on the model answers 7 to everything
                         }
                     }).build().run();
-            assertThat(r.published()).containsExactly(1L, 2L, 3L);
+            // window 1 is staged as v2 and published when window 2 passes; window 2, staged as v3, is discarded
+            // when window 3 (trained on from it) collapses, and the run rolls back to v2
+            assertThat(r.published()).containsExactly(1L, 2L);
             assertThat(r.rollbacks()).isEqualTo(1);
             WindowReport third = r.windows().get(2);
             assertThat(third.decision().action()).contains(GuardAction.ROLLBACK);
             assertThat(third.decision().fired()).extracting(e -> e.guard().signal()).contains(Signal.PROBE_FLIPS);
-            // weights, moments and step are the ones published as version 3, bit for bit
-            assertThat(opt.state()).isEqualTo(atWindow2.get());
+            // weights, moments and step are the ones published as version 2, bit for bit
+            assertThat(opt.state()).isEqualTo(atWindow1.get());
             assertThat(opt.adamW().learningRate()).isEqualTo(0.005);
-            assertThat(r.current()).hasValue(3);
-            assertThat(r.best()).hasValue(3);
-            OptimizerState saved = CheckpointStore.load(onlyCheckpoint(store.resolve("versions/v000003/checkpoint")), "m",
+            assertThat(r.current()).hasValue(2);
+            assertThat(r.best()).hasValue(2);
+            assertThat(store.resolve("versions/v000003")).doesNotExist();
+            OptimizerState saved = CheckpointStore.load(onlyCheckpoint(store.resolve("versions/v000002/checkpoint")), "m",
                     opt.shape()).optimizer();
-            assertThat(saved).isEqualTo(atWindow2.get());
+            assertThat(saved).isEqualTo(atWindow1.get());
         }
         List<String> log = Files.readAllLines(store.resolve(GuardLog.FILE));
         assertThat(log).hasSize(4);
         assertThat(log.get(0)).contains("\"outcome\":\"baseline\"");
-        assertThat(log.get(3)).contains("\"action\":\"ROLLBACK\"", "\"outcome\":\"rolled back to v3\"",
+        assertThat(log.get(1)).contains("\"outcome\":\"staged v2\"");
+        assertThat(log.get(2)).contains("\"outcome\":\"published v2, staged v3\"");
+        assertThat(log.get(3)).contains("\"action\":\"ROLLBACK\"", "\"outcome\":\"rolled back to v2\"",
                 "\"signal\":\"PROBE_FLIPS\"");
     }
 
@@ -146,28 +153,27 @@ class ContinualRunnerTest {
             ContinualResult r = runner(opt, ExampleSource.of(examples(4 * 2 * 3 + 3, "s").iterator()), dir.resolve("store"))
                     .guardrails(Guardrails.off()).build().run();
             assertThat(r.reason()).isEqualTo(ContinualResult.EndReason.SOURCE_EXHAUSTED);
-            // 3 whole windows, then the 3 examples left are fewer than one step's 4 prompts
+            // 3 whole windows, then the 3 examples left are fewer than one step's 4 prompts; the last window's
+            // version has no window after it to confirm it, so it is not published
             assertThat(r.windows()).hasSize(3);
-            assertThat(r.published()).containsExactly(1L, 2L, 3L, 4L);
+            assertThat(r.published()).containsExactly(1L, 2L, 3L);
+            assertThat(r.current()).hasValue(3);
             assertThat(r.steps()).isEqualTo(6);
         }
     }
 
     @Test
     void aGuardStopRollsBackAndEndsTheRun() throws IOException {
-        AtomicReference<OptimizerState> atWindow1 = new AtomicReference<>();
         try (GrpoOptimizer opt = optimizer()) {
+            OptimizerState initial = opt.state();
             ContinualResult r = runner(opt, ExampleSource.of(examples(1000, "s").iterator()), dir.resolve("store"))
-                    .maxRollbacks(0).listener(report -> {
-                        if (report.signals().window() == 1) {
-                            atWindow1.set(opt.state());
-                            collapsed.set(true);
-                        }
-                    }).build().run();
+                    .maxRollbacks(0).listener(report -> collapsed.set(true)).build().run();
+            // window 1 passes and is staged; window 2 collapses: with no rollback left the run stops on the start
             assertThat(r.reason()).isEqualTo(ContinualResult.EndReason.GUARD_STOP);
             assertThat(r.windows()).hasSize(2);
-            assertThat(r.current()).hasValue(2);
-            assertThat(opt.state()).isEqualTo(atWindow1.get());
+            assertThat(r.current()).hasValue(1);
+            assertThat(r.published()).containsExactly(1L);
+            assertThat(opt.state()).isEqualTo(initial);
         }
     }
 
@@ -239,14 +245,16 @@ class ContinualRunnerTest {
         try (GrpoOptimizer opt = optimizer()) {
             ContinualResult first = runner(opt, ExampleSource.of(examples(1000, "a").iterator()), store)
                     .guardrails(Guardrails.off()).maxWindows(2).build().run();
-            assertThat(first.current()).hasValue(3);
+            assertThat(first.current()).hasValue(2);
             published = opt.state();
         }
         try (GrpoOptimizer fresh = optimizer()) {
             ContinualResult second = runner(fresh, ExampleSource.of(examples(1000, "b").iterator()), store)
-                    .guardrails(Guardrails.off()).maxWindows(1).build().run();
+                    .guardrails(Guardrails.off()).maxWindows(2).build().run();
+            // it starts at version 2's step (2 steps) and optimizer state, and publishes its first window as v3
+            assertThat(second.windows().get(0).signals().endStep()).isEqualTo(4);
             assertThat(second.steps()).isEqualTo(6);
-            assertThat(second.published()).containsExactly(4L);
+            assertThat(second.published()).containsExactly(3L);
             assertThat(fresh.step()).isEqualTo(published.step() + 2);
         }
     }

@@ -93,7 +93,7 @@ class GuardrailsPropertiesTest {
     }
 
     @Property(tries = 100)
-    void aFallingCanaryTriggersARollback(@ForAll @DoubleRange(min = 0.06, max = 0.5) double drop) {
+    void aFallingCanaryTriggersARollback(@ForAll @DoubleRange(min = 0.07, max = 0.5) double drop) {
         List<Optional<String>> base = varied(1);
         WindowSignals start = window(0, base, Double.NaN, Double.NaN, Double.NaN, OptionalDouble.of(0.9));
         WindowSignals warmup = window(1, base, 0.75, 0.20, 9.0, OptionalDouble.of(0.9));
@@ -106,7 +106,7 @@ class GuardrailsPropertiesTest {
     }
 
     @Property(tries = 100)
-    void aCanaryJustBelowTheStartHoldsPublishing(@ForAll @DoubleRange(min = 0.01, max = 0.04) double dip) {
+    void aCanaryJustBelowTheStartHoldsPublishing(@ForAll @DoubleRange(min = 0.03, max = 0.05) double dip) {
         List<Optional<String>> base = varied(2);
         WindowSignals start = window(0, base, Double.NaN, Double.NaN, Double.NaN, OptionalDouble.of(0.8));
         WindowSignals warmup = window(1, base, 0.75, 0.20, 9.0, OptionalDouble.of(0.8));

@@ -35,6 +35,22 @@ class ModelVersionsTest {
     }
 
     @Test
+    void aStagedVersionIsInvisibleUntilMadeCurrentAndCanBeDiscarded() throws IOException {
+        ModelVersions versions = ModelVersions.open(root, 1);
+        versions.publish(dir -> VersionFiles.write(dir, 1, 10));
+        long staged = versions.stage(dir -> VersionFiles.write(dir, 2, 10));
+        assertThat(ModelVersions.readCurrent(root)).contains(versions.directory(1));
+        assertThat(versions.versions()).containsExactly(1L, 2L); // retention never deletes a staged version
+        versions.discard(staged);
+        assertThat(versions.versions()).containsExactly(1L);
+        assertThatThrownBy(() -> versions.discard(1)).hasMessageContaining("is current");
+        long again = versions.stage(dir -> VersionFiles.write(dir, 2, 10));
+        versions.makeCurrent(again);
+        assertThat(versions.versions()).containsExactly(2L);
+        VersionFiles.verify(ModelVersions.readCurrent(root).orElseThrow(), 2);
+    }
+
+    @Test
     void aFailedWriteLeavesTheCurrentVersionAndNoDirectory() throws IOException {
         ModelVersions versions = ModelVersions.open(root, 10);
         versions.publish(dir -> VersionFiles.write(dir, 1, 100));

@@ -1,51 +1,61 @@
 package io.github.mmupt.examples.demo;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.XYSeries;
 
 /**
- * The training curves of the demo as one PNG: for each seed, the MM-UPT run's mean (pseudo-)reward and its
- * pseudo-label accuracy against the hidden gold answers, and the supervised GRPO run's mean (gold) reward.
+ * The Table 1 demo's training curves as panels, one per signal (held-out accuracy before and after, reward,
+ * pseudo-label accuracy against the hidden gold answers, vote share, entropy, KL to the base), MM-UPT and
+ * supervised GRPO by colour, each seed thin and the mean over seeds bold.
  */
 final class Curves {
+
+    private static final Map<String, String> METHODS = Map.of("upt", "MM-UPT (no labels)", "grpo", "GRPO (labels)");
 
     private Curves() {
     }
 
-    static void write(Path file, List<EmbeddedDefault.SeedResult> results) throws IOException {
-        XYChart chart = new XYChartBuilder().width(900).height(500).title("MM-UPT and supervised GRPO during training")
-                .xAxisTitle("step").yAxisTitle("value").build();
-        chart.getStyler().setMarkerSize(0);
-        for (EmbeddedDefault.SeedResult r : results) {
-            add(chart, "MM-UPT reward (seed " + r.seed() + ")", r.curves().get("upt"), "reward_mean");
-            add(chart, "MM-UPT label accuracy (seed " + r.seed() + ")", r.curves().get("upt"), "label_accuracy");
-            add(chart, "GRPO reward (seed " + r.seed() + ")", r.curves().get("grpo"), "reward_mean");
-        }
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        BitmapEncoder.saveBitmap(chart, file.toString().replaceAll("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
+    static void write(Path file, List<EmbeddedDefault.SeedResult> results, long steps) throws IOException {
+        List<PanelChart.Panel> panels = new ArrayList<>();
+        panels.add(heldOut(results, steps));
+        panels.add(panel("mean reward (MM-UPT: vote; GRPO: gold)", results, "reward_mean"));
+        panels.add(panel("pseudo-label accuracy (monitoring only)", results, "label_accuracy"));
+        panels.add(panel("vote share of the pseudo-label", results, "vote_share"));
+        panels.add(panel("token entropy", results, "entropy"));
+        panels.add(panel("KL to the base (k3)", results, "kl_mean"));
+        PanelChart.write(file, "step", panels);
     }
 
-    private static void add(XYChart chart, String name, List<Map<String, Object>> metrics, String key) {
-        List<Double> x = new ArrayList<>();
-        List<Double> y = new ArrayList<>();
-        for (Map<String, Object> m : metrics) {
-            Object v = m.get(key);
-            if (v instanceof Number n) {
-                x.add(((Number) m.get("step")).doubleValue());
-                y.add(n.doubleValue());
+    /** Held-out pass@1 is measured before and after training only: a two-point line per seed. */
+    private static PanelChart.Panel heldOut(List<EmbeddedDefault.SeedResult> results, long steps) {
+        List<PanelChart.Curve> curves = new ArrayList<>();
+        for (String method : List.of("upt", "grpo")) {
+            for (EmbeddedDefault.SeedResult r : results) {
+                curves.add(new PanelChart.Curve(METHODS.get(method), r.seed(), List.of(0.0, (double) steps),
+                        List.of(r.rows().get("base").passAt1(), r.rows().get(method).passAt1()), List.of()));
             }
         }
-        if (!x.isEmpty()) {
-            XYSeries s = chart.addSeries(name, x, y);
-            s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+        return new PanelChart.Panel("held-out pass@1 (base -> trained)", curves, false);
+    }
+
+    private static PanelChart.Panel panel(String title, List<EmbeddedDefault.SeedResult> results, String key) {
+        List<PanelChart.Curve> curves = new ArrayList<>();
+        for (String method : List.of("upt", "grpo")) {
+            for (EmbeddedDefault.SeedResult r : results) {
+                List<Double> x = new ArrayList<>();
+                List<Double> y = new ArrayList<>();
+                for (Map<String, Object> m : r.curves().getOrDefault(method, List.of())) {
+                    if (m.get(key) instanceof Number n) {
+                        x.add(((Number) m.get("step")).doubleValue());
+                        y.add(n.doubleValue());
+                    }
+                }
+                curves.add(new PanelChart.Curve(METHODS.get(method), r.seed(), x, y, List.of()));
+            }
         }
+        return new PanelChart.Panel(title, curves, false);
     }
 }

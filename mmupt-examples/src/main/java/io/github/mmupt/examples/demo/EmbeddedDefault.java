@@ -56,7 +56,8 @@ import java.util.function.Function;
  *
  * <p>Arguments: {@code --out DIR} (default {@code mmupt-demo}), {@code --seeds N} (default 3),
  * {@code --first-seed S} (default 1), {@code --quick} (tiny budgets, for the smoke test), {@code --table 2} (the
- * Table 2 comparison of {@link SynthesisDemo} instead).
+ * Table 2 comparison of {@link SynthesisDemo} instead), {@code --continual} (the guarded continual run of
+ * {@link ContinualDemo} instead).
  */
 public final class EmbeddedDefault {
 
@@ -113,18 +114,27 @@ public final class EmbeddedDefault {
         long firstSeed = 1;
         Settings settings = Settings.standard();
         int table = 1;
+        boolean continual = false;
+        boolean quick = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--seeds" -> seeds = Integer.parseInt(args[++i]);
                 case "--first-seed" -> firstSeed = Long.parseLong(args[++i]);
-                case "--quick" -> settings = Settings.quick();
+                case "--quick" -> {
+                    settings = Settings.quick();
+                    quick = true;
+                }
+                case "--continual" -> continual = true;
                 case "--table" -> table = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (expected --out DIR, --seeds N, --first-seed S, --quick, --table 1|2)");
+                        + " (expected --out DIR, --seeds N, --first-seed S, --quick, --table 1|2, --continual)");
             }
         }
-        if (table == 2) {
+        if (continual) {
+            ContinualDemo.run(out, firstSeed, seeds, settings,
+                    quick ? ContinualDemo.Settings.quick() : ContinualDemo.Settings.standard());
+        } else if (table == 2) {
             SynthesisDemo.run(out, firstSeed, seeds, settings);
         } else if (table == 1) {
             run(out, firstSeed, seeds, settings);
@@ -143,7 +153,7 @@ public final class EmbeddedDefault {
         }
         printTable(results, settings);
         writeResults(out, results, settings);
-        Curves.write(out.resolve("curves.png"), results);
+        Curves.write(out.resolve("curves.png"), results, settings.rlSteps());
         System.out.printf(Locale.ROOT, "finished in %.1f s; results in %s%n", (System.nanoTime() - started) / 1e9,
                 out.toAbsolutePath());
         double base = mean(results, "base");
