@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A small labeled set, supplied by the user, whose majority-vote accuracy a continual run re-measures after
- * every window: the strongest guard signal, and the one place labels enter a continual run. They are used
+ * A small labeled set, supplied by the user, whose accuracy (the share of N sampled answers per example that
+ * are right) a continual run re-measures after every window: the strongest guard signal, and the one place labels enter a continual run. They are used
  * to decide whether to publish or roll back, never to train (no reward, loss or sample is derived from them).
  *
  * <pre>{@code
@@ -55,7 +55,10 @@ public record CanarySet(List<Example> examples, long seed) {
     }
 
     /**
-     * The share of canary prompts whose majority answer equals the gold answer, with the model as it is now.
+     * The share of all sampled canary responses whose answer equals the gold answer (the mean accuracy of N
+     * samples per example, avg@N), with the model as it is now. This is the expected pass@1 at the sampling
+     * temperature, measured with N samples an example rather than one: majority-vote accuracy would be the wrong
+     * yardstick, as MM-UPT sharpens single answers toward a majority that often stays the same.
      *
      * @param sampler the run's sampler
      * @param sampling the run's sampling settings
@@ -67,13 +70,17 @@ public record CanarySet(List<Example> examples, long seed) {
             AnswerEquivalence equivalence) {
         List<VoteResult> votes = new ProbeSet(examples.stream().map(Example::prompt).toList(), seed)
                 .votes(sampler, sampling, labeler);
-        int correct = 0;
+        long correct = 0;
+        long responses = 0;
         for (int i = 0; i < votes.size(); i++) {
-            Optional<String> label = votes.get(i).label();
-            if (label.isPresent() && equivalence.equivalent(label.get(), examples.get(i).goldAnswer().orElseThrow())) {
-                correct++;
+            AnswerEquivalence.Prepared gold = equivalence.prepare(examples.get(i).goldAnswer().orElseThrow());
+            for (Optional<String> answer : votes.get(i).answers()) {
+                responses++;
+                if (answer.isPresent() && equivalence.equivalent(equivalence.prepare(answer.get()), gold)) {
+                    correct++;
+                }
             }
         }
-        return correct / (double) votes.size();
+        return responses == 0 ? 0.0 : correct / (double) responses;
     }
 }

@@ -23,7 +23,7 @@ class CanaryAndProbeTest {
     }
 
     @Test
-    void canaryAccuracyComparesTheMajorityWithTheGoldAndTheLabelerNeverSeesTheGold() {
+    void canaryAccuracyIsTheShareOfSampledAnswersEqualToTheGoldAndTheLabelerNeverSeesTheGold() {
         List<Example> canary = new ArrayList<>();
         for (int len = 1; len <= 10; len++) {
             // the gold is right for the first 7, wrong for the last 3
@@ -45,9 +45,18 @@ class CanaryAndProbeTest {
                 throw new AssertionError("a canary measures, it never audits through the labeler");
             }
         };
-        double accuracy = CanarySet.of(canary, 5).accuracy(FakeModels.sampler(), FakeModels.sampling().toBuilder()
-                .responsesPerPrompt(15).build(), spy, AnswerEquivalence.standard());
-        assertThat(accuracy).isEqualTo(0.7);
+        var sampling = FakeModels.sampling().toBuilder().responsesPerPrompt(15).build();
+        double accuracy = CanarySet.of(canary, 5).accuracy(FakeModels.sampler(), sampling, spy, AnswerEquivalence.standard());
+        // the expected share, counted from the same samples: answers equal to len % 10 for the 7 right golds
+        List<io.github.mmupt.rollout.RolloutGroup> groups = FakeModels.sampler().sample(
+                canary.stream().map(Example::prompt).toList(), sampling, 5);
+        long right = 0;
+        for (int i = 0; i < 7; i++) {
+            String gold = String.valueOf((i + 1) % 10);
+            right += groups.get(i).answers().stream().filter(a -> a.orElse("").equals(gold)).count();
+        }
+        assertThat(accuracy).isEqualTo(right / 150.0);
+        assertThat(accuracy).isBetween(0.4, 0.7); // most samples give the majority answer; a third are random
         assertThat(seen).hasSize(10).allSatisfy(answers -> assertThat(answers).noneMatch(a -> a.orElse("").startsWith("GOLD")));
     }
 

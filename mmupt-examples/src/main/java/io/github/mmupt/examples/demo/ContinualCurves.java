@@ -18,8 +18,7 @@ final class ContinualCurves {
 
     static void write(Path file, List<ContinualDemo.RunOutcome> runs) throws IOException {
         List<PanelChart.Panel> panels = new ArrayList<>();
-        panels.add(panel("held-out accuracy (monitoring only; markers: guard held, rolled back or stopped)", runs,
-                "held_out", true));
+        panels.add(panel("held-out accuracy (monitoring; markers: guard acted)", runs, "held_out", true));
         panels.add(panel("training vote share", runs, "vote_share", true));
         panels.add(panel("token entropy", runs, "entropy", false));
         panels.add(panel("probe flips vs the best version", runs, "probe_flips", true));
@@ -34,6 +33,10 @@ final class ContinualCurves {
             List<Double> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
             List<Double> ex = new ArrayList<>();
+            if (key.equals("held_out")) {
+                x.add(0.0); // the starting model
+                y.add(r.start());
+            }
             for (Map<String, Object> w : r.windows()) {
                 if (w.get(key) instanceof Number n && Double.isFinite(n.doubleValue())) {
                     double step = ((Number) w.get("step")).doubleValue();
