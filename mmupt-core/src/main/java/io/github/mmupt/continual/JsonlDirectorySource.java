@@ -28,6 +28,9 @@ import org.slf4j.LoggerFactory;
  * ExampleSource source = new JsonlDirectorySource(Path.of("incoming"), Duration.ofSeconds(5));
  * }</pre>
  *
+ * <p>Delivery is at most once: a file is marked consumed when it is read, so the examples of a process that dies
+ * before training on them are not seen again (unlabeled examples keep coming; duplicates would bias the vote).
+ *
  * <p>Producers must write a file under another name (e.g. {@code .jsonl.tmp}) and rename it to {@code .jsonl}
  * when complete: a file is read as soon as it has its final name.
  */
