@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
@@ -197,13 +196,13 @@ public final class ContinualRunner {
                     + s.run.settings().mode());
         }
         GrpoOptimizer optimizer = s.run.optimizer();
-        Optional<Path> current = versions.current();
+        OptionalLong current = versions.currentVersion();
         if (current.isPresent()) {
-            Checkpoint c = CheckpointStore.load(checkpointOf(current.get()), modelId(s), optimizer.shape());
+            Checkpoint c = checkpointOf(s, current.getAsLong());
             optimizer.restore(c.optimizer());
             s.step = c.loop().step();
-            s.bestVersion = versions.currentVersion();
-            LOG.info("continuing from version {} (step {}) in {}", s.bestVersion.getAsLong(), s.step, versions.root());
+            s.bestVersion = current;
+            LOG.info("continuing from version {} (step {}) in {}", current.getAsLong(), s.step, versions.root());
         }
         s.start = measure(s, 0, List.of());
         s.previous = s.start;
@@ -351,8 +350,7 @@ public final class ContinualRunner {
     /** Restores the best version's weights and optimizer state, and serves it again if it is not current. */
     private void rollBack(RunState s) throws IOException {
         long best = s.bestVersion.getAsLong();
-        Checkpoint c = CheckpointStore.load(checkpointOf(versions.directory(best)), modelId(s), s.run.optimizer().shape());
-        s.run.optimizer().restore(c.optimizer());
+        s.run.optimizer().restore(checkpointOf(s, best).optimizer());
         if (versions.currentVersion().orElse(-1) != best) {
             versions.makeCurrent(best);
         }
@@ -475,20 +473,12 @@ public final class ContinualRunner {
         return s.run.policy().spec().modelId();
     }
 
-    private static Path checkpointOf(Path versionDirectory) throws IOException {
-        Path store = versionDirectory.resolve(CHECKPOINT);
-        CheckpointStore cs = new CheckpointStore(store);
-        return cs.directory().resolve(onlyStep(store));
-    }
-
-    private static String onlyStep(Path store) throws IOException {
-        try (var list = java.nio.file.Files.list(store)) {
-            List<String> names = list.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("step-")).toList();
-            if (names.size() != 1) {
-                throw new IOException(store + " should hold exactly one step-* checkpoint, found " + names);
-            }
-            return names.get(0);
-        }
+    /** A version's checkpoint, read and checked by the checkpoint store (model, head shape, values). */
+    private Checkpoint checkpointOf(RunState s, long version) throws IOException {
+        return new CheckpointStore(versions.directory(version).resolve(CHECKPOINT))
+                .latest(modelId(s), s.run.optimizer().shape())
+                .orElseThrow(() -> new IOException("version " + version + " in " + versions.root() + " holds no "
+                        + "checkpoint (" + CHECKPOINT + "/step-*): it was not published by a continual run"));
     }
 
     /**
