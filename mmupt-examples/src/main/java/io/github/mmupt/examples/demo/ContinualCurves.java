@@ -30,24 +30,12 @@ final class ContinualCurves {
     private static PanelChart.Panel panel(String title, List<ContinualDemo.RunOutcome> runs, String key, boolean events) {
         List<PanelChart.Curve> curves = new ArrayList<>();
         for (ContinualDemo.RunOutcome r : runs) {
-            List<Double> x = new ArrayList<>();
-            List<Double> y = new ArrayList<>();
-            List<Double> ex = new ArrayList<>();
-            if (key.equals("held_out")) {
-                x.add(0.0); // the starting model
-                y.add(r.start());
-            }
-            for (Map<String, Object> w : r.windows()) {
-                if (w.get(key) instanceof Number n && Double.isFinite(n.doubleValue())) {
-                    double step = ((Number) w.get("step")).doubleValue();
-                    x.add(step);
-                    y.add(n.doubleValue());
-                    if (!"ACCEPT".equals(w.get("action")) && !"WARN".equals(w.get("action"))) {
-                        ex.add(step);
-                    }
-                }
-            }
-            curves.add(new PanelChart.Curve(r.mode(), r.seed(), x, y, ex));
+            List<Map<String, Object>> rows = new ArrayList<>();
+            // the starting model, at step 0, for the held-out panel (the other signals start with window 1)
+            rows.add(Map.of("step", 0, "held_out", r.start(), "action", "ACCEPT"));
+            rows.addAll(r.windows());
+            curves.add(PanelChart.curve(r.mode(), r.seed(), rows, key,
+                    w -> !"ACCEPT".equals(w.get("action")) && !"WARN".equals(w.get("action"))));
         }
         return new PanelChart.Panel(title, curves, events);
     }

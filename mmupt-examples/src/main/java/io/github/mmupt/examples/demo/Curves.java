@@ -45,15 +45,8 @@ final class Curves {
         List<PanelChart.Curve> curves = new ArrayList<>();
         for (String method : List.of("upt", "grpo")) {
             for (EmbeddedDefault.SeedResult r : results) {
-                List<Double> x = new ArrayList<>();
-                List<Double> y = new ArrayList<>();
-                for (Map<String, Object> m : r.curves().getOrDefault(method, List.of())) {
-                    if (m.get(key) instanceof Number n) {
-                        x.add(((Number) m.get("step")).doubleValue());
-                        y.add(n.doubleValue());
-                    }
-                }
-                curves.add(new PanelChart.Curve(METHODS.get(method), r.seed(), x, y, List.of()));
+                curves.add(PanelChart.curve(METHODS.get(method), r.seed(), r.curves().getOrDefault(method, List.of()),
+                        key, m -> false));
             }
         }
         return new PanelChart.Panel(title, curves, false);

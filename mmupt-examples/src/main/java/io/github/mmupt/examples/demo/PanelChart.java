@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import javax.imageio.ImageIO;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
@@ -30,6 +31,28 @@ final class PanelChart {
 
     /** A panel: its title and, per method, the curves of every seed. */
     record Panel(String title, List<Curve> curves, boolean showEvents) {
+    }
+
+    /**
+     * One key of rows that each carry a {@code "step"} (metrics lines, window reports) as a curve: rows without a
+     * finite number under the key are left out; those {@code isEvent} accepts are also marked.
+     */
+    static Curve curve(String method, long seed, List<Map<String, Object>> rows, String key,
+            Predicate<Map<String, Object>> isEvent) {
+        List<Double> x = new ArrayList<>();
+        List<Double> y = new ArrayList<>();
+        List<Double> events = new ArrayList<>();
+        for (Map<String, Object> row : rows) {
+            if (row.get(key) instanceof Number n && Double.isFinite(n.doubleValue())) {
+                double step = ((Number) row.get("step")).doubleValue();
+                x.add(step);
+                y.add(n.doubleValue());
+                if (isEvent.test(row)) {
+                    events.add(step);
+                }
+            }
+        }
+        return new Curve(method, seed, x, y, events);
     }
 
     private static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c),
