@@ -1,5 +1,8 @@
 package io.github.mmupt.examples.demo;
 
+import static io.github.mmupt.examples.demo.TinyShapesModel.ADAM;
+import static io.github.mmupt.examples.demo.TinyShapesModel.LOSS;
+import static io.github.mmupt.examples.demo.TinyShapesModel.SAMPLING;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,9 +11,7 @@ import io.github.mmupt.answer.AnswerExtractor;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.Example;
 import io.github.mmupt.grpo.AdamWConfig;
-import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
-import io.github.mmupt.grpo.KlPenalty;
 import io.github.mmupt.grpo.StepStats;
 import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.onnx.kernel.KernelOptions;
@@ -21,7 +22,6 @@ import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
 import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
-import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.train.RunResult;
 import io.github.mmupt.train.Trainer;
 import io.github.mmupt.train.TrainingMode;
@@ -42,12 +42,6 @@ import org.junit.jupiter.api.io.TempDir;
  * reach the UPT reward.
  */
 class LoopOnTinyModelTest {
-
-    private static final double T = 0.7;
-    private static final GrpoLossConfig LOSS = GrpoLossConfig.builder().temperature(T).kl(KlPenalty.mmUpt()).build();
-    private static final AdamWConfig ADAM = AdamWConfig.builder().learningRate(0.003).weightDecay(0).build();
-    private static final SamplingParams SAMPLING = SamplingParams.builder().responsesPerPrompt(4).temperature(T).topP(1.0)
-            .maxNewTokens(12).build();
 
     @TempDir
     static Path dir;

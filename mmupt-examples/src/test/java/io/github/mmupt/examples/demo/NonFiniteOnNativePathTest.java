@@ -1,14 +1,14 @@
 package io.github.mmupt.examples.demo;
 
+import static io.github.mmupt.examples.demo.TinyShapesModel.ADAM;
+import static io.github.mmupt.examples.demo.TinyShapesModel.LOSS;
+import static io.github.mmupt.examples.demo.TinyShapesModel.SAMPLING;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.mmupt.MmUpt;
 import io.github.mmupt.answer.AnswerExtractor;
 import io.github.mmupt.data.Dataset;
-import io.github.mmupt.grpo.AdamWConfig;
-import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
-import io.github.mmupt.grpo.KlPenalty;
 import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.onnx.kernel.KernelOptions;
 import io.github.mmupt.onnx.kernel.NativeGrpoOptimizer;
@@ -22,7 +22,6 @@ import io.github.mmupt.policy.Tokenizer;
 import io.github.mmupt.rollout.FinishReason;
 import io.github.mmupt.rollout.Rollout;
 import io.github.mmupt.rollout.RolloutGroup;
-import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.train.RunResult;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -37,12 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
  * logits costs the updates it touches (skipped and counted), never the run.
  */
 class NonFiniteOnNativePathTest {
-
-    private static final double T = 0.7;
-    private static final GrpoLossConfig LOSS = GrpoLossConfig.builder().temperature(T).kl(KlPenalty.mmUpt()).build();
-    private static final AdamWConfig ADAM = AdamWConfig.builder().learningRate(0.003).weightDecay(0).build();
-    private static final SamplingParams SAMPLING = SamplingParams.builder().responsesPerPrompt(4).temperature(T).topP(1.0)
-            .maxNewTokens(12).build();
 
     @TempDir
     static Path dir;

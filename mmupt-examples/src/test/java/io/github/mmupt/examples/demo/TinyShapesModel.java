@@ -4,6 +4,7 @@ import io.github.mmupt.MmUpt;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
+import io.github.mmupt.grpo.KlPenalty;
 import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.onnx.kernel.KernelOptions;
@@ -13,12 +14,23 @@ import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
 import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
+import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.train.TrainingMode;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /** The embedded default's model for loop tests: the designed trunk, and a head fine-tuned on 32 labels. */
 final class TinyShapesModel {
+
+    /** The loop tests' rollout and loss temperature. */
+    static final double T = 0.7;
+    /** Their loss: MM-UPT's KL at temperature {@link #T}. */
+    static final GrpoLossConfig LOSS = GrpoLossConfig.builder().temperature(T).kl(KlPenalty.mmUpt()).build();
+    /** Their second-stage AdamW. */
+    static final AdamWConfig ADAM = AdamWConfig.builder().learningRate(0.003).weightDecay(0).build();
+    /** Their rollouts: 4 responses of up to 12 tokens at {@link #T}. */
+    static final SamplingParams SAMPLING = SamplingParams.builder().responsesPerPrompt(4).temperature(T).topP(1.0)
+            .maxNewTokens(12).build();
 
     private TinyShapesModel() {
     }
