@@ -6,9 +6,12 @@
  *   sweep 1, per vocabulary block:  zT = W hT / tau  (+ s B uT / tau),  online max / sum / entropy stats
  *   merge the statistics of the partitions in order -> lse, logp, entropy -> per-token loss and upstream g
  *   sweep 2, per vocabulary block:  dzT = (g / tau)(onehot - softmax)  in place,  dW += dzT h,  dh += dzT^T W
- * The vocabulary is split into P fixed partitions (P = the head's thread count), each a run of 64-row
- * blocks; statistics are kept per partition and merged in partition order, so a call's results do not depend
- * on how many workers run it, and score mode and train mode compute bit-identical log-probs.
+ * The vocabulary is split into P fixed partitions (P = min(MMUPT_PARTITIONS, blocks): a function of the head's
+ * shape only, never of its thread count), each a run of whole blocks. Statistics are kept per partition and
+ * merged in partition order; the partitions' dh partials are summed in partition order too (workers take the
+ * partitions in waves of one each and fold a wave's partials into dh column slice by column slice), so a
+ * call's results are bit-identical on 1, 2 or 64 threads, and score mode and train mode compute
+ * bit-identical log-probs.
  */
 #define _GNU_SOURCE
 #include "mmupt_kernel.h"
@@ -27,6 +30,9 @@
 #define BLOCK_BYTES (192 * 1024)
 #define SCORE_TILE 128
 #define MAX_THREADS 256
+/* Fixed vocabulary partitions: more threads than this find no work. 64 keeps the last wave's imbalance small
+ * (at 3 threads 64 of 66 slots are busy) while the per-partition statistics stay a few KB. */
+#define MMUPT_PARTITIONS 64
 #define PAD16(x) (((x) + 15) & ~15)
 /* Below this many multiply-adds a call runs on the caller's thread: starting threads would cost more. */
 #define PARALLEL_MIN_WORK (1LL << 22)
@@ -37,8 +43,11 @@ struct mmupt_head {
     float alpha, lora_scale;
     int trainable, threads;
     int block_rows;                 /* rows of a vocabulary block, a multiple of 8 */
+    int partitions;                 /* P, fixed by the shape (see the top of this file) */
     const mmupt_isa *isa;
     float *weight;                  /* (V, hidden_pad): W, or the frozen W0 of a LoRA */
+    uint16_t *weight_bf16;          /* bf16 paths: (V, hidden_pad), W rounded to bf16, refreshed after every change */
+    uint16_t *weight_pairs;         /* bf16 paths: (ceil(V / 2), hidden_pad, 2), W's row pairs interleaved, for dh */
     float *lora_a;                  /* (r, hidden_pad) */
     float *lora_b;                  /* (V, rank_pad) */
     float *grad[2], *adam_m[2], *adam_v[2]; /* per trained tensor: full [W]; LoRA [A, B] */
@@ -108,6 +117,15 @@ static const mmupt_isa *pick_isa(const char *requested, mmupt_error *err) {
     if (requested == NULL) {
         return has512 ? &mmupt_isa_avx512 : has2 ? &mmupt_isa_avx2 : &mmupt_isa_generic;
     }
+    if (strcmp(requested, "avx512bf16") == 0) {
+        if (!has512 || !__builtin_cpu_supports("avx512bf16") || !__builtin_cpu_supports("avx512bw")
+                || !__builtin_cpu_supports("avx512vl")) {
+            set_error(err, MMUPT_ERR_ARGUMENT, -1, "instruction set avx512bf16 requested but this CPU lacks AVX512-BF16 "
+                    "(VDPBF16PS); use avx512 or the default");
+            return NULL;
+        }
+        return &mmupt_isa_avx512bf16;
+    }
     if (strcmp(requested, "avx512") == 0) {
         if (!has512) {
             set_error(err, MMUPT_ERR_ARGUMENT, -1, "instruction set avx512 requested but this CPU lacks AVX-512F");
@@ -125,7 +143,8 @@ static const mmupt_isa *pick_isa(const char *requested, mmupt_error *err) {
     if (strcmp(requested, "generic") == 0) {
         return &mmupt_isa_generic;
     }
-    set_error(err, MMUPT_ERR_ARGUMENT, -1, "unknown instruction set '%s' (expected avx512, avx2 or generic)", requested);
+    set_error(err, MMUPT_ERR_ARGUMENT, -1, "unknown instruction set '%s' (expected avx512bf16, avx512, avx2 or generic)",
+            requested);
     return NULL;
 }
 #elif defined(__aarch64__)
@@ -251,7 +270,10 @@ static void partition_rows(const mmupt_head *h, int partitions, int p, int *begi
 
 static int workers_for(const mmupt_head *h, long long tokens) {
     long long work = tokens * (long long) h->vocab * h->hidden;
-    return work < PARALLEL_MIN_WORK ? 1 : h->threads;
+    if (work < PARALLEL_MIN_WORK) {
+        return 1;
+    }
+    return h->threads < h->partitions ? h->threads : h->partitions;
 }
 
 /* ------------------------------------------------------------------------------------------ lifecycle */
@@ -311,9 +333,16 @@ mmupt_head *mmupt_head_create(const mmupt_head_desc *desc, mmupt_error *err) {
     h->isa = isa;
     int rows = (int) (BLOCK_BYTES / ((size_t) h->hidden_pad * sizeof(float))) / 8 * 8;
     h->block_rows = rows < 16 ? 16 : (rows > 64 ? 64 : rows);
+    int blocks = (h->vocab + h->block_rows - 1) / h->block_rows;
+    h->partitions = blocks < MMUPT_PARTITIONS ? blocks : MMUPT_PARTITIONS;
     size_t wsize = (size_t) h->vocab * h->hidden_pad;
     h->weight = aligned_zalloc(wsize * sizeof(float));
     int failed = h->weight == NULL;
+    if (isa->gemm_logits_bf16 != NULL) {
+        h->weight_bf16 = aligned_zalloc(wsize * sizeof(uint16_t));
+        h->weight_pairs = aligned_zalloc((size_t) (h->vocab + 1) / 2 * 2 * h->hidden_pad * sizeof(uint16_t));
+        failed |= h->weight_bf16 == NULL || h->weight_pairs == NULL;
+    }
     if (h->rank > 0) {
         h->lora_a = aligned_zalloc((size_t) h->rank * h->hidden_pad * sizeof(float));
         h->lora_b = aligned_zalloc((size_t) h->vocab * h->rank_pad * sizeof(float));
@@ -344,6 +373,8 @@ void mmupt_head_destroy(mmupt_head *h) {
         return;
     }
     free(h->weight);
+    free(h->weight_bf16);
+    free(h->weight_pairs);
     free(h->lora_a);
     free(h->lora_b);
     for (int k = 0; k < 2; k++) {
@@ -387,6 +418,19 @@ static float *part_storage(const mmupt_head *h, mmupt_tensor t, mmupt_part part,
     return part == MMUPT_PART_GRAD ? h->grad[k] : part == MMUPT_PART_ADAM_M ? h->adam_m[k] : h->adam_v[k];
 }
 
+/* The bf16 copies of W, from the fp32 master weights (bf16 paths only). */
+static void refresh_bf16(mmupt_head *h) {
+    if (h->weight_bf16 == NULL) {
+        return;
+    }
+    size_t hp = (size_t) h->hidden_pad;
+    h->isa->to_bf16(h->weight, h->weight_bf16, (size_t) h->vocab * hp);
+    for (int v = 0; v < h->vocab; v += 2) {
+        h->isa->to_bf16_pairs(h->weight + (size_t) v * hp, v + 1 < h->vocab ? h->weight + (size_t) (v + 1) * hp : NULL,
+                h->weight_pairs + (size_t) v * hp, hp);
+    }
+}
+
 int mmupt_head_write(mmupt_head *h, mmupt_tensor t, mmupt_part part, const float *values, mmupt_error *err) {
     if (h == NULL || values == NULL) {
         return set_error(err, MMUPT_ERR_ARGUMENT, -1, "head and values must not be NULL");
@@ -408,6 +452,9 @@ int mmupt_head_write(mmupt_head *h, mmupt_tensor t, mmupt_part part, const float
     }
     for (size_t i = 0; i < rows; i++) {
         memcpy(dst + i * stride, values + i * cols, cols * sizeof(float));
+    }
+    if (t == MMUPT_TENSOR_WEIGHT && part == MMUPT_PART_VALUE) {
+        refresh_bf16(h);
     }
     return ok(err);
 }
@@ -523,12 +570,14 @@ typedef struct {
     int partitions;
     int ntok;                       /* padded tile width, a multiple of 16 */
     const float *hT;                /* (hidden_pad, ntok) */
+    const uint16_t *hTp;            /* bf16 paths: (hidden_pad / 2, ntok, 2), the row pairs of hT */
     const float *uT;                /* (rank, ntok), LoRA */
     float inv_temperature;
     const int32_t *targets;         /* (ntok), -1 for padding; NULL for none */
     float *chunk_z;                 /* (V, ntok) logits of the whole chunk (train mode) */
-    float *block_z;                 /* (P, block_rows, ntok) */
-    float *bm, *bs, *be;            /* (P, ntok) block scratch */
+    int slots;                      /* workers that may run at once: block scratch is per worker */
+    float *block_z;                 /* (slots, block_rows, ntok) */
+    float *bm, *bs, *be;            /* (slots, ntok) block scratch */
     stats st;
     float *target_z;                /* (ntok) */
     float *logits_out;              /* logits mode: (rows_out, V), or NULL */
@@ -547,13 +596,18 @@ static void forward_begin(forward_pass *f, int p) {
 }
 
 /* Logits of rows [vb, vb + rows) of partition p for the tile, written to z (rows, ntok) and folded into the
- * partition's statistics. */
-static void forward_block(forward_pass *f, int p, int vb, int rows, float *z) {
+ * partition's statistics; `slot` is the calling worker's scratch. */
+static void forward_block(forward_pass *f, int p, int slot, int vb, int rows, float *z) {
     mmupt_head *h = f->h;
     const mmupt_isa *isa = h->isa;
     int n = f->ntok;
-    isa->gemm_logits(h->weight + (size_t) vb * h->hidden_pad, h->hidden_pad, f->hT, n, h->hidden, rows, n, z, n,
-            f->inv_temperature, 0);
+    if (h->weight_bf16 != NULL) {
+        isa->gemm_logits_bf16(h->weight_bf16 + (size_t) vb * h->hidden_pad, h->hidden_pad, f->hTp, n, (h->hidden + 1) & ~1,
+                rows, n, z, n, f->inv_temperature, 0);
+    } else {
+        isa->gemm_logits(h->weight + (size_t) vb * h->hidden_pad, h->hidden_pad, f->hT, n, h->hidden, rows, n, z, n,
+                f->inv_temperature, 0);
+    }
     if (h->rank > 0) {
         isa->gemm_logits(h->lora_b + (size_t) vb * h->rank_pad, h->rank_pad, f->uT, n, h->rank, rows, n, z, n,
                 h->lora_scale * f->inv_temperature, 1);
@@ -567,7 +621,7 @@ static void forward_block(forward_pass *f, int p, int vb, int rows, float *z) {
         }
         return;
     }
-    float *bm = f->bm + (size_t) p * n, *bs = f->bs + (size_t) p * n, *be = f->be + (size_t) p * n;
+    float *bm = f->bm + (size_t) slot * n, *bs = f->bs + (size_t) slot * n, *be = f->be + (size_t) slot * n;
     isa->block_stats(z, n, rows, n, bm, bs, be);
     stats_merge_block(f->st.max + (size_t) p * n, f->st.sum + (size_t) p * n, f->st.ent + (size_t) p * n, bm, bs, be, n);
     if (f->targets != NULL) {
@@ -580,13 +634,13 @@ static void forward_block(forward_pass *f, int p, int vb, int rows, float *z) {
     }
 }
 
-static void forward_partition(forward_pass *f, int p) {
+static void forward_partition(forward_pass *f, int p, int slot) {
     int v0, v1;
     partition_rows(f->h, f->partitions, p, &v0, &v1);
     forward_begin(f, p);
     int block = f->h->block_rows;
     for (int vb = v0; vb < v1; vb += block) {
-        forward_block(f, p, vb, v1 - vb < block ? v1 - vb : block, f->block_z + (size_t) p * block * f->ntok);
+        forward_block(f, p, slot, vb, v1 - vb < block ? v1 - vb : block, f->block_z + (size_t) slot * block * f->ntok);
     }
 }
 
@@ -647,6 +701,8 @@ typedef struct {
     float *hT;                      /* (hidden_pad, ntok): column t is token t */
     float *uT;                      /* (rank, ntok): A hT, LoRA */
     float *h_rows;                  /* (ntok, hidden_pad) row-major, train mode */
+    uint16_t *hTp;                  /* bf16 paths: (hidden_pad / 2, ntok, 2) */
+    uint16_t *h_pairs;              /* bf16 train mode: (ntok / 2, hidden_pad, 2), the row pairs of h_rows */
     float *u_rows;                  /* (ntok, rank_pad), LoRA train mode */
     int32_t *targets;               /* (ntok), -1 for padding */
     int t0, count;                  /* the tokens [t0, t0 + count) of the call */
@@ -654,9 +710,11 @@ typedef struct {
 
 static size_t chunk_bytes(const mmupt_head *h, int ntok, int rows) {
     size_t rk = (size_t) (h->rank > 0 ? h->rank : 1), rp = (size_t) (h->rank_pad > 0 ? h->rank_pad : 16);
+    size_t bf = h->weight_bf16 != NULL ? arena_piece((size_t) h->hidden_pad * ntok * sizeof(uint16_t)) : 0;
     return arena_piece((size_t) h->hidden_pad * ntok * sizeof(float)) + arena_piece(rk * ntok * sizeof(float))
-            + arena_piece((size_t) ntok * sizeof(int32_t))
-            + (rows ? arena_piece((size_t) ntok * h->hidden_pad * sizeof(float)) + arena_piece((size_t) ntok * rp * sizeof(float)) : 0);
+            + arena_piece((size_t) ntok * sizeof(int32_t)) + bf
+            + (rows ? arena_piece((size_t) ntok * h->hidden_pad * sizeof(float)) + arena_piece((size_t) ntok * rp * sizeof(float))
+                    + bf : 0);
 }
 
 static void chunk_carve(chunk_buffers *b, arena *a, const mmupt_head *h, int ntok, int rows) {
@@ -666,6 +724,9 @@ static void chunk_carve(chunk_buffers *b, arena *a, const mmupt_head *h, int nto
     b->targets = arena_take(a, (size_t) ntok * sizeof(int32_t));
     b->h_rows = rows ? arena_take(a, (size_t) ntok * h->hidden_pad * sizeof(float)) : NULL;
     b->u_rows = rows ? arena_take(a, (size_t) ntok * rp * sizeof(float)) : NULL;
+    int bf = h->weight_bf16 != NULL;
+    b->hTp = bf ? arena_take(a, (size_t) h->hidden_pad * ntok * sizeof(uint16_t)) : NULL;
+    b->h_pairs = bf && rows ? arena_take(a, (size_t) ntok * h->hidden_pad * sizeof(uint16_t)) : NULL;
 }
 
 /* Packs tokens [t0, t0 + ntok) of the call into b (padding with zeros) and points the forward pass at them. */
@@ -685,10 +746,22 @@ static void chunk_pack(forward_pass *f, chunk_buffers *b, const float *hidden, c
     if (h->rank > 0) {
         lora_project(h, b->hT, n, b->uT, b->u_rows);
     }
+    if (b->hTp != NULL) {
+        for (int j = 0; j < h->hidden_pad; j += 2) {
+            h->isa->to_bf16_pairs(b->hT + (size_t) j * n, b->hT + (size_t) (j + 1) * n, b->hTp + (size_t) j * n, (size_t) n);
+        }
+    }
+    if (b->h_pairs != NULL) {
+        for (int t = 0; t < n; t += 2) {
+            h->isa->to_bf16_pairs(b->h_rows + (size_t) t * h->hidden_pad, b->h_rows + (size_t) (t + 1) * h->hidden_pad,
+                    b->h_pairs + (size_t) t * h->hidden_pad, (size_t) h->hidden_pad);
+        }
+    }
     for (int t = 0; t < n; t++) {
         b->targets[t] = targets != NULL && t < b->count ? targets[t0 + t] : -1;
     }
     f->hT = b->hT;
+    f->hTp = b->hTp;
     f->uT = b->uT;
     f->targets = targets != NULL ? b->targets : NULL;
 }
@@ -713,7 +786,7 @@ static void score_worker(team *tm, int tid, void *p) {
         }
         team_sync(tm);
         for (int q = tid; q < f->partitions; q += tm->workers) {
-            forward_partition(f, q);
+            forward_partition(f, q, tid);
         }
         team_sync(tm);
         if (tid == 0) {
@@ -733,19 +806,19 @@ static void score_worker(team *tm, int tid, void *p) {
 }
 
 /* Bytes of the forward pass's own state. */
-static size_t forward_workspace(const mmupt_head *h, int partitions, int ntok) {
-    return arena_piece((size_t) partitions * h->block_rows * ntok * sizeof(float))  /* block logits */
-            + 3 * arena_piece((size_t) partitions * ntok * sizeof(float))   /* bm bs be */
+static size_t forward_workspace(const mmupt_head *h, int partitions, int slots, int ntok) {
+    return arena_piece((size_t) slots * h->block_rows * ntok * sizeof(float))  /* block logits */
+            + 3 * arena_piece((size_t) slots * ntok * sizeof(float))        /* bm bs be */
             + 3 * arena_piece((size_t) partitions * ntok * sizeof(double))  /* stats */
             + arena_piece((size_t) ntok * sizeof(float));                   /* target z */
 }
 
 static void forward_carve(forward_pass *f, arena *a) {
-    int n = f->ntok, P = f->partitions;
-    f->block_z = arena_take(a, (size_t) P * f->h->block_rows * n * sizeof(float));
-    f->bm = arena_take(a, (size_t) P * n * sizeof(float));
-    f->bs = arena_take(a, (size_t) P * n * sizeof(float));
-    f->be = arena_take(a, (size_t) P * n * sizeof(float));
+    int n = f->ntok, P = f->partitions, S = f->slots;
+    f->block_z = arena_take(a, (size_t) S * f->h->block_rows * n * sizeof(float));
+    f->bm = arena_take(a, (size_t) S * n * sizeof(float));
+    f->bs = arena_take(a, (size_t) S * n * sizeof(float));
+    f->be = arena_take(a, (size_t) S * n * sizeof(float));
     f->st.max = arena_take(a, (size_t) P * n * sizeof(double));
     f->st.sum = arena_take(a, (size_t) P * n * sizeof(double));
     f->st.ent = arena_take(a, (size_t) P * n * sizeof(double));
@@ -771,10 +844,11 @@ static int run_forward(mmupt_head *h, const float *hidden, const int32_t *target
     score_ctx c;
     memset(&c, 0, sizeof c);
     c.f.h = h;
-    c.f.partitions = h->threads;
+    c.f.partitions = h->partitions;
+    c.f.slots = workers_for(h, tokens);
     c.f.ntok = PAD16(tokens < SCORE_TILE ? tokens : SCORE_TILE);
     c.f.inv_temperature = (float) (1.0 / temperature);
-    size_t bytes = forward_workspace(h, c.f.partitions, c.f.ntok) + chunk_bytes(h, c.f.ntok, 0);
+    size_t bytes = forward_workspace(h, c.f.partitions, c.f.slots, c.f.ntok) + chunk_bytes(h, c.f.ntok, 0);
     arena a = {aligned_zalloc(bytes), bytes, 0};
     if (a.base == NULL) {
         return set_error(err, MMUPT_ERR_MEMORY, -1, "out of memory for %zu bytes of workspace", bytes);
@@ -794,13 +868,13 @@ static int run_forward(mmupt_head *h, const float *hidden, const int32_t *target
             c.f.logits_out = logits + (size_t) t0 * h->vocab;
             c.f.rows_out = c.tile.count;
             for (int q = 0; q < c.f.partitions; q++) {
-                forward_partition(&c.f, q);
+                forward_partition(&c.f, q, 0);
             }
         }
         free(a.base);
         return ok(err);
     }
-    rc = team_run(workers_for(h, tokens), score_worker, &c, err);
+    rc = team_run(c.f.slots, score_worker, &c, err);
     free(a.base);
     return rc == MMUPT_OK ? ok(err) : rc;
 }
@@ -904,15 +978,18 @@ typedef struct {
     float *logp_out, *entropy_out, *dh_out;
     chunk_buffers buf[2];
     float *lse, *coef;              /* (ntok) of the chunk being finished */
-    float *dh_part;                 /* (P, ntok, hidden_pad) */
-    float *gu_part;                 /* (P, ntok, rank_pad) */
+    float *dh_part;                 /* (slots, ntok, hidden_pad): one partition's dh partial per worker */
+    float *gu_part;                 /* (slots, ntok, rank_pad) */
+    float *gu_sum;                  /* (ntok, rank_pad) */
     float *guT;                     /* (rank, ntok) */
     float *dh_sum;                  /* (ntok, hidden_pad) */
+    uint16_t *dz_bf16;              /* bf16 paths: (slots, block_rows, ntok), a block's dz rounded */
+    uint16_t *dz_pairs;             /* bf16 paths: (slots, block_rows / 2, ntok, 2), its row pairs, for dh */
     mmupt_loss_metrics metrics;
 } train_ctx;
 
 /* Sweep 2 on one block for chunk b: dz in place, dW (or dB and the LoRA partial gu) and dh. */
-static void backward_block(train_ctx *c, const chunk_buffers *b, int p, int vb, int rows) {
+static void backward_block(train_ctx *c, const chunk_buffers *b, int slot, int vb, int rows) {
     mmupt_head *h = c->f.h;
     const mmupt_isa *isa = h->isa;
     int n = c->f.ntok;
@@ -924,18 +1001,39 @@ static void backward_block(train_ctx *c, const chunk_buffers *b, int p, int vb, 
             dz[(size_t) (y - vb) * n + t] += c->coef[t];
         }
     }
-    if (h->rank == 0) {
+    uint16_t *dzb = NULL, *dzp = NULL;
+    if (h->weight_bf16 != NULL) {
+        size_t scratch = (size_t) h->block_rows * n;
+        dzb = c->dz_bf16 + (size_t) slot * scratch;
+        dzp = c->dz_pairs + (size_t) slot * scratch;
+        if (h->rank == 0) {
+            isa->to_bf16(dz, dzb, (size_t) rows * n);
+        }
+        if (c->dh_out != NULL) {
+            for (int r = 0; r < rows; r += 2) {
+                isa->to_bf16_pairs(dz + (size_t) r * n, r + 1 < rows ? dz + (size_t) (r + 1) * n : NULL, dzp + (size_t) r * n,
+                        (size_t) n);
+            }
+        }
+    }
+    if (h->rank == 0 && dzb != NULL) {
+        isa->gemm_dw_bf16(dzb, n, b->h_pairs, h->hidden_pad, rows, n, h->hidden_pad,
+                h->grad[0] + (size_t) vb * h->hidden_pad, h->hidden_pad, 1.0f);
+    } else if (h->rank == 0) {
         isa->gemm_dw(dz, n, b->h_rows, h->hidden_pad, rows, n, h->hidden_pad, h->grad[0] + (size_t) vb * h->hidden_pad,
                 h->hidden_pad, 1.0f);
     } else {
         isa->gemm_dw(dz, n, b->u_rows, h->rank_pad, rows, n, h->rank_pad, h->grad[1] + (size_t) vb * h->rank_pad,
                 h->rank_pad, h->lora_scale);
         isa->gemm_dh(dz, n, h->lora_b + (size_t) vb * h->rank_pad, h->rank_pad, rows, n, h->rank_pad,
-                c->gu_part + (size_t) p * n * h->rank_pad, h->rank_pad, h->lora_scale);
+                c->gu_part + (size_t) slot * n * h->rank_pad, h->rank_pad, h->lora_scale);
     }
-    if (c->dh_out != NULL) {
+    if (c->dh_out != NULL && dzp != NULL) {
+        isa->gemm_dh_bf16(dzp, n, h->weight_pairs + (size_t) vb * h->hidden_pad, h->hidden_pad, rows, n, h->hidden_pad,
+                c->dh_part + (size_t) slot * n * h->hidden_pad, h->hidden_pad, 1.0f);
+    } else if (c->dh_out != NULL) {
         isa->gemm_dh(dz, n, h->weight + (size_t) vb * h->hidden_pad, h->hidden_pad, rows, n, h->hidden_pad,
-                c->dh_part + (size_t) p * n * h->hidden_pad, h->hidden_pad, 1.0f);
+                c->dh_part + (size_t) slot * n * h->hidden_pad, h->hidden_pad, 1.0f);
     }
 }
 
@@ -945,34 +1043,34 @@ static void backward_block(train_ctx *c, const chunk_buffers *b, int p, int vb, 
  * chunk's logits are computed first (their GEMM streams W rows well) into a small block buffer, then the
  * block's backward (whose dh GEMM walks W in strips) finds W in cache, then the new logits replace the old.
  */
-static void fused_pass(train_ctx *c, int p, const chunk_buffers *done, int forward_next) {
+static void fused_pass(train_ctx *c, int p, int slot, const chunk_buffers *done, int forward_next) {
     mmupt_head *h = c->f.h;
     int n = c->f.ntok;
     int v0, v1;
     partition_rows(h, c->f.partitions, p, &v0, &v1);
     if (done != NULL) {
         if (c->dh_out != NULL) {
-            memset(c->dh_part + (size_t) p * n * h->hidden_pad, 0, (size_t) n * h->hidden_pad * sizeof(float));
+            memset(c->dh_part + (size_t) slot * n * h->hidden_pad, 0, (size_t) n * h->hidden_pad * sizeof(float));
         }
         if (h->rank > 0) {
-            memset(c->gu_part + (size_t) p * n * h->rank_pad, 0, (size_t) n * h->rank_pad * sizeof(float));
+            memset(c->gu_part + (size_t) slot * n * h->rank_pad, 0, (size_t) n * h->rank_pad * sizeof(float));
         }
     }
     if (forward_next) {
         forward_begin(&c->f, p);
     }
-    float *staged = c->f.block_z + (size_t) p * h->block_rows * n;
+    float *staged = c->f.block_z + (size_t) slot * h->block_rows * n;
     for (int vb = v0; vb < v1; vb += h->block_rows) {
         int rows = v1 - vb < h->block_rows ? v1 - vb : h->block_rows;
         float *z = c->f.chunk_z + (size_t) vb * n;
         if (done == NULL) {
-            forward_block(&c->f, p, vb, rows, z);
+            forward_block(&c->f, p, slot, vb, rows, z);
             continue;
         }
         if (forward_next) {
-            forward_block(&c->f, p, vb, rows, staged);
+            forward_block(&c->f, p, slot, vb, rows, staged);
         }
-        backward_block(c, done, p, vb, rows);
+        backward_block(c, done, slot, vb, rows);
         if (forward_next) {
             memcpy(z, staged, (size_t) rows * n * sizeof(float));
         }
@@ -1021,22 +1119,39 @@ static void train_chunk_loss(train_ctx *c, const chunk_buffers *b) {
     }
 }
 
-/* Sums the partitions' dh (and LoRA) partials of chunk b in order and writes its dh rows (worker 0). */
+/* Adds the partials of one wave (slots 0 .. count-1, holding partitions q0 .. q0 + count - 1) to sum, slot by
+ * slot; each worker adds its own slice of the elements, so every element sees the same additions in the same
+ * order whatever the number of workers. */
+static void fold_slice(float *sum, const float *parts, size_t len, int count, int tid, int workers) {
+    size_t a = len * (size_t) tid / (size_t) workers, b = len * (size_t) (tid + 1) / (size_t) workers;
+    for (int j = 0; j < count; j++) {
+        const float *part = parts + (size_t) j * len;
+        for (size_t i = a; i < b; i++) {
+            sum[i] += part[i];
+        }
+    }
+}
+
+static void fold_wave(train_ctx *c, int tid, int workers, int count) {
+    mmupt_head *h = c->f.h;
+    int n = c->f.ntok;
+    if (c->dh_out != NULL) {
+        fold_slice(c->dh_sum, c->dh_part, (size_t) n * h->hidden_pad, count, tid, workers);
+    }
+    if (h->rank > 0) {
+        fold_slice(c->gu_sum, c->gu_part, (size_t) n * h->rank_pad, count, tid, workers);
+    }
+}
+
+/* The LoRA part of chunk b's gradients and its dh rows, from the folded sums (worker 0). */
 static void train_chunk_reduce(train_ctx *c, const chunk_buffers *b) {
     mmupt_head *h = c->f.h;
-    int n = c->f.ntok, P = c->f.partitions;
+    int n = c->f.ntok;
     if (h->rank > 0) {
-        /* gu (ntok, rank_pad) = sum of partials; then dA += gu^T h and dh += gu A */
-        float *gu = c->gu_part;
-        for (int p = 1; p < P; p++) {
-            const float *part = c->gu_part + (size_t) p * n * h->rank_pad;
-            for (size_t i = 0; i < (size_t) n * h->rank_pad; i++) {
-                gu[i] += part[i];
-            }
-        }
+        /* gu (ntok, rank_pad) summed over the vocabulary; then dA += gu^T h and dh += gu A */
         for (int k = 0; k < h->rank; k++) {
             for (int t = 0; t < n; t++) {
-                c->guT[(size_t) k * n + t] = gu[(size_t) t * h->rank_pad + k];
+                c->guT[(size_t) k * n + t] = c->gu_sum[(size_t) t * h->rank_pad + k];
             }
         }
         h->isa->gemm_dw(c->guT, n, b->h_rows, h->hidden_pad, h->rank, n, h->hidden_pad, h->grad[0], h->hidden_pad, 1.0f);
@@ -1045,13 +1160,6 @@ static void train_chunk_reduce(train_ctx *c, const chunk_buffers *b) {
         return;
     }
     float *dh = c->dh_sum;
-    memcpy(dh, c->dh_part, (size_t) n * h->hidden_pad * sizeof(float));
-    for (int p = 1; p < P; p++) {
-        const float *part = c->dh_part + (size_t) p * n * h->hidden_pad;
-        for (size_t i = 0; i < (size_t) n * h->hidden_pad; i++) {
-            dh[i] += part[i];
-        }
-    }
     if (h->rank > 0) {
         h->isa->gemm_dh(c->guT, n, h->lora_a, h->hidden_pad, h->rank, n, h->hidden_pad, dh, h->hidden_pad, 1.0f);
     }
@@ -1062,21 +1170,40 @@ static void train_chunk_reduce(train_ctx *c, const chunk_buffers *b) {
 
 /*
  * Pipeline over K chunks: pass 0 starts chunk 0; pass k finishes chunk k-1 and starts chunk k; pass K
- * finishes the last. Worker 0 merges statistics and computes the loss between passes.
+ * finishes the last. Within a pass the workers take the partitions in waves, one each; when the finished
+ * chunk has dh (or LoRA) partials, a wave's partials are folded into the sums before the next wave reuses
+ * the slots. Worker 0 merges statistics and computes the loss between passes.
  */
 static void train_worker(team *tm, int tid, void *p) {
     train_ctx *c = p;
-    int n = c->f.ntok;
+    mmupt_head *h = c->f.h;
+    int n = c->f.ntok, P = c->f.partitions, W = tm->workers;
     int chunks = (c->tokens + n - 1) / n;
     for (int k = 0; k <= chunks; k++) {
         chunk_buffers *done = k > 0 ? &c->buf[(k - 1) % 2] : NULL;
         int forward_next = k < chunks;
-        if (tid == 0 && forward_next) {
-            chunk_pack(&c->f, &c->buf[k % 2], c->hidden, c->targets, c->tokens, k * n);
+        int folds = done != NULL && (c->dh_out != NULL || h->rank > 0);
+        if (tid == 0) {
+            if (forward_next) {
+                chunk_pack(&c->f, &c->buf[k % 2], c->hidden, c->targets, c->tokens, k * n);
+            }
+            if (folds && c->dh_out != NULL) {
+                memset(c->dh_sum, 0, (size_t) n * h->hidden_pad * sizeof(float));
+            }
+            if (folds && h->rank > 0) {
+                memset(c->gu_sum, 0, (size_t) n * h->rank_pad * sizeof(float));
+            }
         }
         team_sync(tm);
-        for (int q = tid; q < c->f.partitions; q += tm->workers) {
-            fused_pass(c, q, done, forward_next);
+        for (int q0 = 0; q0 < P; q0 += W) {
+            if (q0 + tid < P) {
+                fused_pass(c, q0 + tid, tid, done, forward_next);
+            }
+            if (folds) {
+                team_sync(tm);
+                fold_wave(c, tid, W, P - q0 < W ? P - q0 : W);
+                team_sync(tm);
+            }
         }
         team_sync(tm);
         if (tid == 0) {
@@ -1146,15 +1273,17 @@ int mmupt_head_train(mmupt_head *h, const mmupt_loss_config *cfg, const float *h
     if (n > PAD16(tokens)) {
         n = PAD16(tokens);
     }
-    int P = h->threads;
+    int P = h->partitions, S = workers_for(h, tokens);
     size_t rp = (size_t) (h->rank_pad > 0 ? h->rank_pad : 16);
     size_t rk = (size_t) (h->rank > 0 ? h->rank : 1);
-    size_t bytes = forward_workspace(h, P, n) + 2 * chunk_bytes(h, n, 1)
+    size_t bytes = forward_workspace(h, P, S, n) + 2 * chunk_bytes(h, n, 1)
             + arena_piece((size_t) h->vocab * n * sizeof(float))                  /* chunk logits */
             + 2 * arena_piece((size_t) n * sizeof(float))                         /* lse, coef */
-            + (grad_hidden != NULL ? arena_piece((size_t) P * n * h->hidden_pad * sizeof(float))
+            + (grad_hidden != NULL ? arena_piece((size_t) S * n * h->hidden_pad * sizeof(float))
                     + arena_piece((size_t) n * h->hidden_pad * sizeof(float)) : 0)
-            + (h->rank > 0 ? arena_piece((size_t) P * n * rp * sizeof(float)) + arena_piece(rk * n * sizeof(float)) : 0);
+            + (h->rank > 0 ? arena_piece((size_t) S * n * rp * sizeof(float)) + arena_piece((size_t) n * rp * sizeof(float))
+                    + arena_piece(rk * n * sizeof(float)) : 0)
+            + (h->weight_bf16 != NULL ? 2 * arena_piece((size_t) S * h->block_rows * n * sizeof(uint16_t)) : 0);
     arena a = {aligned_zalloc(bytes), bytes, 0};
     if (a.base == NULL) {
         return set_error(err, MMUPT_ERR_MEMORY, -1, "out of memory for %zu bytes of workspace", bytes);
@@ -1164,6 +1293,7 @@ int mmupt_head_train(mmupt_head *h, const mmupt_loss_config *cfg, const float *h
     memset(&c, 0, sizeof c);
     c.f.h = h;
     c.f.partitions = P;
+    c.f.slots = S;
     c.f.ntok = n;
     c.f.inv_temperature = (float) (1.0 / cfg->temperature);
     forward_carve(&c.f, &a);
@@ -1173,12 +1303,17 @@ int mmupt_head_train(mmupt_head *h, const mmupt_loss_config *cfg, const float *h
     c.lse = arena_take(&a, (size_t) n * sizeof(float));
     c.coef = arena_take(&a, (size_t) n * sizeof(float));
     if (grad_hidden != NULL) {
-        c.dh_part = arena_take(&a, (size_t) P * n * h->hidden_pad * sizeof(float));
+        c.dh_part = arena_take(&a, (size_t) S * n * h->hidden_pad * sizeof(float));
         c.dh_sum = arena_take(&a, (size_t) n * h->hidden_pad * sizeof(float));
     }
     if (h->rank > 0) {
-        c.gu_part = arena_take(&a, (size_t) P * n * rp * sizeof(float));
+        c.gu_part = arena_take(&a, (size_t) S * n * rp * sizeof(float));
+        c.gu_sum = arena_take(&a, (size_t) n * rp * sizeof(float));
         c.guT = arena_take(&a, rk * n * sizeof(float));
+    }
+    if (h->weight_bf16 != NULL) {
+        c.dz_bf16 = arena_take(&a, (size_t) S * h->block_rows * n * sizeof(uint16_t));
+        c.dz_pairs = arena_take(&a, (size_t) S * h->block_rows * n * sizeof(uint16_t));
     }
     c.cfg = cfg;
     c.hidden = hidden;
@@ -1191,7 +1326,7 @@ int mmupt_head_train(mmupt_head *h, const mmupt_loss_config *cfg, const float *h
     c.logp_out = logp;
     c.entropy_out = entropy;
     c.dh_out = grad_hidden;
-    rc = team_run(workers_for(h, tokens), train_worker, &c, err);
+    rc = team_run(S, train_worker, &c, err);
     free(a.base);
     if (rc != MMUPT_OK) {
         return rc;
@@ -1278,6 +1413,9 @@ int mmupt_head_update(mmupt_head *h, const mmupt_adamw_config *cfg, mmupt_update
     }
     for (int k = 0; k < tensors; k++) {
         h->isa->adamw(trained_values(h, k), h->grad[k], h->adam_m[k], h->adam_v[k], trained_size(h, k), &s);
+    }
+    if (h->rank == 0) {
+        refresh_bf16(h);
     }
     mmupt_head_zero_grad(h, NULL);
     out->step = h->step;

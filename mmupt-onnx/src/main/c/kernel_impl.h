@@ -70,7 +70,26 @@ DEFINE_LOGITS_TILE(MR_LOGITS, 2)
 DEFINE_LOGITS_TILE(1, 2)
 #endif
 
+#ifndef KC_LOGITS
+#define KC_LOGITS 512
+#endif
+
+static void KFN(gemm_logits_panel)(const float *W, size_t ldw, const float *hT, size_t ldh, int k, int rows,
+        int ntok, float *zT, size_t ldz, float scale, int accumulate);
+
+/* The reduction is cut into panels of KC_LOGITS: a panel of hT (KC_LOGITS x 48 tokens, 96 KB) stays in L1 and
+ * the block's rows of W in L2 while every row tile passes over them; without it, at d = 2048 the hT strip of a
+ * tile (d x 48 floats) came from L3 for every 8 rows of W. */
 static void KFN(gemm_logits)(const float *W, size_t ldw, const float *hT, size_t ldh, int k, int rows,
+        int ntok, float *zT, size_t ldz, float scale, int accumulate) {
+    for (int k0 = 0; k0 < k; k0 += KC_LOGITS) {
+        int kc = k - k0 < KC_LOGITS ? k - k0 : KC_LOGITS;
+        KFN(gemm_logits_panel)(W + k0, ldw, hT + (size_t) k0 * ldh, ldh, kc, rows, ntok, zT, ldz, scale,
+                k0 > 0 || accumulate);
+    }
+}
+
+static void KFN(gemm_logits_panel)(const float *W, size_t ldw, const float *hT, size_t ldh, int k, int rows,
         int ntok, float *zT, size_t ldz, float scale, int accumulate) {
     int nvec = ntok / VLEN;
     for (int c0 = 0; c0 < nvec;) {
@@ -316,6 +335,216 @@ static double KFN(sumsq)(const float *g, size_t n) {
     return total;
 }
 
+#ifdef MMUPT_BF16
+/* ---------------------------------------------------------------- bf16 products, fp32 accumulation
+ * VDPBF16PS: acc[i] += a[2i] b[2i] + a[2i + 1] b[2i + 1] over 16 fp32 lanes, so each operand holds pairs of
+ * the reduction index side by side. One of the pair operands is broadcast (a 32-bit pair), the other is a
+ * vector of 16 pairs. The tiles have the fp32 tiles' shapes (MR x NV vectors of 16). */
+#include <string.h>
+
+static inline __m512 bf16_dot(__m512 acc, __m512i a, __m512i b) {
+    return _mm512_dpbf16_ps(acc, (__m512bh) a, (__m512bh) b);
+}
+
+static inline __m512i bf16_pair_at(const uint16_t *p) {
+    int32_t pair;
+    memcpy(&pair, p, sizeof pair);
+    return _mm512_set1_epi32(pair);
+}
+
+#define DEFINE_LOGITS_BF16_TILE(MR, NV)                                                                 \
+    static inline void KFN(logits_bf16_tile_##MR##_##NV)(const uint16_t *W, size_t ldw, const uint16_t *hTp, \
+            size_t ldh, int k, float *zT, size_t ldz, float scale, int accumulate) {                  \
+        __m512 acc[MR][NV];                                                                           \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                          \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NV; c++) acc[r][c] = v_zero();                \
+        for (int j = 0; j < k; j += 2) {                                                              \
+            __m512i h[NV];                                                                            \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NV; c++)                                      \
+                h[c] = _mm512_loadu_si512(hTp + ((size_t) (j / 2) * ldh + c * VLEN) * 2);              \
+            _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++) {                                    \
+                __m512i w = bf16_pair_at(W + (size_t) r * ldw + j);                                   \
+                _Pragma("GCC unroll 4") for (int c = 0; c < NV; c++) acc[r][c] = bf16_dot(acc[r][c], w, h[c]); \
+            }                                                                                         \
+        }                                                                                             \
+        vf s = v_set1(scale);                                                                         \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                          \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NV; c++) {                                    \
+                float *out = zT + (size_t) r * ldz + c * VLEN;                                        \
+                vf v = v_mul(acc[r][c], s);                                                           \
+                v_store(out, accumulate ? v_add(v_load(out), v) : v);                                 \
+            }                                                                                         \
+    }
+
+DEFINE_LOGITS_BF16_TILE(MR_LOGITS, NV_LOGITS)
+DEFINE_LOGITS_BF16_TILE(MR_LOGITS, 2)
+DEFINE_LOGITS_BF16_TILE(MR_LOGITS, 1)
+DEFINE_LOGITS_BF16_TILE(1, NV_LOGITS)
+DEFINE_LOGITS_BF16_TILE(1, 2)
+DEFINE_LOGITS_BF16_TILE(1, 1)
+
+static void KFN(gemm_logits_bf16_panel)(const uint16_t *W, size_t ldw, const uint16_t *hTp, size_t ldh, int k,
+        int rows, int ntok, float *zT, size_t ldz, float scale, int accumulate) {
+    int nvec = ntok / VLEN;
+    for (int c0 = 0; c0 < nvec;) {
+        int nv = nvec - c0 >= NV_LOGITS ? NV_LOGITS : (nvec - c0 >= 2 ? 2 : 1);
+        const uint16_t *h = hTp + (size_t) c0 * VLEN * 2;
+        float *z = zT + (size_t) c0 * VLEN;
+        int r = 0;
+        for (; r + MR_LOGITS <= rows; r += MR_LOGITS) {
+            const uint16_t *w = W + (size_t) r * ldw;
+            float *o = z + (size_t) r * ldz;
+            if (nv == NV_LOGITS) KFN(logits_bf16_tile_MR_LOGITS_NV_LOGITS)(w, ldw, h, ldh, k, o, ldz, scale, accumulate);
+            else if (nv == 2) KFN(logits_bf16_tile_MR_LOGITS_2)(w, ldw, h, ldh, k, o, ldz, scale, accumulate);
+            else KFN(logits_bf16_tile_MR_LOGITS_1)(w, ldw, h, ldh, k, o, ldz, scale, accumulate);
+        }
+        for (; r < rows; r++) {
+            const uint16_t *w = W + (size_t) r * ldw;
+            float *o = z + (size_t) r * ldz;
+            if (nv == NV_LOGITS) KFN(logits_bf16_tile_1_NV_LOGITS)(w, ldw, h, ldh, k, o, ldz, scale, accumulate);
+            else if (nv == 2) KFN(logits_bf16_tile_1_2)(w, ldw, h, ldh, k, o, ldz, scale, accumulate);
+            else KFN(logits_bf16_tile_1_1)(w, ldw, h, ldh, k, o, ldz, scale, accumulate);
+        }
+        c0 += nv;
+    }
+}
+
+/* k even; panels of KC_LOGITS as in the fp32 path (a panel of hTp is half the bytes) */
+static void KFN(gemm_logits_bf16)(const uint16_t *W, size_t ldw, const uint16_t *hTp, size_t ldh, int k, int rows,
+        int ntok, float *zT, size_t ldz, float scale, int accumulate) {
+    for (int k0 = 0; k0 < k; k0 += KC_LOGITS) {
+        int kc = k - k0 < KC_LOGITS ? k - k0 : KC_LOGITS;
+        KFN(gemm_logits_bf16_panel)(W + k0, ldw, hTp + (size_t) (k0 / 2) * ldh * 2, ldh, kc, rows, ntok, zT, ldz,
+                scale, k0 > 0 || accumulate);
+    }
+}
+
+/* dh [ntok x kp] += scale * dz^T W over row pairs: dzp (pairs, lddz, 2), Wp (pairs, ldw, 2) */
+#define DEFINE_DH_BF16_TILE(MR, NV)                                                                     \
+    static inline void KFN(dh_bf16_tile_##MR##_##NV)(const uint16_t *dzp, size_t lddz, const uint16_t *Wp, \
+            size_t ldw, int pairs, float *dh, size_t lddh, float scale) {                              \
+        __m512 acc[MR][NV];                                                                           \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                          \
+            _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++) acc[r][c] = v_zero();                \
+        for (int v = 0; v < pairs; v++) {                                                             \
+            __m512i w[NV];                                                                            \
+            _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++)                                      \
+                v_prefetch((const float *) (Wp + ((size_t) (v + DH_PREFETCH / 2) * ldw + c * VLEN) * 2)); \
+            _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++)                                      \
+                w[c] = _mm512_loadu_si512(Wp + ((size_t) v * ldw + c * VLEN) * 2);                     \
+            _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++) {                                    \
+                __m512i g = bf16_pair_at(dzp + ((size_t) v * lddz + r) * 2);                          \
+                _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++) acc[r][c] = bf16_dot(acc[r][c], g, w[c]); \
+            }                                                                                         \
+        }                                                                                             \
+        vf s = v_set1(scale);                                                                         \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                          \
+            _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++) {                                    \
+                float *out = dh + (size_t) r * lddh + c * VLEN;                                       \
+                v_store(out, v_fma(acc[r][c], s, v_load(out)));                                       \
+            }                                                                                         \
+    }
+
+DEFINE_DH_BF16_TILE(MR_DH, NV_DH)
+DEFINE_DH_BF16_TILE(MR_DH, 1)
+DEFINE_DH_BF16_TILE(1, NV_DH)
+DEFINE_DH_BF16_TILE(1, 1)
+
+static void KFN(gemm_dh_bf16)(const uint16_t *dzp, size_t lddz, const uint16_t *Wp, size_t ldw, int rows, int ntok,
+        int kp, float *dh, size_t lddh, float scale) {
+    int nvec = kp / VLEN, pairs = (rows + 1) / 2;
+    int c = 0;
+    for (; c + NV_DH <= nvec; c += NV_DH) {
+        int t = 0;
+        for (; t + MR_DH <= ntok; t += MR_DH)
+            KFN(dh_bf16_tile_MR_DH_NV_DH)(dzp + (size_t) t * 2, lddz, Wp + (size_t) c * VLEN * 2, ldw, pairs, dh + (size_t) t * lddh + c * VLEN, lddh, scale);
+        for (; t < ntok; t++)
+            KFN(dh_bf16_tile_1_NV_DH)(dzp + (size_t) t * 2, lddz, Wp + (size_t) c * VLEN * 2, ldw, pairs, dh + (size_t) t * lddh + c * VLEN, lddh, scale);
+    }
+    for (; c < nvec; c++) {
+        int t = 0;
+        for (; t + MR_DH <= ntok; t += MR_DH)
+            KFN(dh_bf16_tile_MR_DH_1)(dzp + (size_t) t * 2, lddz, Wp + (size_t) c * VLEN * 2, ldw, pairs, dh + (size_t) t * lddh + c * VLEN, lddh, scale);
+        for (; t < ntok; t++)
+            KFN(dh_bf16_tile_1_1)(dzp + (size_t) t * 2, lddz, Wp + (size_t) c * VLEN * 2, ldw, pairs, dh + (size_t) t * lddh + c * VLEN, lddh, scale);
+    }
+}
+
+/* dW [rows x kp] += scale * dz h over token pairs: dzb (rows, lddz), hp (ntok/2, ldh, 2); ntok even */
+#define DEFINE_DW_BF16_TILE(MR, NV)                                                                     \
+    static inline void KFN(dw_bf16_tile_##MR##_##NV)(const uint16_t *dzb, size_t lddz, const uint16_t *hp, \
+            size_t ldh, int ntok, float *dW, size_t lddw, float scale) {                               \
+        __m512 acc[MR][NV];                                                                           \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                          \
+            _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++)                                      \
+                v_prefetch(dW + (size_t) r * lddw + c * VLEN);                                        \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                          \
+            _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++) acc[r][c] = v_zero();                \
+        for (int t = 0; t < ntok; t += 2) {                                                           \
+            __m512i x[NV];                                                                            \
+            _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++)                                      \
+                x[c] = _mm512_loadu_si512(hp + ((size_t) (t / 2) * ldh + c * VLEN) * 2);               \
+            _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++) {                                    \
+                __m512i g = bf16_pair_at(dzb + (size_t) r * lddz + t);                                \
+                _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++) acc[r][c] = bf16_dot(acc[r][c], g, x[c]); \
+            }                                                                                         \
+        }                                                                                             \
+        vf s = v_set1(scale);                                                                         \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                          \
+            _Pragma("GCC unroll 6") for (int c = 0; c < NV; c++) {                                    \
+                float *out = dW + (size_t) r * lddw + c * VLEN;                                       \
+                v_store(out, v_fma(acc[r][c], s, v_load(out)));                                       \
+            }                                                                                         \
+    }
+
+DEFINE_DW_BF16_TILE(MR_DW, NV_DW)
+DEFINE_DW_BF16_TILE(MR_DW, 1)
+DEFINE_DW_BF16_TILE(1, NV_DW)
+DEFINE_DW_BF16_TILE(1, 1)
+
+static void KFN(gemm_dw_bf16)(const uint16_t *dzb, size_t lddz, const uint16_t *hp, size_t ldh, int rows, int ntok,
+        int kp, float *dW, size_t lddw, float scale) {
+    int nvec = kp / VLEN;
+    int r = 0;
+    for (; r + MR_DW <= rows; r += MR_DW) {
+        int c = 0;
+        for (; c + NV_DW <= nvec; c += NV_DW)
+            KFN(dw_bf16_tile_MR_DW_NV_DW)(dzb + (size_t) r * lddz, lddz, hp + (size_t) c * VLEN * 2, ldh, ntok, dW + (size_t) r * lddw + c * VLEN, lddw, scale);
+        for (; c < nvec; c++)
+            KFN(dw_bf16_tile_MR_DW_1)(dzb + (size_t) r * lddz, lddz, hp + (size_t) c * VLEN * 2, ldh, ntok, dW + (size_t) r * lddw + c * VLEN, lddw, scale);
+    }
+    for (; r < rows; r++) {
+        int c = 0;
+        for (; c + NV_DW <= nvec; c += NV_DW)
+            KFN(dw_bf16_tile_1_NV_DW)(dzb + (size_t) r * lddz, lddz, hp + (size_t) c * VLEN * 2, ldh, ntok, dW + (size_t) r * lddw + c * VLEN, lddw, scale);
+        for (; c < nvec; c++)
+            KFN(dw_bf16_tile_1_1)(dzb + (size_t) r * lddz, lddz, hp + (size_t) c * VLEN * 2, ldh, ntok, dW + (size_t) r * lddw + c * VLEN, lddw, scale);
+    }
+}
+
+/* Conversions, always by VCVTNEPS2BF16 (round to nearest even; tails through masks), so every bf16 value
+ * of the head and of a call is rounded the same way. */
+static void KFN(to_bf16)(const float *x, uint16_t *out, size_t n) {
+    for (size_t i = 0; i < n; i += VLEN) {
+        size_t left = n - i;
+        __mmask16 m = left >= VLEN ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
+        __m256i b = (__m256i) _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+        _mm256_mask_storeu_epi16(out + i, m, b);
+    }
+}
+
+static void KFN(to_bf16_pairs)(const float *r0, const float *r1, uint16_t *out, size_t n) {
+    for (size_t i = 0; i < n; i += VLEN) {
+        size_t left = n - i;
+        __mmask16 m = left >= VLEN ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
+        __m512i lo = _mm512_cvtepu16_epi32((__m256i) _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, r0 + i)));
+        __m512i hi = r1 != NULL ? _mm512_cvtepu16_epi32((__m256i) _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, r1 + i)))
+                : _mm512_setzero_si512();
+        _mm512_mask_storeu_epi32(out + 2 * i, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+}
+#endif
+
 const mmupt_isa KFN(mmupt_isa_) = {
     .name = KISA_NAME,
     .gemm_logits = KFN(gemm_logits),
@@ -326,4 +555,11 @@ const mmupt_isa KFN(mmupt_isa_) = {
     .adamw = KFN(adamw),
     .adamw_finite = KFN(adamw_finite),
     .sumsq = KFN(sumsq),
+#ifdef MMUPT_BF16
+    .gemm_logits_bf16 = KFN(gemm_logits_bf16),
+    .gemm_dh_bf16 = KFN(gemm_dh_bf16),
+    .gemm_dw_bf16 = KFN(gemm_dw_bf16),
+    .to_bf16 = KFN(to_bf16),
+    .to_bf16_pairs = KFN(to_bf16_pairs),
+#endif
 };

@@ -51,7 +51,9 @@ typedef struct {
     const float *W, *A, *B;
 } ref_head;
 
-static void ref_logits(const ref_head *h, const float *x, double *z) {
+/* xw multiplies W, x the LoRA factor A: they differ only on the bf16 path, where the kernel rounds W and h to
+ * bf16 for the W product alone. */
+static void ref_logits(const ref_head *h, const float *xw, const float *x, double *z) {
     double u[64];
     for (int k = 0; k < h->r; k++) {
         u[k] = 0;
@@ -59,7 +61,7 @@ static void ref_logits(const ref_head *h, const float *x, double *z) {
     }
     for (int v = 0; v < h->V; v++) {
         double s = 0;
-        for (int j = 0; j < h->d; j++) s += (double) h->W[(size_t) v * h->d + j] * x[j];
+        for (int j = 0; j < h->d; j++) s += (double) h->W[(size_t) v * h->d + j] * xw[j];
         for (int k = 0; k < h->r; k++) s += h->scale * h->B[(size_t) v * h->r + k] * u[k];
         z[v] = s;
     }
@@ -110,6 +112,21 @@ static float *floats(size_t n, double scale) {
     return x;
 }
 
+/* Round to the nearest bf16 (ties to even), as VCVTNEPS2BF16 does for finite values. */
+static float bf16_round(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static float *bf16_copy(const float *x, size_t n, int round) {
+    float *y = malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) y[i] = round ? bf16_round(x[i]) : x[i];
+    return y;
+}
+
 static int close_enough(double a, double b, double atol, double rtol) {
     return fabs(a - b) <= atol + rtol * fmax(fabs(a), fabs(b));
 }
@@ -155,13 +172,18 @@ static void run_case(const case_t *cs) {
         mmupt_head_write(head, MMUPT_TENSOR_LORA_A, MMUPT_PART_VALUE, A, &err);
         mmupt_head_write(head, MMUPT_TENSOR_LORA_B, MMUPT_PART_VALUE, B, &err);
     }
-    /* reference forward */
-    ref_head rh = {V, d, r, r > 0 ? alpha / r : 0, W, A, B};
+    /* reference forward; on the bf16 path against W and h rounded to bf16 (the products the kernel forms; it
+     * accumulates them in fp32, so the fp32 tolerances below hold: the rounding itself is measured apart, in
+     * test_bf16_error). Its dz is rounded too, which the gradient tolerance absorbs. */
+    int bf = strcmp(cs->isa, "avx512bf16") == 0;
+    double gtol = bf ? 4e-3 : 1e-3;
+    float *Wr = bf16_copy(W, (size_t) V * d, bf), *hr = bf16_copy(h, (size_t) T * d, bf);
+    ref_head rh = {V, d, r, r > 0 ? alpha / r : 0, Wr, A, B};
     double *z = malloc((size_t) V * sizeof(double));
     double *ref_logp = malloc(T * sizeof(double)), *ref_ent = malloc(T * sizeof(double));
     double *P = malloc((size_t) T * V * sizeof(double));
     for (int t = 0; t < T; t++) {
-        ref_logits(&rh, h + (size_t) t * d, z);
+        ref_logits(&rh, hr + (size_t) t * d, h + (size_t) t * d, z);
         double m = -INFINITY;
         for (int v = 0; v < V; v++) m = fmax(m, z[v] / cs->temperature);
         double s = 0;
@@ -186,7 +208,7 @@ static void run_case(const case_t *cs) {
     float *zl = malloc((size_t) T * V * sizeof(float));
     CHECK(mmupt_head_logits(head, h, T, zl, &err) == MMUPT_OK, "%s: logits: %s", label, err.message);
     for (int t = 0; t < T; t += 3) {
-        ref_logits(&rh, h + (size_t) t * d, z);
+        ref_logits(&rh, hr + (size_t) t * d, h + (size_t) t * d, z);
         for (int v = 0; v < V; v++) {
             CHECK(close_enough(zl[(size_t) t * V + v], z[v], 1e-4, 1e-4), "%s: logits[%d,%d] %g vs %g", label, t, v,
                     zl[(size_t) t * V + v], z[v]);
@@ -229,15 +251,15 @@ static void run_case(const case_t *cs) {
     double s = r > 0 ? alpha / r : 0;
     for (int t = 0; t < T; t++) {
         if (g[t] == 0) continue;
-        const float *x = h + (size_t) t * d;
+        const float *x = h + (size_t) t * d, *xr = hr + (size_t) t * d;
         double u[64] = {0}, gu[64] = {0};
         for (int k = 0; k < r; k++)
             for (int j = 0; j < d; j++) u[k] += (double) A[k * d + j] * x[j];
         for (int v = 0; v < V; v++) {
             double dz = g[t] / cs->temperature * ((v == y[t]) - P[(size_t) t * V + v]);
             for (int j = 0; j < d; j++) {
-                dH[(size_t) t * d + j] += dz * W[(size_t) v * d + j];
-                if (r == 0) dW[(size_t) v * d + j] += dz * x[j];
+                dH[(size_t) t * d + j] += dz * Wr[(size_t) v * d + j];
+                if (r == 0) dW[(size_t) v * d + j] += dz * xr[j];
             }
             for (int k = 0; k < r; k++) {
                 dB[(size_t) v * r + k] += s * dz * u[k];
@@ -253,14 +275,14 @@ static void run_case(const case_t *cs) {
     /* gradients: relative to the largest entry of each tensor (fp32 accumulation of many terms) */
     double scaleH = max_abs(dH, (size_t) T * d) + 1e-12;
     for (size_t i = 0; i < (size_t) T * d; i++) {
-        CHECK(fabs(dh[i] - dH[i]) <= 1e-3 * scaleH, "%s: dh[%zu] %g vs %g", label, i, dh[i], dH[i]);
+        CHECK(fabs(dh[i] - dH[i]) <= gtol * scaleH, "%s: dh[%zu] %g vs %g", label, i, dh[i], dH[i]);
     }
     if (r == 0) {
         float *gW = malloc(nW * sizeof(float));
         mmupt_head_read(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_GRAD, gW, &err);
         double scaleW = max_abs(dW, nW) + 1e-12;
         for (size_t i = 0; i < nW; i++) {
-            CHECK(fabs(gW[i] - dW[i]) <= 1e-3 * scaleW, "%s: dW[%zu] %g vs %g", label, i, gW[i], dW[i]);
+            CHECK(fabs(gW[i] - dW[i]) <= gtol * scaleW, "%s: dW[%zu] %g vs %g", label, i, gW[i], dW[i]);
         }
         free(gW);
     } else {
@@ -315,6 +337,8 @@ static void run_case(const case_t *cs) {
     free(ref_logp);
     free(ref_ent);
     free(W);
+    free(Wr);
+    free(hr);
     free(A);
     free(B);
     free(h);
@@ -324,6 +348,137 @@ static void run_case(const case_t *cs) {
     free(ref);
     free(w);
     mmupt_head_destroy(head);
+}
+
+/* ---------------------------------------------------------------- thread-count independence */
+
+/* Everything one head computes from the same inputs: score and train log-probs and entropies, dh and the
+ * accumulated gradients, concatenated. */
+static float *thread_run(int V, int d, int T, int r, int threads, const char *isa, int chunk, size_t *count) {
+    rng_state = 424242ULL;
+    float *W = floats((size_t) V * d, 0.5), *A = floats((size_t) (r > 0 ? r : 1) * d, 0.5);
+    float *B = floats((size_t) V * (r > 0 ? r : 1), 0.5), *h = floats((size_t) T * d, 1.0);
+    int32_t *y = malloc(T * sizeof(int32_t));
+    float *adv = malloc(T * sizeof(float)), *w = malloc(T * sizeof(float)), *ref = malloc(T * sizeof(float));
+    for (int t = 0; t < T; t++) {
+        y[t] = (int32_t) (uniform() * V) % V;
+        adv[t] = gauss(1.0);
+        w[t] = (float) (1.0 / T);
+    }
+    size_t grads = r == 0 ? (size_t) V * d : (size_t) r * d + (size_t) V * r;
+    *count = 4 * (size_t) T + (size_t) T * d + grads;
+    float *out = calloc(*count, sizeof(float));
+    mmupt_error err;
+    mmupt_head_desc desc = {V, d, r, 2.0f, 1, threads, isa};
+    mmupt_head *head = mmupt_head_create(&desc, &err);
+    CHECK(head != NULL, "create (threads %d): %s", threads, err.message);
+    if (head != NULL) {
+        mmupt_head_write(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, W, &err);
+        if (r > 0) {
+            mmupt_head_write(head, MMUPT_TENSOR_LORA_A, MMUPT_PART_VALUE, A, &err);
+            mmupt_head_write(head, MMUPT_TENSOR_LORA_B, MMUPT_PART_VALUE, B, &err);
+        }
+        float *o = out;
+        mmupt_head_score(head, h, y, T, 0.9, o, o + T, &err);
+        for (int t = 0; t < T; t++) ref[t] = o[t] + 0.1f;
+        mmupt_loss_config cfg = {0.9, 0.2, 0.3, 3.0, 0.05, 3, 0, chunk};
+        mmupt_loss_metrics m;
+        CHECK(mmupt_head_train(head, &cfg, h, y, adv, o, ref, w, T, o + 2 * T, o + 3 * T, o + 4 * T, &m, &err) == MMUPT_OK,
+                "train (threads %d): %s", threads, err.message);
+        float *g = o + 4 * T + (size_t) T * d;
+        if (r == 0) {
+            mmupt_head_read(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_GRAD, g, &err);
+        } else {
+            mmupt_head_read(head, MMUPT_TENSOR_LORA_A, MMUPT_PART_GRAD, g, &err);
+            mmupt_head_read(head, MMUPT_TENSOR_LORA_B, MMUPT_PART_GRAD, g + (size_t) r * d, &err);
+        }
+        mmupt_head_destroy(head);
+    }
+    free(W); free(A); free(B); free(h); free(y); free(adv); free(w); free(ref);
+    return out;
+}
+
+/* Results are bit-identical on 1, 2, 3 and 5 threads: the vocabulary partitions and every reduction order are
+ * fixed by the head's shape (so a checkpoint resumes bit-identically on a machine with another core count). */
+static void test_thread_independence(const char *isa) {
+    int shapes[][4] = {{3001, 70, 40, 0}, {5003, 130, 37, 3}, {9000, 24, 100, 0}};
+    for (int s = 0; s < 3; s++) {
+        int V = shapes[s][0], d = shapes[s][1], T = shapes[s][2], r = shapes[s][3];
+        size_t n1, nk;
+        float *one = thread_run(V, d, T, r, 1, isa, s == 2 ? 16 : 0, &n1);
+        int counts[] = {2, 3, 5};
+        for (int k = 0; k < 3; k++) {
+            float *many = thread_run(V, d, T, r, counts[k], isa, s == 2 ? 16 : 0, &nk);
+            size_t first = n1;
+            for (size_t i = 0; i < n1 && first == n1; i++) {
+                if (memcmp(&one[i], &many[i], sizeof(float)) != 0) first = i;
+            }
+            CHECK(first == n1, "isa=%s V=%d d=%d T=%d r=%d: %d threads differ from 1 thread at output %zu (%.9g vs %.9g)",
+                    isa, V, d, T, r, counts[k], first, first < n1 ? many[first] : 0.0, first < n1 ? one[first] : 0.0);
+            free(many);
+        }
+        free(one);
+    }
+}
+
+/* ---------------------------------------------------------------- bf16 rounding error */
+
+/* Log-prob and gradient errors of one ISA against the double reference on the unrounded weights, at the
+ * benchmark's scales (W ~ N(0, 0.05^2), h ~ N(0, 1), d = 256): for the bf16 path this is the price of its
+ * rounding, printed (README, KernelOptions) and bounded; fp32 paths are printed for comparison. */
+static void test_rounding_error(const char *isa, double logp_bound, double grad_bound) {
+    int V = 4096, d = 256, T = 48;
+    rng_state = 777ULL;
+    float *W = floats((size_t) V * d, 0.05), *h = floats((size_t) T * d, 1.0);
+    int32_t *y = malloc(T * sizeof(int32_t));
+    float *adv = malloc(T * sizeof(float)), *w = malloc(T * sizeof(float)), *lp = malloc(T * sizeof(float));
+    for (int t = 0; t < T; t++) {
+        y[t] = (int32_t) (uniform() * V) % V;
+        adv[t] = t % 2 ? 1.0f : -1.0f;
+        w[t] = (float) (1.0 / T);
+    }
+    mmupt_error err;
+    mmupt_head_desc desc = {V, d, 0, 0, 1, 2, isa};
+    mmupt_head *head = mmupt_head_create(&desc, &err);
+    CHECK(head != NULL, "create %s: %s", isa, err.message);
+    if (head == NULL) return;
+    mmupt_head_write(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, W, &err);
+    mmupt_head_score(head, h, y, T, 1.0, lp, NULL, &err);
+    mmupt_loss_config cfg = {1.0, 0.2, 0.3, 3.0, 0.0, 3, 0, 0};
+    mmupt_loss_metrics m;
+    float *dh = malloc((size_t) T * d * sizeof(float)), *gW = malloc((size_t) V * d * sizeof(float));
+    mmupt_head_train(head, &cfg, h, y, adv, lp, NULL, w, T, NULL, NULL, dh, &m, &err);
+    mmupt_head_read(head, MMUPT_TENSOR_WEIGHT, MMUPT_PART_GRAD, gW, &err);
+    ref_head rh = {V, d, 0, 0, W, NULL, NULL};
+    double *z = malloc((size_t) V * sizeof(double)), *dW = calloc((size_t) V * d, sizeof(double));
+    double *dH = calloc((size_t) T * d, sizeof(double)), logp_err = 0;
+    for (int t = 0; t < T; t++) {
+        const float *x = h + (size_t) t * d;
+        ref_logits(&rh, x, x, z);
+        double mx = -INFINITY, s = 0;
+        for (int v = 0; v < V; v++) mx = fmax(mx, z[v]);
+        for (int v = 0; v < V; v++) s += exp(z[v] - mx);
+        double lse = mx + log(s);
+        logp_err = fmax(logp_err, fabs(lp[t] - (z[y[t]] - lse)));
+        double g = -adv[t] * w[t]; /* on policy: ratio 1, unclipped */
+        for (int v = 0; v < V; v++) {
+            double dz = g * ((v == y[t]) - exp(z[v] - lse));
+            for (int j = 0; j < d; j++) {
+                dH[(size_t) t * d + j] += dz * W[(size_t) v * d + j];
+                dW[(size_t) v * d + j] += dz * x[j];
+            }
+        }
+    }
+    double eH = 0, eW = 0, sH = max_abs(dH, (size_t) T * d), sW = max_abs(dW, (size_t) V * d);
+    for (size_t i = 0; i < (size_t) T * d; i++) eH = fmax(eH, fabs(dh[i] - dH[i]));
+    for (size_t i = 0; i < (size_t) V * d; i++) eW = fmax(eW, fabs(gW[i] - dW[i]));
+    printf("rounding error %s (V=%d d=%d T=%d): max |logp - ref| %.2e, max |dh - ref| / max |ref| %.2e, "
+           "max |dW - ref| / max |ref| %.2e\n", isa, V, d, T, logp_err, eH / sH, eW / sW);
+    CHECK(logp_err <= logp_bound, "%s: log-prob error %g above %g", isa, logp_err, logp_bound);
+    CHECK(eH / sH <= grad_bound && eW / sW <= grad_bound, "%s: gradient errors %g, %g above %g", isa, eH / sH, eW / sW,
+            grad_bound);
+    mmupt_head_destroy(head);
+    free(W); free(h); free(y); free(adv); free(w); free(lp); free(dh); free(gW); free(z); free(dW); free(dH);
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -384,11 +539,22 @@ static void test_errors(void) {
     mmupt_head_destroy(NULL);
 }
 
+#if defined(__x86_64__)
+static int bf16_cpu(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512bf16");
+}
+#endif
+
+/* Bounds on the bf16 path's rounding error at the benchmark's scales (see test_rounding_error). */
+#define BF16_LOGP_BOUND 1e-2 /* measured 4.3e-3 */
+#define BF16_GRAD_BOUND 1.5e-2 /* measured 3.4e-3 (dh), 5.9e-3 (dW) */
+
 int main(void) {
     test_errors();
 #if defined(__x86_64__)
-    const char *isas[] = {"generic", "avx2", "avx512"};
-    int nisa = 3;
+    const char *isas[] = {"generic", "avx2", "avx512", "avx512bf16"};
+    int nisa = 4;
 #elif defined(__aarch64__)
     const char *isas[] = {"generic", "neon"};
     int nisa = 2;
@@ -405,6 +571,7 @@ int main(void) {
 #if defined(__x86_64__)
         if (is == 1 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) continue;
         if (is == 2 && !__builtin_cpu_supports("avx512f")) continue;
+        if (is == 3 && !bf16_cpu()) continue;
 #endif
         for (int s = 0; s < nshape; s++) {
             for (int variant = 0; variant < 4; variant++) {
@@ -431,6 +598,20 @@ int main(void) {
             }
         }
     }
+    for (int is = 0; is < nisa; is++) {
+#if defined(__x86_64__)
+        if (is == 1 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) continue;
+        if (is == 2 && !__builtin_cpu_supports("avx512f")) continue;
+        if (is == 3 && !bf16_cpu()) continue;
+#endif
+        test_thread_independence(isas[is]);
+        test_rounding_error(isas[is], is == 3 ? BF16_LOGP_BOUND : 1e-5, is == 3 ? BF16_GRAD_BOUND : 1e-5);
+    }
+#if defined(__x86_64__)
+    if (!bf16_cpu()) {
+        printf("this CPU lacks AVX512-BF16: the avx512bf16 path was not tested\n");
+    }
+#endif
     printf("%d cases, %d checks, %d failures\n", cases, checks, failures);
     return failures == 0 ? 0 : 1;
 }
