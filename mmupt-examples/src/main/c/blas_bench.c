@@ -6,6 +6,19 @@
 #include <jni.h>
 
 void openblas_set_num_threads(int);
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
+
+/* The kernel OpenBLAS picked when it loaded (e.g. "Cooperlake", or "Haswell" when OPENBLAS_CORETYPE pins it). */
+JNIEXPORT jstring JNICALL Java_io_github_mmupt_examples_bench_OpenBlas_coreName(JNIEnv *env, jclass cls) {
+    (void) cls;
+    return (*env)->NewStringUTF(env, openblas_get_corename());
+}
+
+JNIEXPORT jstring JNICALL Java_io_github_mmupt_examples_bench_OpenBlas_config(JNIEnv *env, jclass cls) {
+    (void) cls;
+    return (*env)->NewStringUTF(env, openblas_get_config());
+}
 
 JNIEXPORT void JNICALL Java_io_github_mmupt_examples_bench_OpenBlas_setThreads(JNIEnv *env, jclass cls, jint n) {
     (void) env;

@@ -38,7 +38,12 @@ import java.util.SplittableRandom;
  *   <li>extra_memory_vs_naive: the kernel's scratch memory over a naive [T x V] float logits buffer.</li>
  *   <li>score_vs_gemm: the kernel's score mode over one logits SGEMM. Below 1 the kernel is faster.</li>
  *   <li>native_vs_java: the Java reference's time for one micro-batch over the native kernel's.</li>
+ *   <li>bf16_vs_fp32: the fp32 kernel's train-mode time over the opt-in bf16 path's ({@code avx512bf16}), on
+ *       CPUs with AVX512-BF16; {@code n/a} elsewhere.</li>
  * </ul>
+ * OpenBLAS is measured at its best: the README's command starts this JVM without {@code OPENBLAS_CORETYPE} and
+ * {@code OPENBLAS_L2_SIZE} (which pin it to an older kernel when it loads), this class refuses to run with either
+ * set unless {@code --allow-pinned-openblas} is given, and the core OpenBLAS chose is printed.
  * Each quantity is the minimum over interleaved repetitions (these machines are noisy). With several shapes,
  * the last line reports the worst of each: the smallest speed ratio, the largest memory and score ratios.
  *
@@ -66,9 +71,14 @@ public final class KernelBenchmark {
         }
     }
 
-    record Measurement(Shape shape, double kernel, double sgemm3, double score, double sgemm1, long workspace) {
+    record Measurement(Shape shape, double kernel, double sgemm3, double score, double sgemm1, long workspace,
+            double bf16Train, double bf16Score) {
         double kernelVsSgemm() {
             return sgemm3 / kernel;
+        }
+
+        double bf16VsFp32() {
+            return kernel / bf16Train;
         }
 
         double scoreVsGemm() {
@@ -84,12 +94,14 @@ public final class KernelBenchmark {
     }
 
     public static void main(String[] args) {
-        int reps = 3;
+        int reps = 5;
         int threads = Runtime.getRuntime().availableProcessors();
         List<Shape> shapes = new ArrayList<>(List.of(new Shape(1024, 896, 151936), new Shape(512, 2048, 32000)));
         Shape javaShape = new Shape(64, 256, 4096);
+        boolean allowPinned = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--allow-pinned-openblas" -> allowPinned = true;
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--shapes" -> {
@@ -100,19 +112,36 @@ public final class KernelBenchmark {
                 }
                 case "--java-shape" -> javaShape = Shape.parse(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (expected --reps, --threads, --shapes, --java-shape)");
+                        + " (expected --reps, --threads, --shapes, --java-shape, --allow-pinned-openblas)");
             }
+        }
+        List<String> pinning = new ArrayList<>();
+        for (String variable : List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) {
+            if (System.getenv(variable) != null) {
+                pinning.add(variable + "=" + System.getenv(variable));
+            }
+        }
+        if (!pinning.isEmpty() && !allowPinned) {
+            throw new IllegalStateException(String.join(" and ", pinning) + " is set: it pins OpenBLAS to an older, "
+                    + "slower kernel, which would flatter the kernel. Run the README's benchmark command (it clears "
+                    + "both), or `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE java ...`; --allow-pinned-openblas "
+                    + "measures against the pinned one anyway.");
         }
         NativeLibrary.load(); // never measure the Java fallback by accident
         OpenBlas.load();
         OpenBlas.setThreads(threads);
         KernelOptions options = KernelOptions.defaults().withThreads(threads);
-        System.out.printf(Locale.ROOT, "kernel benchmark: %d threads, %d repetitions (minimum taken), kernel ISA %s%n",
-                threads, reps, isa(options));
+        KernelOptions bf16 = bf16Available(options) ? options.withBf16Products() : null;
+        System.out.printf(Locale.ROOT, "machine: %s, %d CPUs; %s%n", cpuModel(),
+                Runtime.getRuntime().availableProcessors(), cpuFlags());
+        System.out.printf(Locale.ROOT, "OpenBLAS: %s; core %s%s%n", OpenBlas.config().trim(), OpenBlas.coreName(),
+                pinning.isEmpty() ? "" : " (pinned by " + String.join(", ", pinning) + ")");
+        System.out.printf(Locale.ROOT, "kernel benchmark: %d threads, %d repetitions (minimum taken), kernel ISA %s, bf16 %s%n",
+                threads, reps, isa(options), bf16 == null ? "not available (no AVX512-BF16)" : "avx512bf16");
 
         List<Measurement> results = new ArrayList<>();
         for (Shape shape : shapes) {
-            Measurement m = measure(shape, options, reps);
+            Measurement m = measure(shape, options, bf16, reps);
             results.add(m);
             System.out.printf(Locale.ROOT,
                     "%s: train %.3f s (%.0f GFLOP/s on 6TVd) vs 3 x sgemm %.3f s (%.0f GFLOP/s): %.2f | "
@@ -120,6 +149,11 @@ public final class KernelBenchmark {
                     shape, m.kernel(), shape.flops6() / m.kernel() / 1e9, m.sgemm3(), shape.flops6() / m.sgemm3() / 1e9,
                     m.kernelVsSgemm(), m.score(), m.sgemm1(), m.scoreVsGemm(), m.workspace() / 1e6,
                     4.0 * shape.tokens() * shape.vocab() / 1e6, m.memoryVsNaive());
+            if (bf16 != null) {
+                System.out.printf(Locale.ROOT, "%s: bf16 train %.3f s (%.0f GFLOP/s): %.2f x fp32 | bf16 score %.3f s: %.2f x fp32%n",
+                        shape, m.bf16Train(), shape.flops6() / m.bf16Train() / 1e9, m.bf16VsFp32(), m.bf16Score(),
+                        m.score() / m.bf16Score());
+            }
         }
         double[] java = javaVsNative(javaShape, options, Math.max(2, reps));
         System.out.printf(Locale.ROOT, "%s: Java reference %.3f s vs native %.4f s (%d threads) and %.4f s (1 thread)%n",
@@ -128,8 +162,43 @@ public final class KernelBenchmark {
         double kernelVsSgemm = results.stream().mapToDouble(Measurement::kernelVsSgemm).min().orElse(Double.NaN);
         double memory = results.stream().mapToDouble(Measurement::memoryVsNaive).max().orElse(Double.NaN);
         double score = results.stream().mapToDouble(Measurement::scoreVsGemm).max().orElse(Double.NaN);
-        System.out.printf(Locale.ROOT, "kernel_vs_sgemm=%.3f extra_memory_vs_naive=%.4f score_vs_gemm=%.3f native_vs_java=%.1f%n",
-                kernelVsSgemm, memory, score, java[0] / java[1]);
+        String bf16VsFp32 = bf16 == null ? "n/a" : String.format(Locale.ROOT, "%.2f",
+                results.stream().mapToDouble(Measurement::bf16VsFp32).min().orElse(Double.NaN));
+        System.out.printf(Locale.ROOT,
+                "kernel_vs_sgemm=%.3f extra_memory_vs_naive=%.4f score_vs_gemm=%.3f native_vs_java=%.1f bf16_vs_fp32=%s%n",
+                kernelVsSgemm, memory, score, java[0] / java[1], bf16VsFp32);
+    }
+
+    private static boolean bf16Available(KernelOptions options) {
+        try (NativeHead probe = NativeHead.create(HeadShape.full(16, 16), false, options.withBf16Products())) {
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static String cpuModel() {
+        return cpuinfo("model name").orElse(System.getProperty("os.arch"));
+    }
+
+    /** The vector extensions that matter here, as the kernel sees them in /proc/cpuinfo. */
+    private static String cpuFlags() {
+        List<String> flags = List.of(cpuinfo("flags").orElse("").split(" "));
+        List<String> shown = new ArrayList<>();
+        for (String f : List.of("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "asimd")) {
+            if (flags.contains(f)) {
+                shown.add(f);
+            }
+        }
+        return shown.isEmpty() ? "no vector extensions found in /proc/cpuinfo" : "ISA " + String.join(" ", shown);
+    }
+
+    private static java.util.Optional<String> cpuinfo(String key) {
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith(key)).findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim());
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     private static String isa(KernelOptions options) {
@@ -138,7 +207,7 @@ public final class KernelBenchmark {
         }
     }
 
-    private static Measurement measure(Shape s, KernelOptions options, int reps) {
+    private static Measurement measure(Shape s, KernelOptions options, KernelOptions bf16Options, int reps) {
         int t = s.tokens();
         int d = s.hidden();
         int v = s.vocab();
@@ -164,10 +233,18 @@ public final class KernelBenchmark {
         double sgemm3 = Double.MAX_VALUE;
         double score = Double.MAX_VALUE;
         double sgemm1 = Double.MAX_VALUE;
+        double bf16Train = Double.MAX_VALUE;
+        double bf16Score = Double.MAX_VALUE;
         long workspace = 0;
-        try (NativeHead head = NativeHead.create(HeadShape.full(v, d), true, options)) {
+        FloatBuffer oldBf16 = floats(t);
+        try (NativeHead head = NativeHead.create(HeadShape.full(v, d), true, options);
+                NativeHead bf16 = bf16Options == null ? null : NativeHead.create(HeadShape.full(v, d), true, bf16Options)) {
             head.write(HeadTensor.WEIGHT, TensorPart.VALUE, w);
             head.score(h, targets, t, 1.0, old, null); // on-policy: the ratio is 1 and every token has a gradient
+            if (bf16 != null) {
+                bf16.write(HeadTensor.WEIGHT, TensorPart.VALUE, w);
+                bf16.score(h, targets, t, 1.0, oldBf16, null);
+            }
             for (int rep = -1; rep < reps; rep++) { // rep -1 warms up: page faults, caches
                 long a = System.nanoTime();
                 head.train(config, h, targets, advantages, old, null, weights, t, logp, null, dh);
@@ -182,7 +259,19 @@ public final class KernelBenchmark {
                 long f = System.nanoTime();
                 head.score(h, targets, t, 1.0, logp, null);
                 long g = System.nanoTime();
+                long j = g;
+                long k = g;
+                if (bf16 != null) {
+                    bf16.train(config, h, targets, advantages, oldBf16, null, weights, t, logp, null, dh);
+                    j = System.nanoTime();
+                    bf16.zeroGradient();
+                    k = System.nanoTime();
+                    bf16.score(h, targets, t, 1.0, logp, null);
+                }
+                long l = System.nanoTime();
                 if (rep >= 0) {
+                    bf16Train = Math.min(bf16Train, (j - g) / 1e9);
+                    bf16Score = Math.min(bf16Score, (l - k) / 1e9);
                     kernel = Math.min(kernel, (b - a) / 1e9);
                     sgemm3 = Math.min(sgemm3, (f - c) / 1e9);
                     sgemm1 = Math.min(sgemm1, (e - c) / 1e9);
@@ -190,7 +279,7 @@ public final class KernelBenchmark {
                 }
             }
         }
-        return new Measurement(s, kernel, sgemm3, score, sgemm1, workspace);
+        return new Measurement(s, kernel, sgemm3, score, sgemm1, workspace, bf16Train, bf16Score);
     }
 
     /** Seconds per micro-batch: {Java reference, native with the given threads, native with one thread}. */

@@ -37,6 +37,12 @@ final class OpenBlas {
 
     static native void setThreads(int n);
 
+    /** The core kernel OpenBLAS chose at load time ({@code openblas_get_corename}). */
+    static native String coreName();
+
+    /** OpenBLAS's build configuration ({@code openblas_get_config}): version, threading, target. */
+    static native String config();
+
     private static native void sgemm0(boolean transA, boolean transB, int m, int n, int k, FloatBuffer a, int lda,
             FloatBuffer b, int ldb, FloatBuffer c, int ldc);
 }
