@@ -420,9 +420,9 @@ public final class MmUpt {
         /**
          * Continue from the newest checkpoint in the checkpoint directory, if there is one (see
          * {@link CheckpointStore#latest} for which one that is and what is refused). Default false. The weights
-         * then equal those of a run that never stopped bit for bit on a machine with the same number of cores;
-         * the native kernel partitions the vocabulary by thread count, so on another core count the run
-         * continues correctly but not bit-identically.
+         * then equal those of a run that never stopped bit for bit, on any number of cores: the native kernel's
+         * results do not depend on its thread count (the kernel's instruction set and ONNX Runtime's intra-op
+         * thread count, 1 by default, must match).
          *
          * @param resume the new value
          * @return this builder

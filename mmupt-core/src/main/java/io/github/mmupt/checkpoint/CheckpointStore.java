@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code head.safetensors} (parameters and AdamW moments, float32) and {@code state.json} (loop counters,
  * model identity, head shape). Each is written to a temporary directory and renamed into place, so a crash
  * leaves either the complete checkpoint or none. Resuming from one reproduces an uninterrupted run bit for bit
- * on the same number of cores (the native kernel's reduction order follows its thread count).
+ * on any number of cores (the native kernel's partitions and reduction order do not depend on its thread
+ * count), given the same kernel instruction set.
  *
  * <pre>{@code
  * CheckpointStore store = new CheckpointStore(Path.of("runs/upt/checkpoints"));

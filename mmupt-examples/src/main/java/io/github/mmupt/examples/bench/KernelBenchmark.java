@@ -122,10 +122,11 @@ public final class KernelBenchmark {
             }
         }
         if (!pinning.isEmpty() && !allowPinned) {
-            throw new IllegalStateException(String.join(" and ", pinning) + " is set: it pins OpenBLAS to an older, "
-                    + "slower kernel, which would flatter the kernel. Run the README's benchmark command (it clears "
-                    + "both), or `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE java ...`; --allow-pinned-openblas "
-                    + "measures against the pinned one anyway.");
+            throw new IllegalStateException("the environment sets " + String.join(" and ", pinning) + ", which "
+                    + (pinning.size() > 1 ? "pin" : "pins") + " OpenBLAS to an older, slower kernel and would "
+                    + "flatter ours. Run the README's benchmark command (it clears both), or `env -u "
+                    + "OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE java ...`; --allow-pinned-openblas measures against "
+                    + "the pinned one anyway.");
         }
         NativeLibrary.load(); // never measure the Java fallback by accident
         OpenBlas.load();

@@ -65,10 +65,10 @@ class Bf16PathTest {
     @Test
     void logProbsAndGradientsStayWithinTheRoundingBoundsAndTheFirstRatioIsExactlyOne() {
         Assumptions.assumeTrue(bf16Available(), "this CPU lacks AVX512-BF16: the bf16 path is not tested here");
-        Random rng = new Random(20261206);
-        HeadWeights weights = HeadWeights.full(HeadShape.full(VOCAB, HIDDEN), gaussian(rng, VOCAB * HIDDEN, 0.05));
-        HiddenStates hidden = HiddenStates.of(TOKENS, HIDDEN, gaussian(rng, TOKENS * HIDDEN, 1.0));
-        ImmutableIntArray targets = targets(rng);
+        Inputs in = Inputs.of(20261206);
+        HeadWeights weights = in.weights();
+        HiddenStates hidden = in.hidden();
+        ImmutableIntArray targets = in.targets();
         GrpoLossConfig config = GrpoLossConfig.builder().kl(KlPenalty.none()).temperature(0.9).build();
         try (NativeGrpoOptimizer bf16 = new NativeGrpoOptimizer(weights, config, AdamWConfig.mmUpt(),
                 KernelOptions.defaults().withBf16Products())) {
@@ -77,7 +77,7 @@ class Bf16PathTest {
             TokenScores exact = weights.toReference().score(hidden.toDoubleArray(), targets.toArray(), 0.9);
             assertClose("bf16", "logp", scores.logProbs().toArray(), exact.logProbs().toArray(), LOG_PROB_BOUND, 0);
 
-            LossBatch batch = onPolicyBatch(rng, hidden, targets, scores, config);
+            LossBatch batch = onPolicyBatch(hidden, targets, scores, config);
             LossMetrics metrics = bf16.accumulate(batch);
             assertThat(metrics.driftSum()).as("on-policy ratio exactly 1").isEqualTo(0.0);
             assertThat(metrics.clippedHigh() + metrics.clippedLow() + metrics.clippedDual()).isZero();
@@ -90,16 +90,16 @@ class Bf16PathTest {
     @Test
     void anUpdateRefreshesTheBf16CopyThatScoringReads() {
         Assumptions.assumeTrue(bf16Available(), "this CPU lacks AVX512-BF16: the bf16 path is not tested here");
-        Random rng = new Random(7);
-        HeadWeights weights = HeadWeights.full(HeadShape.full(VOCAB, HIDDEN), gaussian(rng, VOCAB * HIDDEN, 0.05));
-        HiddenStates hidden = HiddenStates.of(TOKENS, HIDDEN, gaussian(rng, TOKENS * HIDDEN, 1.0));
-        ImmutableIntArray targets = targets(rng);
+        Inputs in = Inputs.of(7);
+        HeadWeights weights = in.weights();
+        HiddenStates hidden = in.hidden();
+        ImmutableIntArray targets = in.targets();
         GrpoLossConfig config = GrpoLossConfig.builder().kl(KlPenalty.none()).temperature(1.0).build();
         AdamWConfig large = AdamWConfig.mmUpt().toBuilder().learningRate(0.02).build(); // moves log-probs by far more than the bound
         try (NativeGrpoOptimizer bf16 = new NativeGrpoOptimizer(weights, config, large,
                 KernelOptions.defaults().withBf16Products())) {
             TokenScores before = bf16.score(hidden, targets, HeadVersion.CURRENT);
-            bf16.accumulate(onPolicyBatch(rng, hidden, targets, before, config));
+            bf16.accumulate(onPolicyBatch(hidden, targets, before, config));
             assertThat(bf16.update().skipped()).isFalse();
             HeadWeights updated = bf16.weights(); // the fp32 master weights
             TokenScores after = bf16.score(hidden, targets, HeadVersion.CURRENT);
@@ -115,15 +115,21 @@ class Bf16PathTest {
         }
     }
 
-    private static ImmutableIntArray targets(Random rng) {
-        int[] y = new int[TOKENS];
-        for (int t = 0; t < TOKENS; t++) {
-            y[t] = rng.nextInt(VOCAB);
+    /** A head at the benchmark's scales (W ~ N(0, 0.05^2), h ~ N(0, 1)) and random targets, from a seed. */
+    record Inputs(HeadWeights weights, HiddenStates hidden, ImmutableIntArray targets) {
+        static Inputs of(long seed) {
+            Random rng = new Random(seed);
+            HeadWeights w = HeadWeights.full(HeadShape.full(VOCAB, HIDDEN), gaussian(rng, VOCAB * HIDDEN, 0.05));
+            HiddenStates h = HiddenStates.of(TOKENS, HIDDEN, gaussian(rng, TOKENS * HIDDEN, 1.0));
+            int[] y = new int[TOKENS];
+            for (int t = 0; t < TOKENS; t++) {
+                y[t] = rng.nextInt(VOCAB);
+            }
+            return new Inputs(w, h, ImmutableIntArray.copyOf(y));
         }
-        return ImmutableIntArray.copyOf(y);
     }
 
-    private static LossBatch onPolicyBatch(Random rng, HiddenStates hidden, ImmutableIntArray targets, TokenScores old,
+    private static LossBatch onPolicyBatch(HiddenStates hidden, ImmutableIntArray targets, TokenScores old,
             GrpoLossConfig config) {
         double[] advantages = new double[TOKENS];
         for (int t = 0; t < TOKENS; t++) {
