@@ -5,7 +5,7 @@ package io.github.mmupt.onnx.kernel;
  *
  * <p>The bf16 path ({@code isa = "avx512bf16"}, or {@link #withBf16Products()}) is opt-in, for CPUs with
  * AVX512-BF16: it multiplies bf16 copies of W, the hidden states and the logit gradients with fp32
- * accumulation (about 1.6 to 1.9 times the fp32 kernel's throughput on the benchmark's shapes), while the
+ * accumulation (1.5 to 1.7 times the fp32 kernel's train-mode throughput on the benchmark's shapes), while the
  * master weights, AdamW's moments, the log-sum-exp and the LoRA factors stay fp32. The bf16 copy of W is
  * refreshed after every update and costs half of W's memory again. Sampling and training read the same copy,
  * so the first PPO ratio is still exactly 1. Its price is rounding: at the benchmark's scales (d = 256) log-probs
