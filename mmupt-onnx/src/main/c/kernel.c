@@ -431,10 +431,7 @@ static void refresh_bf16(mmupt_head *h) {
     }
     size_t hp = (size_t) h->hidden_pad;
     h->isa->to_bf16(h->weight, h->weight_bf16, (size_t) h->vocab * hp);
-    for (int v = 0; v < h->vocab; v += 2) {
-        h->isa->to_bf16_pairs(h->weight + (size_t) v * hp, v + 1 < h->vocab ? h->weight + (size_t) (v + 1) * hp : NULL,
-                h->weight_pairs + (size_t) v * hp, hp);
-    }
+    h->isa->to_bf16_row_pairs(h->weight, h->vocab, hp, h->weight_pairs);
 }
 
 int mmupt_head_write(mmupt_head *h, mmupt_tensor t, mmupt_part part, const float *values, mmupt_error *err) {
@@ -753,15 +750,10 @@ static void chunk_pack(forward_pass *f, chunk_buffers *b, const float *hidden, c
         lora_project(h, b->hT, n, b->uT, b->u_rows);
     }
     if (b->hTp != NULL) {
-        for (int j = 0; j < h->hidden_pad; j += 2) {
-            h->isa->to_bf16_pairs(b->hT + (size_t) j * n, b->hT + (size_t) (j + 1) * n, b->hTp + (size_t) j * n, (size_t) n);
-        }
+        h->isa->to_bf16_row_pairs(b->hT, h->hidden_pad, (size_t) n, b->hTp);
     }
     if (b->h_pairs != NULL) {
-        for (int t = 0; t < n; t += 2) {
-            h->isa->to_bf16_pairs(b->h_rows + (size_t) t * h->hidden_pad, b->h_rows + (size_t) (t + 1) * h->hidden_pad,
-                    b->h_pairs + (size_t) t * h->hidden_pad, (size_t) h->hidden_pad);
-        }
+        h->isa->to_bf16_row_pairs(b->h_rows, n, (size_t) h->hidden_pad, b->h_pairs);
     }
     for (int t = 0; t < n; t++) {
         b->targets[t] = targets != NULL && t < b->count ? targets[t0 + t] : -1;
@@ -1016,10 +1008,7 @@ static void backward_block(train_ctx *c, const chunk_buffers *b, int slot, int v
             isa->to_bf16(dz, dzb, (size_t) rows * n);
         }
         if (c->dh_out != NULL) {
-            for (int r = 0; r < rows; r += 2) {
-                isa->to_bf16_pairs(dz + (size_t) r * n, r + 1 < rows ? dz + (size_t) (r + 1) * n : NULL, dzp + (size_t) r * n,
-                        (size_t) n);
-            }
+            isa->to_bf16_row_pairs(dz, rows, (size_t) n, dzp);
         }
     }
     if (h->rank == 0 && dzb != NULL) {

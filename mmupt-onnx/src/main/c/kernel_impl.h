@@ -533,7 +533,7 @@ static void KFN(to_bf16)(const float *x, uint16_t *out, size_t n) {
     }
 }
 
-static void KFN(to_bf16_pairs)(const float *r0, const float *r1, uint16_t *out, size_t n) {
+static void KFN(to_bf16_pair)(const float *r0, const float *r1, uint16_t *out, size_t n) {
     for (size_t i = 0; i < n; i += VLEN) {
         size_t left = n - i;
         __mmask16 m = left >= VLEN ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
@@ -541,6 +541,13 @@ static void KFN(to_bf16_pairs)(const float *r0, const float *r1, uint16_t *out, 
         __m512i hi = r1 != NULL ? _mm512_cvtepu16_epi32((__m256i) _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, r1 + i)))
                 : _mm512_setzero_si512();
         _mm512_mask_storeu_epi32(out + 2 * i, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+}
+
+static void KFN(to_bf16_row_pairs)(const float *x, int rows, size_t len, uint16_t *out) {
+    for (int r = 0; r < rows; r += 2) {
+        KFN(to_bf16_pair)(x + (size_t) r * len, r + 1 < rows ? x + (size_t) (r + 1) * len : NULL, out + (size_t) r * len,
+                len);
     }
 }
 #endif
@@ -560,6 +567,6 @@ const mmupt_isa KFN(mmupt_isa_) = {
     .gemm_dh_bf16 = KFN(gemm_dh_bf16),
     .gemm_dw_bf16 = KFN(gemm_dw_bf16),
     .to_bf16 = KFN(to_bf16),
-    .to_bf16_pairs = KFN(to_bf16_pairs),
+    .to_bf16_row_pairs = KFN(to_bf16_row_pairs),
 #endif
 };

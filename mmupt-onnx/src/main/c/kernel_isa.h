@@ -41,8 +41,9 @@ typedef struct {
             float *dW, size_t lddw, float scale);
     /* out[i] = bf16(x[i]), round to nearest even, for n values */
     void (*to_bf16)(const float *x, uint16_t *out, size_t n);
-    /* out[2i] = bf16(r0[i]), out[2i + 1] = bf16(r1[i]) (0 when r1 is NULL), for n values */
-    void (*to_bf16_pairs)(const float *r0, const float *r1, uint16_t *out, size_t n);
+    /* The rows of x [rows x len] (contiguous) in pairs, for VDPBF16PS: out [ceil(rows / 2) x len x 2] with
+     * out[(r / 2) len 2 + 2 i + r % 2] = bf16(x[r len + i]); an odd last row is paired with zeros */
+    void (*to_bf16_row_pairs)(const float *x, int rows, size_t len, uint16_t *out);
 } mmupt_isa;
 
 #if defined(__x86_64__)

@@ -7,8 +7,8 @@ package io.github.mmupt.onnx.kernel;
  * AVX512-BF16: it multiplies bf16 copies of W, the hidden states and the logit gradients with fp32
  * accumulation (1.5 to 1.7 times the fp32 kernel's train-mode throughput on the benchmark's shapes), while the
  * master weights, AdamW's moments, the log-sum-exp and the LoRA factors stay fp32. The bf16 copy of W is
- * refreshed after every update and costs half of W's memory again. Sampling and training read the same copy,
- * so the first PPO ratio is still exactly 1. Its price is rounding: at the benchmark's scales (d = 256) log-probs
+ * refreshed after every update; with its row-pair layout (for dh) it costs as much memory as W again.
+ * Sampling and training read the same copy, so the first PPO ratio is still exactly 1. Its price is rounding: at the benchmark's scales (d = 256) log-probs
  * are within 4.3e-3 of the double-precision reference and gradients within 0.6% of their largest entry, against
  * 1e-6 in fp32 (the kernel's C tests measure and bound both).
  *
