@@ -12,7 +12,7 @@ import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
 import io.github.mmupt.onnx.tiny.TinyVlmWeights;
-import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
+import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
 import io.github.mmupt.prompt.Prompt;
 import io.github.mmupt.prompt.RgbImage;
 import io.github.mmupt.rollout.SamplingParams;

@@ -2,7 +2,7 @@ package io.github.mmupt.examples.demo;
 
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
 import io.github.mmupt.onnx.tiny.TinyVlmWeights;
-import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
+import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
 import java.util.SplittableRandom;
 
 /**

@@ -22,7 +22,7 @@ import io.github.mmupt.onnx.policy.OnnxPolicy;
 import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
-import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
+import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
 import io.github.mmupt.rollout.RolloutSampler;
 import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.storage.AtomicFiles;

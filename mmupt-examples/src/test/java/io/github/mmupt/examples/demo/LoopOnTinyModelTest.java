@@ -21,7 +21,7 @@ import io.github.mmupt.onnx.policy.OnnxPolicy;
 import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
-import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
+import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
 import io.github.mmupt.train.RunResult;
 import io.github.mmupt.train.Trainer;
 import io.github.mmupt.train.TrainingMode;

@@ -11,7 +11,7 @@ import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.onnx.model.HeadSurgery;
 import io.github.mmupt.onnx.model.OnnxModel;
 import io.github.mmupt.onnx.model.TensorInfo;
-import io.github.mmupt.onnx.tiny.VocabularyTokenizer;
+import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PolicySpec;

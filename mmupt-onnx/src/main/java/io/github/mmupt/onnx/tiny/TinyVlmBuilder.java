@@ -6,6 +6,7 @@ import io.github.mmupt.onnx.model.FloatTensor;
 import io.github.mmupt.onnx.model.GraphBuilder;
 import io.github.mmupt.onnx.model.OnnxModel;
 import io.github.mmupt.onnx.policy.ModelManifest;
+import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.github.mmupt.onnx.tiny;
 
+import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
 import io.github.mmupt.prompt.Prompt;
 import io.github.mmupt.prompt.RgbImage;
 import java.io.IOException;

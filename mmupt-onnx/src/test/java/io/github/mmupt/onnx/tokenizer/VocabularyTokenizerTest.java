@@ -1,9 +1,10 @@
-package io.github.mmupt.onnx.tiny;
+package io.github.mmupt.onnx.tokenizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.onnx.tiny.TinyModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

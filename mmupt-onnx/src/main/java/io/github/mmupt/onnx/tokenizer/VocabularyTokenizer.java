@@ -1,4 +1,4 @@
-package io.github.mmupt.onnx.tiny;
+package io.github.mmupt.onnx.tokenizer;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.common.primitives.ImmutableIntArray;
