@@ -1,9 +1,7 @@
 package io.github.mmupt.onnx.qwen;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,9 +16,13 @@ import java.util.OptionalInt;
  */
 public record GenerationConfig(List<Integer> eosTokenIds, OptionalInt padTokenId) {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Checks and copies the ids. */
+    /**
+     * Checks and copies the ids.
+     *
+     * @param eosTokenIds the component {@code eosTokenIds}, described with the class
+     * @param padTokenId the component {@code padTokenId}, described with the class
+     */
     public GenerationConfig {
         eosTokenIds = List.copyOf(eosTokenIds);
         if (eosTokenIds.isEmpty() || eosTokenIds.stream().anyMatch(id -> id < 0)) {
@@ -37,24 +39,12 @@ public record GenerationConfig(List<Integer> eosTokenIds, OptionalInt padTokenId
      *                     {@code eos_token_id}
      */
     public static GenerationConfig read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new IOException("generation config not found: " + file.toAbsolutePath());
-        }
-        if (Files.size(file) > 1 << 20) {
-            throw new IOException(file.toAbsolutePath() + " has " + Files.size(file) + " bytes; a generation config "
-                    + "is a few hundred");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file.toAbsolutePath() + " is not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        JsonNode eos = root == null ? null : root.path("eos_token_id");
+        JsonNode root = ConfigFiles.readObject(file, "generation config");
+        JsonNode eos = root.path("eos_token_id");
         List<Integer> ids = new ArrayList<>();
-        if (eos != null && eos.isIntegralNumber()) {
+        if (eos.isIntegralNumber()) {
             ids.add(eos.asInt());
-        } else if (eos != null && eos.isArray()) {
+        } else if (eos.isArray()) {
             for (JsonNode id : eos) {
                 if (!id.isIntegralNumber()) {
                     throw new IOException(file.toAbsolutePath() + ": eos_token_id holds " + id + "; expected ids");

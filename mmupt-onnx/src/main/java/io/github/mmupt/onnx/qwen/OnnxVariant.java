@@ -28,7 +28,12 @@ public enum OnnxVariant {
         return suffix;
     }
 
-    /** {@return the file name of graph {@code base} ({@code "decoder_model_merged"}) in this variant} */
+    /**
+     * The file name of a graph in this variant.
+     *
+     * @param base the graph's base name ({@code "decoder_model_merged"})
+     * @return its file name ({@code "decoder_model_merged_fp16.onnx"})
+     */
     public String fileName(String base) {
         return base + suffix + ".onnx";
     }

@@ -1,10 +1,8 @@
 package io.github.mmupt.onnx.qwen;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.mmupt.prompt.RgbImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -33,9 +31,19 @@ public record QwenImageProcessor(long minPixels, long maxPixels, int patchSize, 
 
     /** Hugging Face's processor refuses images whose long side is more than this many times the short one. */
     public static final int MAX_ASPECT_RATIO = 200;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Checks the settings. */
+    /**
+     * Checks the settings.
+     *
+     * @param minPixels the component {@code minPixels}, described with the class
+     * @param maxPixels the component {@code maxPixels}, described with the class
+     * @param patchSize the component {@code patchSize}, described with the class
+     * @param temporalPatchSize the component {@code temporalPatchSize}, described with the class
+     * @param mergeSize the component {@code mergeSize}, described with the class
+     * @param rescaleFactor the component {@code rescaleFactor}, described with the class
+     * @param mean the component {@code mean}, described with the class
+     * @param std the component {@code std}, described with the class
+     */
     public QwenImageProcessor {
         if (patchSize <= 0 || temporalPatchSize <= 0 || mergeSize <= 0) {
             throw new IllegalArgumentException("patch size " + patchSize + ", temporal patch size " + temporalPatchSize
@@ -77,22 +85,7 @@ public record QwenImageProcessor(long minPixels, long maxPixels, int patchSize, 
      * @throws IOException naming the file and the field when it is missing, not JSON or holds a wrong value
      */
     public static QwenImageProcessor read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new IOException("preprocessor config not found: " + file.toAbsolutePath());
-        }
-        if (Files.size(file) > 1 << 20) {
-            throw new IOException(file.toAbsolutePath() + " has " + Files.size(file) + " bytes; a preprocessor config "
-                    + "is a few hundred");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file.toAbsolutePath() + " is not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(file.toAbsolutePath() + ": expected a JSON object");
-        }
+        JsonNode root = ConfigFiles.readObject(file, "preprocessor config");
         QwenImageProcessor d = defaults();
         // newer exports nest the range as "size": {"shortest_edge": min, "longest_edge": max}
         long min = root.path("min_pixels").asLong(root.path("size").path("shortest_edge").asLong(d.minPixels));
@@ -108,7 +101,13 @@ public record QwenImageProcessor(long minPixels, long maxPixels, int patchSize, 
         }
     }
 
-    /** {@return these settings with another pixel range (the same one for sampling and scoring)} */
+    /**
+     * These settings with another pixel range (use the same one for sampling and scoring).
+     *
+     * @param min the fewest pixels after resizing
+     * @param max the most pixels after resizing
+     * @return the new settings
+     */
     public QwenImageProcessor withPixelRange(long min, long max) {
         return new QwenImageProcessor(min, max, patchSize, temporalPatchSize, mergeSize, rescaleFactor, mean, std);
     }
@@ -134,11 +133,13 @@ public record QwenImageProcessor(long minPixels, long maxPixels, int patchSize, 
                 + java.util.Arrays.toString(std) + "]";
     }
 
+    /** {@return the per-channel mean (a copy)} */
     @Override
     public float[] mean() {
         return mean.clone();
     }
 
+    /** {@return the per-channel standard deviation (a copy)} */
     @Override
     public float[] std() {
         return std.clone();

@@ -14,7 +14,16 @@ package io.github.mmupt.onnx.qwen;
  */
 public record QwenPixelValues(float[] values, int gridT, int gridH, int gridW, int patchDim, int mergeSize) {
 
-    /** Checks the shape. */
+    /**
+     * Checks the shape.
+     *
+     * @param values the component {@code values}, described with the class
+     * @param gridT the component {@code gridT}, described with the class
+     * @param gridH the component {@code gridH}, described with the class
+     * @param gridW the component {@code gridW}, described with the class
+     * @param patchDim the component {@code patchDim}, described with the class
+     * @param mergeSize the component {@code mergeSize}, described with the class
+     */
     public QwenPixelValues {
         if (gridT <= 0 || gridH <= 0 || gridW <= 0 || patchDim <= 0 || mergeSize <= 0) {
             throw new IllegalArgumentException("grid " + gridT + "x" + gridH + "x" + gridW + ", patch " + patchDim

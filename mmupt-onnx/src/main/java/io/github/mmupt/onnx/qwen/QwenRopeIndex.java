@@ -21,7 +21,13 @@ import java.util.List;
  */
 public record QwenRopeIndex(int visionStartId, int imagePadId, int spatialMergeSize) {
 
-    /** Checks the merge size. */
+    /**
+     * Checks the merge size.
+     *
+     * @param visionStartId the component {@code visionStartId}, described with the class
+     * @param imagePadId the component {@code imagePadId}, described with the class
+     * @param spatialMergeSize the component {@code spatialMergeSize}, described with the class
+     */
     public QwenRopeIndex {
         if (spatialMergeSize <= 0) {
             throw new IllegalArgumentException("spatial merge size must be positive, was " + spatialMergeSize);

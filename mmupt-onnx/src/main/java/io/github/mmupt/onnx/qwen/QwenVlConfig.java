@@ -1,9 +1,7 @@
 package io.github.mmupt.onnx.qwen;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -32,9 +30,24 @@ public record QwenVlConfig(String modelType, int hiddenSize, int numHiddenLayers
 
     /** The {@code model_type} values this family reads. */
     public static final List<String> SUPPORTED_TYPES = List.of("qwen2_vl", "qwen2_5_vl");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Checks the values. */
+    /**
+     * Checks the values.
+     *
+     * @param modelType the component {@code modelType}, described with the class
+     * @param hiddenSize the component {@code hiddenSize}, described with the class
+     * @param numHiddenLayers the component {@code numHiddenLayers}, described with the class
+     * @param numAttentionHeads the component {@code numAttentionHeads}, described with the class
+     * @param numKeyValueHeads the component {@code numKeyValueHeads}, described with the class
+     * @param headDim the component {@code headDim}, described with the class
+     * @param vocabSize the component {@code vocabSize}, described with the class
+     * @param tieWordEmbeddings the component {@code tieWordEmbeddings}, described with the class
+     * @param visionStartTokenId the component {@code visionStartTokenId}, described with the class
+     * @param visionEndTokenId the component {@code visionEndTokenId}, described with the class
+     * @param imageTokenId the component {@code imageTokenId}, described with the class
+     * @param spatialMergeSize the component {@code spatialMergeSize}, described with the class
+     * @param mropeSection the component {@code mropeSection}, described with the class
+     */
     public QwenVlConfig {
         if (!SUPPORTED_TYPES.contains(modelType)) {
             throw new IllegalArgumentException("model_type \"" + modelType + "\" is not supported; supported: "
@@ -66,22 +79,7 @@ public record QwenVlConfig(String modelType, int hiddenSize, int numHiddenLayers
      *                     supported ones listed) or a missing or inconsistent size
      */
     public static QwenVlConfig read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new IOException("model config not found: " + file.toAbsolutePath());
-        }
-        if (Files.size(file) > 1 << 20) {
-            throw new IOException(file.toAbsolutePath() + " has " + Files.size(file) + " bytes; a config.json is a "
-                    + "few kilobytes");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file.toAbsolutePath() + " is not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(file.toAbsolutePath() + ": expected a JSON object");
-        }
+        JsonNode root = ConfigFiles.readObject(file, "model config");
         String type = root.path("model_type").asText("");
         if (!SUPPORTED_TYPES.contains(type)) {
             throw new IOException(file.toAbsolutePath() + ": model_type \"" + type + "\" is not supported; supported: "

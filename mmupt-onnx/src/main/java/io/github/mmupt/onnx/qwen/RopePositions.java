@@ -12,7 +12,14 @@ package io.github.mmupt.onnx.qwen;
  */
 public record RopePositions(long[] positions, int batch, int length, long[] ropeDeltas) {
 
-    /** Checks the shape. */
+    /**
+     * Checks the shape.
+     *
+     * @param positions the component {@code positions}, described with the class
+     * @param batch the component {@code batch}, described with the class
+     * @param length the component {@code length}, described with the class
+     * @param ropeDeltas the component {@code ropeDeltas}, described with the class
+     */
     public RopePositions {
         if (batch <= 0 || length <= 0 || (long) positions.length != 3L * batch * length
                 || ropeDeltas.length != batch) {
@@ -21,7 +28,14 @@ public record RopePositions(long[] positions, int batch, int length, long[] rope
         }
     }
 
-    /** {@return the position of token {@code s} of row {@code b} on axis {@code axis} (0 T, 1 H, 2 W)} */
+    /**
+     * One position id.
+     *
+     * @param axis 0 (temporal), 1 (height) or 2 (width)
+     * @param b    the row
+     * @param s    the token
+     * @return its position
+     */
     public long at(int axis, int b, int s) {
         return positions[(axis * batch + b) * length + s];
     }

@@ -12,7 +12,13 @@ package io.github.mmupt.onnx.tokenizer;
  */
 public record AddedToken(int id, String content, boolean special) {
 
-    /** Checks the fields. */
+    /**
+     * Checks the fields.
+     *
+     * @param id the component {@code id}, described with the class
+     * @param content the component {@code content}, described with the class
+     * @param special the component {@code special}, described with the class
+     */
     public AddedToken {
         if (id < 0) {
             throw new IllegalArgumentException("added token id must be >= 0, was " + id);

@@ -155,7 +155,12 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
-    /** {@return the id of a vocabulary or added token written as in {@code tokenizer.json}, if there is one} */
+    /**
+     * The id of a vocabulary or added token.
+     *
+     * @param token the token as written in {@code tokenizer.json}
+     * @return its id, if the tokenizer has it
+     */
     public OptionalInt id(String token) {
         AddedToken added = addedByContent.get(token);
         if (added != null) {
@@ -177,7 +182,13 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
                 + "\""));
     }
 
-    /** {@return the token of an id as written in {@code tokenizer.json}} */
+    /**
+     * The token of an id.
+     *
+     * @param id a token id
+     * @return the token as written in {@code tokenizer.json}
+     * @throws IllegalArgumentException when no token has the id
+     */
     public String token(int id) {
         if (id < 0 || id >= tokens.length || tokens[id] == null) {
             throw new IllegalArgumentException("no token has id " + id + " (vocabulary size " + tokens.length + ")");
