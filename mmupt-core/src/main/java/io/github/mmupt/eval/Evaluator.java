@@ -1,5 +1,6 @@
 package io.github.mmupt.eval;
 
+import io.github.mmupt.seed.Seeds;
 import io.github.mmupt.answer.AnswerEquivalence;
 import io.github.mmupt.data.Example;
 import io.github.mmupt.prompt.Prompt;
@@ -75,7 +76,7 @@ public final class Evaluator {
                 .temperature(passTemperature).topP(1.0).maxNewTokens(maxNewTokens).build(), seed);
         passSamples.accept(single);
         List<RolloutGroup> many = sampler.sample(prompts, SamplingParams.builder().responsesPerPrompt(n)
-                .temperature(voteTemperature).topP(1.0).maxNewTokens(maxNewTokens).build(), seed + 1);
+                .temperature(voteTemperature).topP(1.0).maxNewTokens(maxNewTokens).build(), Seeds.evaluation(seed));
         MajorityVoteLabeler voter = MajorityVoteLabeler.builder().equivalence(equivalence).build();
         int pass = 0;
         int majority = 0;

@@ -1,5 +1,6 @@
 package io.github.mmupt.synth;
 
+import io.github.mmupt.seed.Seeds;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.Example;
 import io.github.mmupt.data.Provenance;
@@ -198,7 +199,7 @@ public final class QuestionSynthesizer {
             return out;
         }
         List<RolloutGroup> groups = sources.isEmpty() ? List.of()
-                : sampler.sample(sources.stream().map(Example::prompt).toList(), answering, seed ^ 0x5DEECE66DL);
+                : sampler.sample(sources.stream().map(Example::prompt).toList(), answering, Seeds.synthesisAnswers(seed));
         for (RolloutGroup g : groups) {
             out.add(labeler.label(g.answers()).label());
         }
@@ -216,7 +217,7 @@ public final class QuestionSynthesizer {
         for (Candidate c : candidates) {
             questions.add(prompts.newQuestion(c.source(), c.text(), c.source().prompt().id() + "#check-" + c.index()));
         }
-        List<RolloutGroup> groups = sampler.sample(questions, filters.consistency().orElseThrow(), seed ^ 0x2545F491L);
+        List<RolloutGroup> groups = sampler.sample(questions, filters.consistency().orElseThrow(), Seeds.synthesisConsistency(seed));
         for (RolloutGroup g : groups) {
             VoteResult v = labeler.label(g.answers());
             out.add(v.label().isPresent() && v.voteShare() >= filters.minAgreement());

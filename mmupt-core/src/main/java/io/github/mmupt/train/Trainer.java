@@ -20,6 +20,7 @@ import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PromptResponse;
 import io.github.mmupt.prompt.Prompt;
+import io.github.mmupt.seed.Seeds;
 import io.github.mmupt.rollout.FinishReason;
 import io.github.mmupt.rollout.Rollout;
 import io.github.mmupt.rollout.RolloutGroup;
@@ -175,7 +176,7 @@ public final class Trainer {
         Map<StepPhase, Duration> times = new EnumMap<>(StepPhase.class);
         long t0 = System.nanoTime();
         List<Prompt> prompts = batch.stream().map(Example::prompt).toList();
-        List<RolloutGroup> groups = sampler.sample(prompts, settings.sampling(), mix(settings.seed(), step));
+        List<RolloutGroup> groups = sampler.sample(prompts, settings.sampling(), Seeds.step(settings.seed(), step));
         if (groups.size() != prompts.size()) {
             throw new IllegalStateException("the sampler returned " + groups.size() + " groups for " + prompts.size() + " prompts");
         }
@@ -384,15 +385,7 @@ public final class Trainer {
         for (int i = 0; i < data.size(); i++) {
             indices.add(i);
         }
-        Collections.shuffle(indices, new Random(mix(settings.seed(), 1_000_003L + pass)));
+        Collections.shuffle(indices, new Random(Seeds.shuffle(settings.seed(), pass)));
         return indices;
-    }
-
-    /** SplitMix64 of two values: independent streams per (seed, index). */
-    static long mix(long seed, long index) {
-        long z = seed + 0x9E3779B97F4A7C15L * (index + 1);
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
     }
 }
