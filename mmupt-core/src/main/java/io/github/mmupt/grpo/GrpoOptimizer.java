@@ -29,13 +29,20 @@ import java.nio.FloatBuffer;
  * }
  * }</pre>
  */
-public interface GrpoOptimizer extends AutoCloseable {
+public interface GrpoOptimizer extends HeadScorer {
 
     /** {@return the shape of the head it trains} */
+    @Override
     HeadShape shape();
 
     /** {@return the loss it computes} */
     GrpoLossConfig lossConfig();
+
+    /** {@return the loss config's temperature, which {@link #score} and the loss divide the logits by} */
+    @Override
+    default double temperature() {
+        return lossConfig().temperature();
+    }
 
     /** {@return its AdamW settings} */
     AdamWConfig adamW();
@@ -58,6 +65,7 @@ public interface GrpoOptimizer extends AutoCloseable {
      * @param version the current head, or the frozen reference
      * @return the log-prob and entropy of each target
      */
+    @Override
     TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version);
 
     /**
@@ -66,6 +74,7 @@ public interface GrpoOptimizer extends AutoCloseable {
      * @param hidden [T x d]
      * @param out    [T x V] row-major, written from its position
      */
+    @Override
     void logits(HiddenStates hidden, FloatBuffer out);
 
     /**

@@ -90,21 +90,7 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
     @Override
     public void logits(HiddenStates hidden, FloatBuffer out) {
         checkOpen();
-        checkWidth(hidden);
-        int v = shape().vocabSize();
-        if (out.remaining() < (long) hidden.tokens() * v) {
-            throw new IllegalArgumentException("logits need " + (long) hidden.tokens() * v + " floats, the buffer has "
-                    + out.remaining());
-        }
-        double[] h = hidden.toDoubleArray();
-        double[] z = new double[v];
-        int at = out.position();
-        for (int t = 0; t < hidden.tokens(); t++) {
-            head.logits(h, t, z);
-            for (int i = 0; i < v; i++) {
-                out.put(at + t * v + i, (float) z[i]);
-            }
-        }
+        ReferenceHeadScorer.logits(head, hidden, out);
     }
 
     @Override
@@ -247,9 +233,6 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
     }
 
     private void checkWidth(HiddenStates hidden) {
-        if (hidden.hiddenSize() != shape().hiddenSize()) {
-            throw new IllegalArgumentException("hidden states have width " + hidden.hiddenSize()
-                    + " but the head expects d = " + shape().hiddenSize());
-        }
+        ReferenceHeadScorer.checkWidth(head, hidden);
     }
 }

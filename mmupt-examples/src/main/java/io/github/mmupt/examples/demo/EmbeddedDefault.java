@@ -13,6 +13,7 @@ import io.github.mmupt.eval.Evaluator;
 import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.HeadScorer;
 import io.github.mmupt.grpo.KlEstimator;
 import io.github.mmupt.grpo.KlPenalty;
 import io.github.mmupt.onnx.kernel.HeadOptimizers;
@@ -245,13 +246,12 @@ public final class EmbeddedDefault {
     }
 
     /**
-     * Opens a model directory for sampling only (no training: the head's loss and optimizer settings are unused)
-     * and applies {@code use} to a sampler that accepts any temperature.
+     * Opens a model directory for sampling only, with a frozen head (no optimizer), and applies {@code use} to a
+     * sampler that accepts any temperature.
      */
     static <T> T withEvaluationSampler(Path modelDir, Settings s, Function<RolloutSampler, T> use) throws IOException {
         try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
-                GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(),
-                        GrpoLossConfig.builder().temperature(s.trainTemperature()).build(), AdamWConfig.mmUpt(),
+                HeadScorer head = HeadOptimizers.scorer(policy.initialHead(), s.trainTemperature(),
                         KernelOptions.defaults())) {
             return use.apply(KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()));
         }

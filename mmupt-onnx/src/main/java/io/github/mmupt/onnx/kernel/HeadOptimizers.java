@@ -3,6 +3,8 @@ package io.github.mmupt.onnx.kernel;
 import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.HeadScorer;
+import io.github.mmupt.grpo.ReferenceHeadScorer;
 import io.github.mmupt.grpo.ReferenceGrpoOptimizer;
 import io.github.mmupt.head.HeadWeights;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -66,8 +68,17 @@ public final class HeadOptimizers {
     /** The decision, with the library loader as a parameter so that the fallback can be tested. */
     static GrpoOptimizer create(HeadWeights initial, GrpoLossConfig loss, AdamWConfig adamW, KernelOptions options,
             boolean requireNative, Runnable loadLibrary) {
+        if (!nativeAvailable(requireNative, loadLibrary)) {
+            return new ReferenceGrpoOptimizer(initial.toReference(), loss, adamW);
+        }
+        return new NativeGrpoOptimizer(initial, loss, adamW, options);
+    }
+
+    /** Loads the library; false (after one warning) when it is missing and a fallback is allowed. */
+    private static boolean nativeAvailable(boolean requireNative, Runnable loadLibrary) {
         try {
             loadLibrary.run();
+            return true;
         } catch (UnsatisfiedLinkError e) {
             if (requireNative) {
                 throw new IllegalStateException("the native kernel is required (" + REQUIRE_NATIVE
@@ -76,8 +87,24 @@ public final class HeadOptimizers {
             if (WARNED.compareAndSet(false, true)) {
                 LOG.warn("native kernel unavailable, using the pure-Java reference (much slower): {}", e.getMessage());
             }
-            return new ReferenceGrpoOptimizer(initial.toReference(), loss, adamW);
+            return false;
         }
-        return new NativeGrpoOptimizer(initial, loss, adamW, options);
+    }
+
+    /**
+     * A frozen head for evaluation and serving: the native {@link NativeHeadScorer}, or the Java reference when
+     * the native library is unavailable (as {@link #create(HeadWeights, GrpoLossConfig, AdamWConfig,
+     * KernelOptions)} decides, with the same system property).
+     *
+     * @param weights the head (copied)
+     * @param temperature what scoring divides the logits by, &gt; 0
+     * @param options the native kernel's settings
+     * @return the scorer; close it
+     */
+    public static HeadScorer scorer(HeadWeights weights, double temperature, KernelOptions options) {
+        if (!nativeAvailable(Boolean.getBoolean(REQUIRE_NATIVE), NativeLibrary::load)) {
+            return new ReferenceHeadScorer(weights.toReference(), temperature);
+        }
+        return new NativeHeadScorer(weights, temperature, options);
     }
 }

@@ -1,6 +1,5 @@
 package io.github.mmupt.onnx.kernel;
 
-import com.google.common.primitives.ImmutableDoubleArray;
 import com.google.common.primitives.ImmutableIntArray;
 import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
@@ -14,10 +13,7 @@ import io.github.mmupt.head.HeadShape;
 import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.policy.HiddenStates;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
@@ -33,12 +29,8 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
     private final NativeHead reference;
     private final GrpoLossConfig lossConfig;
     private AdamWConfig adamW;
-    private final DirectScratch hiddenScratch = new DirectScratch();
-    private final AtomicReference<Thread> user = new AtomicReference<>();
-    private final DirectScratch targetScratch = new DirectScratch();
-    private final DirectScratch logitScratch = new DirectScratch();
-    private final DirectScratch[] tokenScratch = {new DirectScratch(), new DirectScratch(), new DirectScratch(),
-            new DirectScratch(), new DirectScratch(), new DirectScratch()};
+    /** Staging buffers and the one-thread guard, shared with the read-only {@link NativeHeadScorer}. */
+    private final HeadStaging staging = new HeadStaging("NativeGrpoOptimizer");
 
     /**
      * Trains {@code initial}; when the KL term is on, a frozen copy made now is the reference head.
@@ -74,7 +66,7 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         this.reference = frozen;
     }
 
-    private static void upload(NativeHead head, HeadWeights weights) {
+    static void upload(NativeHead head, HeadWeights weights) {
         head.write(HeadTensor.WEIGHT, TensorPart.VALUE, direct(weights.weight()));
         if (weights.shape().isLora()) {
             head.write(HeadTensor.LORA_A, TensorPart.VALUE, direct(weights.loraA()));
@@ -206,45 +198,15 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
      */
     @Override
     public TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version) {
-        return guarded(() -> {
-            NativeHead h = version == HeadVersion.REFERENCE ? referenceHead() : head;
-            int t = checkShape(hidden, targets.length());
-            FloatBuffer logp = tokenScratch[0].floats(t);
-            FloatBuffer entropy = tokenScratch[1].floats(t);
-            boolean[] bad = new boolean[t];
-            h.score(stageFinite(hidden, bad), stage(targets), t, lossConfig.temperature(), logp, entropy);
-            for (int i = 0; i < t; i++) {
-                if (bad[i]) {
-                    logp.put(i, Float.NaN);
-                    entropy.put(i, Float.NaN);
-                }
-            }
-            return new TokenScores(toDoubles(logp, t), toDoubles(entropy, t));
-        });
+        return guarded(() -> staging.score(version == HeadVersion.REFERENCE ? referenceHead() : head, hidden, targets,
+                lossConfig.temperature()));
     }
 
     /** Logits; rows whose hidden states are not finite come out as NaN (see {@link #score}). */
     @Override
     public void logits(HiddenStates hidden, FloatBuffer out) {
         guarded(() -> {
-            int t = checkShape(hidden, hidden.tokens());
-            int v = shape().vocabSize();
-            long n = (long) t * v;
-            boolean[] bad = new boolean[t];
-            FloatBuffer in = stageFinite(hidden, bad);
-            FloatBuffer target = out.isDirect() && out.order() == ByteOrder.nativeOrder() ? out
-                    : logitScratch.floats(Math.toIntExact(n));
-            head.logits(in, t, target);
-            for (int i = 0; i < t; i++) {
-                if (bad[i]) {
-                    for (int j = 0; j < v; j++) {
-                        target.put(target.position() + i * v + j, Float.NaN);
-                    }
-                }
-            }
-            if (target != out) {
-                out.duplicate().put(target);
-            }
+            staging.logits(head, hidden, out);
             return null;
         });
     }
@@ -266,12 +228,12 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
             throw new IllegalArgumentException("the KL term is on (beta = " + lossConfig.kl().beta()
                     + ") but the batch has no reference log-probs");
         }
-        int t = checkShape(batch.hidden(), batch.tokens());
-        FloatBuffer adv = stage(tokenScratch[2], batch.advantages(), t);
-        FloatBuffer old = stage(tokenScratch[3], batch.oldLogProbs(), t);
-        FloatBuffer ref = batch.hasRefLogProbs() ? stage(tokenScratch[4], batch.refLogProbs(), t) : null;
-        FloatBuffer w = stage(tokenScratch[5], batch.weights(), t);
-        return head.train(lossConfig, stage(batch.hidden()), stage(batch.targets()), adv, old,
+        int t = HeadStaging.checkShape(head.shape(), batch.hidden(), batch.tokens());
+        FloatBuffer adv = staging.perToken(0, batch.advantages(), t);
+        FloatBuffer old = staging.perToken(1, batch.oldLogProbs(), t);
+        FloatBuffer ref = batch.hasRefLogProbs() ? staging.perToken(2, batch.refLogProbs(), t) : null;
+        FloatBuffer w = staging.perToken(3, batch.weights(), t);
+        return head.train(lossConfig, staging.hidden(batch.hidden()), staging.targets(batch.targets()), adv, old,
                 lossConfig.kl().enabled() ? ref : null, w, t, null, null, null);
     }
 
@@ -308,104 +270,8 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         });
     }
 
-    /**
-     * Runs one public call with this optimizer to itself. Every call stages its inputs through shared
-     * scratch buffers and the head's shared gradient, so a second thread would corrupt the first one's results
-     * (and receive its errors): it is refused instead, naming the thread that holds the optimizer.
-     */
+    /** Runs one public call with this optimizer to itself (see {@link HeadStaging#guarded}). */
     <T> T guarded(Supplier<T> body) {
-        Thread me = Thread.currentThread();
-        if (!user.compareAndSet(null, me)) {
-            Thread holder = user.get();
-            throw new IllegalStateException("this NativeGrpoOptimizer is in use by thread "
-                    + (holder == null ? "another thread" : "'" + holder.getName() + "'") + "; it is not thread-safe: "
-                    + "call it from one thread at a time, or use one optimizer per thread");
-        }
-        try {
-            return body.get();
-        } finally {
-            user.set(null);
-        }
-    }
-
-    /**
-     * The hidden states as a direct buffer the kernel accepts: rows holding a NaN or an infinity are marked in
-     * {@code bad} and zeroed in a copy (the caller's buffer is never changed).
-     */
-    private FloatBuffer stageFinite(HiddenStates hidden, boolean[] bad) {
-        FloatBuffer values = stage(hidden);
-        int d = hidden.hiddenSize();
-        int base = values.position();
-        boolean any = false;
-        for (int r = 0; r < bad.length; r++) {
-            for (int c = 0; c < d; c++) {
-                if (!Float.isFinite(values.get(base + r * d + c))) {
-                    bad[r] = true;
-                    any = true;
-                    break;
-                }
-            }
-        }
-        if (!any) {
-            return values;
-        }
-        FloatBuffer copy = values;
-        if (values == hidden.values()) { // the caller's own buffer, read in place by stage(): zero rows in a copy
-            copy = hiddenScratch.floats(bad.length * d);
-            copy.put(values.duplicate()).flip();
-        }
-        for (int r = 0; r < bad.length; r++) {
-            if (bad[r]) {
-                for (int c = 0; c < d; c++) {
-                    copy.put(copy.position() + r * d + c, 0f);
-                }
-            }
-        }
-        return copy;
-    }
-
-    private int checkShape(HiddenStates hidden, int tokens) {
-        if (hidden.hiddenSize() != shape().hiddenSize()) {
-            throw new IllegalArgumentException("hidden states have width " + hidden.hiddenSize()
-                    + " but the head expects d = " + shape().hiddenSize());
-        }
-        if (hidden.tokens() != tokens) {
-            throw new IllegalArgumentException(tokens + " targets for " + hidden.tokens() + " hidden-state rows");
-        }
-        return tokens;
-    }
-
-    private FloatBuffer stage(HiddenStates hidden) {
-        FloatBuffer values = hidden.values();
-        if (values.isDirect() && values.order() == ByteOrder.nativeOrder()) {
-            return values;
-        }
-        FloatBuffer copy = hiddenScratch.floats(values.remaining());
-        copy.put(values.duplicate()).flip();
-        return copy;
-    }
-
-    private IntBuffer stage(ImmutableIntArray targets) {
-        IntBuffer b = targetScratch.ints(targets.length());
-        for (int i = 0; i < targets.length(); i++) {
-            b.put(i, targets.get(i));
-        }
-        return b;
-    }
-
-    private static FloatBuffer stage(DirectScratch scratch, ImmutableDoubleArray values, int n) {
-        FloatBuffer b = scratch.floats(n);
-        for (int i = 0; i < n; i++) {
-            b.put(i, (float) values.get(i));
-        }
-        return b;
-    }
-
-    private static ImmutableDoubleArray toDoubles(FloatBuffer b, int n) {
-        ImmutableDoubleArray.Builder out = ImmutableDoubleArray.builder(n);
-        for (int i = 0; i < n; i++) {
-            out.add(b.get(i));
-        }
-        return out.build();
+        return staging.guarded(body);
     }
 }

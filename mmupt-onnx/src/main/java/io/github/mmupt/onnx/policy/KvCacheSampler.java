@@ -4,6 +4,7 @@ import com.google.common.primitives.ImmutableDoubleArray;
 import com.google.common.primitives.ImmutableIntArray;
 import io.github.mmupt.answer.AnswerExtractor;
 import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.HeadScorer;
 import io.github.mmupt.grpo.HeadVersion;
 import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.policy.HiddenStates;
@@ -13,6 +14,7 @@ import io.github.mmupt.rollout.Rollout;
 import io.github.mmupt.rollout.RolloutGroup;
 import io.github.mmupt.rollout.RolloutSampler;
 import io.github.mmupt.rollout.SamplingParams;
+import io.github.mmupt.seed.Seeds;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
@@ -47,7 +49,7 @@ public final class KvCacheSampler implements RolloutSampler {
     }
 
     private final OnnxPolicy policy;
-    private final GrpoOptimizer head;
+    private final HeadScorer head;
     private final AnswerExtractor extractor;
     private final Mode mode;
     private final boolean evaluation;
@@ -61,10 +63,10 @@ public final class KvCacheSampler implements RolloutSampler {
      * A sampler of training rollouts (log-probs recorded).
      *
      * @param policy the trunk
-     * @param head the head being trained, which computes the logits and log-probs
+     * @param head the head being trained (a {@link GrpoOptimizer}), which computes the logits and log-probs
      * @param extractor how the final answer is found in a response
      */
-    public KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor) {
+    public KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor) {
         this(policy, head, extractor, Mode.CACHED);
     }
 
@@ -76,7 +78,7 @@ public final class KvCacheSampler implements RolloutSampler {
      * @param extractor how the final answer is found in a response
      * @param mode how each step gets its hidden states
      */
-    public KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor, Mode mode) {
+    public KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor, Mode mode) {
         this(policy, head, extractor, mode, false);
     }
 
@@ -85,15 +87,15 @@ public final class KvCacheSampler implements RolloutSampler {
      * pass@1 can sample at 0.2 while training uses 0.7.
      *
      * @param policy the trunk
-     * @param head the head to evaluate
+     * @param head the head to evaluate: a frozen one ({@code HeadOptimizers.scorer}) needs no optimizer settings
      * @param extractor how the final answer is found in a response
      * @return a sampler that records no log-probs
      */
-    public static KvCacheSampler forEvaluation(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor) {
+    public static KvCacheSampler forEvaluation(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor) {
         return new KvCacheSampler(policy, head, extractor, Mode.CACHED, true);
     }
 
-    private KvCacheSampler(OnnxPolicy policy, GrpoOptimizer head, AnswerExtractor extractor, Mode mode, boolean evaluation) {
+    private KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor, Mode mode, boolean evaluation) {
         if (policy == null || head == null || extractor == null || mode == null) {
             throw new IllegalArgumentException("policy, head and extractor must not be null");
         }
@@ -119,9 +121,9 @@ public final class KvCacheSampler implements RolloutSampler {
 
     @Override
     public List<RolloutGroup> sample(List<Prompt> prompts, SamplingParams params, long seed) {
-        if (!evaluation && Math.abs(params.temperature() - head.lossConfig().temperature()) > 1e-12) {
+        if (!evaluation && Math.abs(params.temperature() - head.temperature()) > 1e-12) {
             throw new IllegalArgumentException("sampling temperature " + params.temperature() + " differs from the "
-                    + "loss temperature " + head.lossConfig().temperature() + ": recorded log-probs would not be the "
+                    + "loss temperature " + head.temperature() + ": recorded log-probs would not be the "
                     + "ones training uses (MM-UPT divides logits by the rollout temperature in both)");
         }
         long start = System.nanoTime();
@@ -148,7 +150,7 @@ public final class KvCacheSampler implements RolloutSampler {
                 : params.stopTokenIds().toArray();
         SplittableRandom[] rngs = new SplittableRandom[n];
         for (int b = 0; b < n; b++) {
-            rngs[b] = new SplittableRandom(mix(seed, promptIndex, b));
+            rngs[b] = new SplittableRandom(Seeds.response(seed, promptIndex, b));
         }
         List<List<Integer>> tokens = new ArrayList<>();
         List<List<Double>> logProbs = new ArrayList<>();
@@ -386,13 +388,5 @@ public final class KvCacheSampler implements RolloutSampler {
             }
         }
         return true;
-    }
-
-    /** SplitMix64 over the three parts: independent streams per (seed, prompt, response). */
-    static long mix(long seed, long promptIndex, long response) {
-        long z = seed ^ (promptIndex * 0x9E3779B97F4A7C15L) ^ (response * 0xC2B2AE3D27D4EB4FL);
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
     }
 }

@@ -9,9 +9,11 @@ import io.github.mmupt.answer.AnswerExtractor;
 import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.grpo.HeadScorer;
 import io.github.mmupt.grpo.HeadVersion;
 import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.head.TokenScores;
+import io.github.mmupt.onnx.kernel.HeadOptimizers;
 import io.github.mmupt.onnx.kernel.KernelOptions;
 import io.github.mmupt.onnx.kernel.NativeGrpoOptimizer;
 import io.github.mmupt.onnx.tiny.TinyModels;
@@ -121,6 +123,28 @@ class OnnxPolicyTest {
                     assertThat(r.text()).isEqualTo(policy.tokenizer().decode(r.tokenIds()));
                 }
             }
+        }
+    }
+
+    /** Evaluation needs no optimizer: a frozen scorer of the same head samples exactly what the trainer does. */
+    @Test
+    void aFrozenScorerEvaluatesLikeTheOptimizerOfTheSameHead() throws Exception {
+        try (OnnxPolicy policy = open(4);
+                GrpoOptimizer trainer = new NativeGrpoOptimizer(policy.initialHead(), LOSS, AdamWConfig.mmUpt(),
+                        KernelOptions.defaults());
+                HeadScorer frozen = HeadOptimizers.scorer(policy.initialHead(), TEMPERATURE, KernelOptions.defaults())) {
+            SamplingParams eval = SamplingParams.builder().responsesPerPrompt(3).temperature(0.2).maxNewTokens(10).build();
+            List<RolloutGroup> a = KvCacheSampler.forEvaluation(policy, trainer, AnswerExtractor.boxed())
+                    .sample(TinyModels.prompts(2), eval, 13);
+            List<RolloutGroup> b = KvCacheSampler.forEvaluation(policy, frozen, AnswerExtractor.boxed())
+                    .sample(TinyModels.prompts(2), eval, 13);
+            assertThat(b).isEqualTo(a);
+            // and as a training sampler, the recorded log-probs are the trainer's, bit for bit
+            List<RolloutGroup> c = new KvCacheSampler(policy, trainer, AnswerExtractor.boxed())
+                    .sample(TinyModels.prompts(1), params(3, 8), 3);
+            List<RolloutGroup> d = new KvCacheSampler(policy, frozen, AnswerExtractor.boxed())
+                    .sample(TinyModels.prompts(1), params(3, 8), 3);
+            assertThat(d).isEqualTo(c);
         }
     }
 
