@@ -1,12 +1,12 @@
 package io.github.mmupt.eval;
 
-import io.github.mmupt.seed.Seeds;
 import io.github.mmupt.answer.AnswerEquivalence;
 import io.github.mmupt.data.Example;
 import io.github.mmupt.prompt.Prompt;
 import io.github.mmupt.rollout.RolloutGroup;
 import io.github.mmupt.rollout.RolloutSampler;
 import io.github.mmupt.rollout.SamplingParams;
+import io.github.mmupt.seed.Seeds;
 import io.github.mmupt.vote.MajorityVoteLabeler;
 import io.github.mmupt.vote.VoteResult;
 import java.util.List;

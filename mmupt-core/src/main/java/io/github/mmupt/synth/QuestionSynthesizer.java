@@ -1,6 +1,5 @@
 package io.github.mmupt.synth;
 
-import io.github.mmupt.seed.Seeds;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.Example;
 import io.github.mmupt.data.Provenance;
@@ -9,6 +8,7 @@ import io.github.mmupt.rollout.Rollout;
 import io.github.mmupt.rollout.RolloutGroup;
 import io.github.mmupt.rollout.RolloutSampler;
 import io.github.mmupt.rollout.SamplingParams;
+import io.github.mmupt.seed.Seeds;
 import io.github.mmupt.vote.MajorityVoteLabeler;
 import io.github.mmupt.vote.PseudoLabeler;
 import io.github.mmupt.vote.VoteResult;
@@ -199,7 +199,8 @@ public final class QuestionSynthesizer {
             return out;
         }
         List<RolloutGroup> groups = sources.isEmpty() ? List.of()
-                : sampler.sample(sources.stream().map(Example::prompt).toList(), answering, Seeds.synthesisAnswers(seed));
+                : sampler.sample(sources.stream().map(Example::prompt).toList(), answering,
+                        Seeds.synthesisAnswers(seed));
         for (RolloutGroup g : groups) {
             out.add(labeler.label(g.answers()).label());
         }
@@ -217,7 +218,8 @@ public final class QuestionSynthesizer {
         for (Candidate c : candidates) {
             questions.add(prompts.newQuestion(c.source(), c.text(), c.source().prompt().id() + "#check-" + c.index()));
         }
-        List<RolloutGroup> groups = sampler.sample(questions, filters.consistency().orElseThrow(), Seeds.synthesisConsistency(seed));
+        List<RolloutGroup> groups = sampler.sample(questions, filters.consistency().orElseThrow(),
+                Seeds.synthesisConsistency(seed));
         for (RolloutGroup g : groups) {
             VoteResult v = labeler.label(g.answers());
             out.add(v.label().isPresent() && v.voteShare() >= filters.minAgreement());
