@@ -1,5 +1,10 @@
 package io.github.mmupt.onnx.kernel;
 
+import static io.github.mmupt.onnx.kernel.KernelBuffers.checkTokens;
+import static io.github.mmupt.onnx.kernel.KernelBuffers.finite;
+import static io.github.mmupt.onnx.kernel.KernelBuffers.floats;
+import static io.github.mmupt.onnx.kernel.KernelBuffers.ints;
+
 import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.LossMetrics;
@@ -7,8 +12,6 @@ import io.github.mmupt.grpo.UpdateResult;
 import io.github.mmupt.head.HeadShape;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
-import java.nio.Buffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -365,57 +368,6 @@ public final class NativeHead implements AutoCloseable {
         calls.decrementAndGet();
         // the handle is freed by a Cleaner when this object is unreachable: keep it reachable until the call ends
         Reference.reachabilityFence(this);
-    }
-
-    private static void checkTokens(int tokens) {
-        if (tokens < 0) {
-            throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
-        }
-    }
-
-    private static void checkDirect(Buffer b, String name, ByteOrder order) {
-        if (!b.isDirect()) {
-            throw new IllegalArgumentException(name + " must be a direct buffer "
-                    + "(ByteBuffer.allocateDirect(n).order(ByteOrder.nativeOrder()).asFloatBuffer())");
-        }
-        if (order != ByteOrder.nativeOrder()) {
-            throw new IllegalArgumentException(name + " must be in native byte order (" + ByteOrder.nativeOrder() + ")");
-        }
-    }
-
-    static FloatBuffer floats(FloatBuffer b, long needed, String name, boolean optional) {
-        if (b == null) {
-            if (optional) {
-                return null;
-            }
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        checkDirect(b, name, b.order());
-        if (b.remaining() < needed) {
-            throw new IllegalArgumentException(name + " has " + b.remaining() + " floats remaining, " + needed + " needed");
-        }
-        return b.slice();
-    }
-
-    static IntBuffer ints(IntBuffer b, long needed, String name) {
-        if (b == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        checkDirect(b, name, b.order());
-        if (b.remaining() < needed) {
-            throw new IllegalArgumentException(name + " has " + b.remaining() + " ints remaining, " + needed + " needed");
-        }
-        return b.slice();
-    }
-
-    private static FloatBuffer finite(FloatBuffer b, int tokens, String name) {
-        for (int t = 0; t < tokens; t++) {
-            float x = b.get(t);
-            if (!Float.isFinite(x)) {
-                throw new IllegalArgumentException(name + "[" + t + "] is " + x + "; it must be finite");
-            }
-        }
-        return b;
     }
 
     // ------------------------------------------------------------------ native entry points (jni_shim.c)
