@@ -3,6 +3,7 @@ package io.github.mmupt.onnx.policy;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.github.mmupt.onnx.family.TrunkShape;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,16 +33,16 @@ final class KvCache implements AutoCloseable {
     }
 
     /** Zero-length caches, for a prefill or a full recomputation. */
-    static KvCache empty(OnnxPolicy policy, int batch) {
-        ModelManifest m = policy.manifest();
+    static KvCache empty(TrunkSessions sessions, int batch) {
+        TrunkShape m = sessions.shape();
         List<OnnxTensor> created = new ArrayList<>();
         try {
             long[] shape = {batch, m.kvHeads(), 0, m.headDim()};
             List<OnnxTensor> k = new ArrayList<>();
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {
-                k.add(track(created, OnnxTensor.createTensor(policy.environment(), NO_FLOATS, shape)));
-                v.add(track(created, OnnxTensor.createTensor(policy.environment(), NO_FLOATS, shape)));
+                k.add(track(created, OnnxTensor.createTensor(sessions.environment(), NO_FLOATS, shape)));
+                v.add(track(created, OnnxTensor.createTensor(sessions.environment(), NO_FLOATS, shape)));
             }
             return new KvCache(k, v, 0, batch, () -> created.forEach(OnnxTensor::close));
         } catch (OrtException e) {
@@ -51,12 +52,12 @@ final class KvCache implements AutoCloseable {
     }
 
     /** The presents of a decoder run, which now belongs to the cache. */
-    static KvCache of(OnnxPolicy policy, OrtSession.Result result, int length, int batch) {
+    static KvCache of(TrunkSessions sessions, OrtSession.Result result, int length, int batch) {
         List<OnnxTensor> k = new ArrayList<>();
         List<OnnxTensor> v = new ArrayList<>();
-        for (int i = 0; i < policy.manifest().layers(); i++) {
-            k.add((OnnxTensor) result.get(policy.presentKeyNames().get(i)).orElseThrow());
-            v.add((OnnxTensor) result.get(policy.presentValueNames().get(i)).orElseThrow());
+        for (int i = 0; i < sessions.shape().layers(); i++) {
+            k.add((OnnxTensor) result.get(sessions.presentKeyNames().get(i)).orElseThrow());
+            v.add((OnnxTensor) result.get(sessions.presentValueNames().get(i)).orElseThrow());
         }
         return new KvCache(k, v, length, batch, result);
     }
@@ -65,20 +66,20 @@ final class KvCache implements AutoCloseable {
      * A batch-1 cache repeated {@code n} times along the batch: one copy, once per prompt, into slots of
      * {@code scratch}, which must not be reused before the tiled cache is closed.
      */
-    KvCache tiled(OnnxPolicy policy, int n, ScratchBuffers scratch) {
+    KvCache tiled(TrunkSessions sessions, int n, ScratchBuffers scratch) {
         if (batch != 1) {
             throw new IllegalStateException("only a batch of one is tiled, this cache has " + batch);
         }
-        ModelManifest m = policy.manifest();
+        TrunkShape m = sessions.shape();
         long[] shape = {n, m.kvHeads(), length, m.headDim()};
         List<OnnxTensor> created = new ArrayList<>();
         try {
             List<OnnxTensor> k = new ArrayList<>();
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {
-                k.add(track(created, OnnxTensor.createTensor(policy.environment(),
+                k.add(track(created, OnnxTensor.createTensor(sessions.environment(),
                         repeat(keys.get(i), n, scratch, "tiled-key-" + i), shape)));
-                v.add(track(created, OnnxTensor.createTensor(policy.environment(),
+                v.add(track(created, OnnxTensor.createTensor(sessions.environment(),
                         repeat(values.get(i), n, scratch, "tiled-value-" + i), shape)));
             }
             return new KvCache(k, v, length, n, () -> created.forEach(OnnxTensor::close));

@@ -7,6 +7,8 @@ import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.HeadScorer;
 import io.github.mmupt.grpo.HeadVersion;
 import io.github.mmupt.head.TokenScores;
+import io.github.mmupt.onnx.family.EncodedPrompt;
+import io.github.mmupt.onnx.family.PromptPositions;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.prompt.Prompt;
 import io.github.mmupt.rollout.FinishReason;
@@ -18,15 +20,15 @@ import io.github.mmupt.seed.Seeds;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
- * Samples N responses per prompt from an {@link OnnxPolicy} and the head being trained: the prompt is
- * prefilled once, its KV cache repeated for the N responses, then all N decode together one token per step,
- * each step's presents fed back as the next step's past without a copy.
+ * Samples N responses per prompt from an {@link OnnxPolicy} of any model family and the head being trained:
+ * the prompt is prefilled once, its KV cache repeated for the N responses, then all N decode together one token
+ * per step, each step's presents fed back as the next step's past without a copy, at the positions the family
+ * gives (1-D, or M-RoPE's with the prompt's rope delta).
  *
  * <p>The head's logits come from the same {@link GrpoOptimizer} that trains it, and the log-prob recorded for
  * each sampled token is the optimizer's own score of it ({@link GrpoOptimizer#score}), so a later scoring pass
@@ -40,24 +42,12 @@ import java.util.SplittableRandom;
  */
 public final class KvCacheSampler implements RolloutSampler {
 
-    /** How each decoding step gets its hidden states. */
-    public enum Mode {
-        /** Prefill once, then one position per step with the KV cache (the default). */
-        CACHED,
-        /** Every step runs the decoder over the whole sequence again: the baseline the cache is measured against. */
-        RECOMPUTE
-    }
-
     private final OnnxPolicy policy;
     private final HeadScorer head;
     private final AnswerExtractor extractor;
-    private final Mode mode;
     private final boolean evaluation;
     /** Per-call buffers (hidden states, logits, masks, the tiled cache), reused across calls: no direct churn. */
     private final ScratchBuffers scratch = new ScratchBuffers();
-    private long kernelNanos;
-    private long totalNanos;
-    private long sampledTokens;
 
     /**
      * A sampler of training rollouts (log-probs recorded).
@@ -67,19 +57,7 @@ public final class KvCacheSampler implements RolloutSampler {
      * @param extractor how the final answer is found in a response
      */
     public KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor) {
-        this(policy, head, extractor, Mode.CACHED);
-    }
-
-    /**
-     * A sampler with a decoding mode (RECOMPUTE is a baseline for benchmarks).
-     *
-     * @param policy the trunk
-     * @param head the head
-     * @param extractor how the final answer is found in a response
-     * @param mode how each step gets its hidden states
-     */
-    public KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor, Mode mode) {
-        this(policy, head, extractor, mode, false);
+        this(policy, head, extractor, false);
     }
 
     /**
@@ -92,11 +70,11 @@ public final class KvCacheSampler implements RolloutSampler {
      * @return a sampler that records no log-probs
      */
     public static KvCacheSampler forEvaluation(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor) {
-        return new KvCacheSampler(policy, head, extractor, Mode.CACHED, true);
+        return new KvCacheSampler(policy, head, extractor, true);
     }
 
-    private KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor, Mode mode, boolean evaluation) {
-        if (policy == null || head == null || extractor == null || mode == null) {
+    private KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor, boolean evaluation) {
+        if (policy == null || head == null || extractor == null) {
             throw new IllegalArgumentException("policy, head and extractor must not be null");
         }
         if (head.shape().hiddenSize() != policy.spec().hiddenSize() || head.shape().vocabSize() != policy.spec().vocabSize()) {
@@ -106,17 +84,7 @@ public final class KvCacheSampler implements RolloutSampler {
         this.policy = policy;
         this.head = head;
         this.extractor = extractor;
-        this.mode = mode;
         this.evaluation = evaluation;
-    }
-
-    /** Where sampling time went so far: total, in the head kernel, and (from the policy) in ONNX Runtime. */
-    public record Profile(long totalNanos, long kernelNanos, long tokens) {
-    }
-
-    /** {@return the time and token counters of the calls so far} */
-    public Profile profile() {
-        return new Profile(totalNanos, kernelNanos, sampledTokens);
     }
 
     @Override
@@ -126,26 +94,24 @@ public final class KvCacheSampler implements RolloutSampler {
                     + "loss temperature " + head.temperature() + ": recorded log-probs would not be the "
                     + "ones training uses (MM-UPT divides logits by the rollout temperature in both)");
         }
-        long start = System.nanoTime();
         List<RolloutGroup> groups = new ArrayList<>(prompts.size());
         for (int i = 0; i < prompts.size(); i++) {
             groups.add(sampleGroup(prompts.get(i), i, params, seed));
         }
-        totalNanos += System.nanoTime() - start;
         return groups;
     }
 
     private RolloutGroup sampleGroup(Prompt prompt, int promptIndex, SamplingParams params, long seed) {
         int n = params.responsesPerPrompt();
-        int d = policy.manifest().hiddenSize();
-        int v = policy.manifest().vocabSize();
-        OnnxPolicy.EncodedPrompt encoded = policy.encode(prompt);
+        int d = policy.spec().hiddenSize();
+        int v = policy.spec().vocabSize();
+        int pad = policy.family().padToken();
+        EncodedPrompt encoded = policy.encode(prompt);
+        PromptPositions positions = encoded.positions();
+        TrunkSessions sessions = policy.sessions();
         int p = encoded.ids().length();
         int maxNew = params.maxNewTokens();
-        if (p + maxNew > policy.manifest().maxPositions()) {
-            throw new IllegalArgumentException("prompt " + prompt.id() + ": " + p + " prompt tokens plus up to " + maxNew
-                    + " new ones exceed the model's " + policy.manifest().maxPositions() + " positions");
-        }
+        policy.checkLength(prompt, p, maxNew, "new");
         int[] stops = params.stopTokenIds().isEmpty() ? policy.spec().endOfSequence().toArray()
                 : params.stopTokenIds().toArray();
         SplittableRandom[] rngs = new SplittableRandom[n];
@@ -164,19 +130,15 @@ public final class KvCacheSampler implements RolloutSampler {
         FloatBuffer logits = scratch.floats("logits", (long) n * v);
         KvCache cache;
         FloatBuffer prefillHidden = scratch.floats("prefill-hidden", (long) p * d);
-        FloatBuffer prefillEmbeds = policy.promptEmbeddings(encoded);
-        if (mode == Mode.RECOMPUTE) {
-            prefillEmbeds = copy(prefillEmbeds); // RECOMPUTE reuses it at every step, after other embeddings calls
-        }
-        List<FloatBuffer> generated = new ArrayList<>();
+        FloatBuffer prefillEmbeds = sessions.promptEmbeddings(encoded);
         // every step's attention mask is a prefix of it
         LongBuffer allOnes = OnnxPolicy.ones(scratch, "mask", n * (p + maxNew));
-        try (KvCache empty = KvCache.empty(policy, 1)) {
-            KvCache single = KvCache.of(policy, policy.runDecoder(prefillEmbeds, 1, p,
-                    allOnes.duplicate().limit(p).slice(), OnnxPolicy.positions(scratch, "positions", 0, p, 1), empty,
-                    prefillHidden), p, 1);
+        try (KvCache empty = KvCache.empty(sessions, 1)) {
+            KvCache single = KvCache.of(sessions, sessions.runDecoder(prefillEmbeds, 1, p,
+                    allOnes.duplicate().limit(p).slice(), PositionIds.sequence(scratch, "positions", positions, p),
+                    positions.axes(), empty, prefillHidden), p, 1);
             try (single) {
-                cache = single.tiled(policy, n, scratch);
+                cache = single.tiled(sessions, n, scratch);
             }
         }
         try {
@@ -189,14 +151,12 @@ public final class KvCacheSampler implements RolloutSampler {
             lastHidden.clear();
             for (int step = 0; step < maxNew; step++) {
                 HiddenStates hidden = new HiddenStates(n, d, lastHidden);
-                long k0 = System.nanoTime();
                 head.logits(hidden, logits);
-                kernelNanos += System.nanoTime() - k0;
                 int[] chosen = new int[n];
                 float[] row = new float[v];
                 for (int b = 0; b < n; b++) {
                     if (finished[b]) {
-                        chosen[b] = policy.manifest().tokens().pad();
+                        chosen[b] = pad;
                         continue;
                     }
                     logits.position(b * v);
@@ -204,7 +164,7 @@ public final class KvCacheSampler implements RolloutSampler {
                     if (!samplable(row)) {
                         // NaN/Inf hidden states or overflowed logits: end this response here, marked, not the run
                         nonFinite[b] = true;
-                        chosen[b] = stops.length > 0 ? stops[0] : policy.manifest().tokens().pad();
+                        chosen[b] = stops.length > 0 ? stops[0] : pad;
                         continue;
                     }
                     if (step < params.minNewTokens()) {
@@ -217,9 +177,7 @@ public final class KvCacheSampler implements RolloutSampler {
                 logits.clear();
                 TokenScores scores = null;
                 if (!evaluation) {
-                    k0 = System.nanoTime();
                     scores = head.score(hidden, ImmutableIntArray.copyOf(chosen), HeadVersion.CURRENT);
-                    kernelNanos += System.nanoTime() - k0;
                 }
                 for (int b = 0; b < n; b++) {
                     if (finished[b]) {
@@ -233,22 +191,17 @@ public final class KvCacheSampler implements RolloutSampler {
                     if (scores != null) {
                         logProbs.get(b).add(nonFinite[b] ? Double.NaN : lp);
                     }
-                    sampledTokens++;
                     finished[b] = nonFinite[b] || isStop(chosen[b], stops);
                 }
                 if (allTrue(finished) || step == maxNew - 1) {
                     break;
                 }
                 int length = p + step + 1;
-                FloatBuffer embeds = policy.tokenEmbeddings(ImmutableIntArray.copyOf(chosen), n, 1);
-                if (mode == Mode.RECOMPUTE) {
-                    generated.add(copy(embeds));
-                    recompute(prefillEmbeds, generated, n, p, lastHidden);
-                    continue;
-                }
+                FloatBuffer embeds = sessions.tokenEmbeddings(ImmutableIntArray.copyOf(chosen), n, 1, "token-embeds");
                 LongBuffer mask = allOnes.duplicate().limit(n * length).slice();
-                KvCache next = KvCache.of(policy, policy.runDecoder(embeds, n, 1, mask,
-                        OnnxPolicy.positions(scratch, "positions", length - 1, 1, n), cache, lastHidden), length, n);
+                KvCache next = KvCache.of(sessions, sessions.runDecoder(embeds, n, 1, mask,
+                        PositionIds.step(scratch, "positions", positions, length - 1, n), positions.axes(), cache,
+                        lastHidden), length, n);
                 cache.close();
                 cache = next;
             }
@@ -267,34 +220,6 @@ public final class KvCacheSampler implements RolloutSampler {
         return new RolloutGroup(prompt, rollouts);
     }
 
-    /** RECOMPUTE mode: the whole sequences again, [n x (p + steps) x d]; the last rows go to {@code lastHidden}. */
-    private void recompute(FloatBuffer promptEmbeds, List<FloatBuffer> generated, int n, int p, FloatBuffer lastHidden) {
-        int d = policy.manifest().hiddenSize();
-        int length = p + generated.size();
-        FloatBuffer all = OnnxPolicy.directFloats((long) n * length * d);
-        for (int b = 0; b < n; b++) {
-            all.put(promptEmbeds.duplicate().clear());
-            for (FloatBuffer step : generated) {
-                FloatBuffer row = step.duplicate();
-                row.position(b * d).limit((b + 1) * d);
-                all.put(row);
-            }
-        }
-        all.flip();
-        FloatBuffer hidden = OnnxPolicy.directFloats((long) n * length * d);
-        try (KvCache empty = KvCache.empty(policy, n);
-                var result = policy.runDecoder(all, n, length, OnnxPolicy.ones(scratch, "recompute-mask", n * length),
-                        OnnxPolicy.positions(scratch, "recompute-positions", 0, length, n), empty, hidden)) {
-            for (int b = 0; b < n; b++) {
-                FloatBuffer row = hidden.duplicate();
-                row.position((b * length + length - 1) * d).limit((b * length + length) * d);
-                lastHidden.position(b * d);
-                lastHidden.put(row);
-            }
-            lastHidden.clear();
-        }
-    }
-
     /** Whether a row of logits can be sampled from: no NaN, no +Inf, and not every entry -Inf. */
     static boolean samplable(float[] logits) {
         boolean any = false;
@@ -305,13 +230,6 @@ public final class KvCacheSampler implements RolloutSampler {
             any |= z != Float.NEGATIVE_INFINITY;
         }
         return any;
-    }
-
-    /** A direct copy that outlives the scratch slot it came from (RECOMPUTE, a benchmark baseline, only). */
-    private static FloatBuffer copy(FloatBuffer from) {
-        FloatBuffer c = OnnxPolicy.directFloats(from.remaining());
-        c.put(from.duplicate()).flip();
-        return c;
     }
 
     /**

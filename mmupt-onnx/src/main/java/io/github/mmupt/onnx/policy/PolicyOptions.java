@@ -6,27 +6,29 @@ package io.github.mmupt.onnx.policy;
  * @param provider       CPU (default), AUTO (CUDA when present) or CUDA
  * @param intraOpThreads ONNX Runtime's intra-op threads, &gt;= 1; default 1 so the trunk does not compete with
  *                       the head kernel's threads on a small machine (worker spinning is always disabled)
+ * @param runListener    told how long each graph run took (default: nobody)
  */
-public record PolicyOptions(ExecutionProvider provider, int intraOpThreads) {
+public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunListener runListener) {
 
     /**
      * Checks the options: a provider, and at least one intra-op thread.
      *
      * @param provider the component {@code provider}, described with the class
      * @param intraOpThreads the component {@code intraOpThreads}, described with the class
+     * @param runListener the component {@code runListener}, described with the class
      */
     public PolicyOptions {
-        if (provider == null) {
-            throw new IllegalArgumentException("provider must not be null");
+        if (provider == null || runListener == null) {
+            throw new IllegalArgumentException("provider and runListener must not be null");
         }
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
         }
     }
 
-    /** {@return the CPU provider with one intra-op thread} */
+    /** {@return the CPU provider with one intra-op thread and no run listener} */
     public static PolicyOptions defaults() {
-        return new PolicyOptions(ExecutionProvider.CPU, 1);
+        return new PolicyOptions(ExecutionProvider.CPU, 1, RunListener.NONE);
     }
 
     /**
@@ -36,7 +38,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads) {
      * @return the changed options
      */
     public PolicyOptions withProvider(ExecutionProvider p) {
-        return new PolicyOptions(p, intraOpThreads);
+        return new PolicyOptions(p, intraOpThreads, runListener);
     }
 
     /**
@@ -46,6 +48,16 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads) {
      * @return the changed options
      */
     public PolicyOptions withIntraOpThreads(int n) {
-        return new PolicyOptions(provider, n);
+        return new PolicyOptions(provider, n, runListener);
+    }
+
+    /**
+     * These options with a listener told about every graph run.
+     *
+     * @param listener the listener
+     * @return the changed options
+     */
+    public PolicyOptions withRunListener(RunListener listener) {
+        return new PolicyOptions(provider, intraOpThreads, listener);
     }
 }

@@ -1,18 +1,19 @@
-package io.github.mmupt.onnx.policy;
+package io.github.mmupt.onnx.tiny;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import java.io.IOException;
+import io.github.mmupt.onnx.family.GraphNames;
 import io.github.mmupt.storage.AtomicFiles;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 /**
- * {@value #FILE_NAME}: what a model directory holds and how its graphs are wired, so that
- * {@link OnnxPolicy} can load it and check every graph against it. Written by {@code TinyVlmBuilder}; write one
- * by hand for another export that follows the same three-graph contract.
+ * {@value #FILE_NAME}: what a tiny model directory holds and how its graphs are wired, so that {@link TinyFamily}
+ * can describe it to {@code OnnxPolicy}, which checks every graph against it. Written by {@link TinyVlmBuilder};
+ * write one by hand for another export that follows the same three-graph contract and prompt layout.
  *
  * @param format       {@value #FORMAT}
  * @param hiddenSize   d
@@ -31,7 +32,7 @@ import java.util.Map;
  */
 public record ModelManifest(String format, int hiddenSize, int vocabSize, int layers, int kvHeads, int headDim,
         int imageSize, int imageTokens, int maxPositions, List<Double> pixelMean, List<Double> pixelStd,
-        FileNames files, Io io, SpecialTokens tokens) {
+        FileNames files, GraphNames io, SpecialTokens tokens) {
 
     /** The manifest's file name in a model directory. */
     public static final String FILE_NAME = "mmupt-model.json";
@@ -60,41 +61,6 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
                 if (p.isAbsolute() || p.normalize().startsWith("..") || !p.normalize().equals(p)) {
                     throw new IllegalArgumentException("field files." + names[i] + " must be a plain path inside the "
                             + "model directory, got '" + v + "'");
-                }
-            }
-        }
-    }
-
-    /**
-     * Names in the graphs. Past and present names contain {@code %d} for the layer.
-     */
-    public record Io(String pixelValues, String imageFeatures, String inputIds, String inputsEmbeds,
-            String attentionMask, String positionIds, String pastKey, String pastValue, String presentKey,
-            String presentValue, String logits) {
-
-        /**
-         * The names real optimum-style exports use, and the tiny model too.
-         *
-         * @return the standard names
-         */
-        public static Io standard() {
-            return new Io("pixel_values", "image_features", "input_ids", "inputs_embeds", "attention_mask",
-                    "position_ids", "past_key_values.%d.key", "past_key_values.%d.value", "present.%d.key",
-                    "present.%d.value", "logits");
-        }
-
-        void check() {
-            String[] values = {pixelValues, imageFeatures, inputIds, inputsEmbeds, attentionMask, positionIds, pastKey,
-                pastValue, presentKey, presentValue, logits};
-            String[] names = {"pixelValues", "imageFeatures", "inputIds", "inputsEmbeds", "attentionMask",
-                "positionIds", "pastKey", "pastValue", "presentKey", "presentValue", "logits"};
-            for (int i = 0; i < values.length; i++) {
-                if (values[i] == null || values[i].isBlank()) {
-                    throw new IllegalArgumentException("field io." + names[i] + " is missing");
-                }
-                if (i >= 6 && i <= 9 && !LAYER_PATTERN.matcher(values[i]).matches()) {
-                    throw new IllegalArgumentException("field io." + names[i] + " must contain %d exactly once (the "
-                            + "layer) and no other %, got '" + values[i] + "'");
                 }
             }
         }
@@ -150,7 +116,6 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
                     + (tokens == null ? "tokens " : "") + "must be present");
         }
         files.check();
-        io.check();
         for (int id : new int[] {tokens.pad(), tokens.bos(), tokens.eos(), tokens.image(), tokens.answer()}) {
             if (id < 0 || id >= vocabSize) {
                 throw new IllegalArgumentException("field tokens: special token id " + id + " outside the vocabulary [0, "
@@ -161,9 +126,6 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
 
     /** A manifest is a few hundred bytes; anything larger is not one. */
     static final long MAX_FILE_BYTES = 1 << 20;
-
-    /** {@code %d} once, and no other format conversion, in a per-layer name pattern. */
-    private static final java.util.regex.Pattern LAYER_PATTERN = java.util.regex.Pattern.compile("[^%]*%d[^%]*");
 
     /**
      * Reads {@value #FILE_NAME} from a model directory.
@@ -189,10 +151,11 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
             return m;
         } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new IOException(file.toAbsolutePath() + " is not a valid model manifest: " + cause.getMessage(), e);
+            String field = fieldPath(e);
+            throw new IOException(file.toAbsolutePath() + " is not a valid model manifest: "
+                    + (field.isEmpty() ? "" : "field " + field + ": ") + cause.getMessage(), e);
         } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
-            String field = e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName()
-                    : "[" + r.getIndex() + "]").collect(java.util.stream.Collectors.joining(".")).replace(".[", "[");
+            String field = fieldPath(e);
             throw new IOException(file.toAbsolutePath() + " is not a valid model manifest: "
                     + (field.isEmpty() ? "" : "field " + field + ": ") + e.getOriginalMessage(), e);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
@@ -201,6 +164,12 @@ public record ModelManifest(String format, int hiddenSize, int vocabSize, int la
         } catch (IOException | RuntimeException e) {
             throw new IOException(file.toAbsolutePath() + " is not a valid model manifest: " + e.getMessage(), e);
         }
+    }
+
+    /** Where in the JSON a mapping error happened, as {@code io.pastKey} or {@code pixelMean[2]}; empty at the top. */
+    private static String fieldPath(com.fasterxml.jackson.databind.JsonMappingException e) {
+        return e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(java.util.stream.Collectors.joining(".")).replace(".[", "[");
     }
 
     /**

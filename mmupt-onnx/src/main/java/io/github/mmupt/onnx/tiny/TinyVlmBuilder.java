@@ -2,10 +2,10 @@ package io.github.mmupt.onnx.tiny;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import io.github.mmupt.onnx.family.GraphNames;
 import io.github.mmupt.onnx.model.FloatTensor;
 import io.github.mmupt.onnx.model.GraphBuilder;
 import io.github.mmupt.onnx.model.OnnxModel;
-import io.github.mmupt.onnx.policy.ModelManifest;
 import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -70,7 +70,7 @@ public final class TinyVlmBuilder {
                 config.layers(), config.heads(), config.headDim(), config.imageSize(), config.imageTokens(),
                 config.maxPositions(), List.of(0.5, 0.5, 0.5), List.of(0.5, 0.5, 0.5),
                 new ModelManifest.FileNames("vision.onnx", "embed.onnx", "decoder.onnx", "tokenizer.json"),
-                ModelManifest.Io.standard(),
+                GraphNames.standard(),
                 new ModelManifest.SpecialTokens(tokenizer.id(VocabularyTokenizer.PAD), tokenizer.id(VocabularyTokenizer.BOS),
                         tokenizer.id(VocabularyTokenizer.EOS), tokenizer.id(VocabularyTokenizer.IMAGE),
                         tokenizer.id(VocabularyTokenizer.ANSWER)));

@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.mmupt.onnx.model.OnnxModel;
+import io.github.mmupt.onnx.tiny.ModelManifest;
 import io.github.mmupt.onnx.tiny.TinyModels;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -96,9 +97,9 @@ class ModelDirectoryHostileInputTest {
     void aBadLayerPatternIsAFieldErrorNotAFormatException() throws Exception {
         Path m = model("pattern");
         editManifest(m, j -> ((ObjectNode) j.get("io")).put("pastKey", "past.%s.key"));
-        refused(m, "field io.pastKey must contain %d exactly once");
+        refused(m, "field io: graph name pastKey must contain %d exactly once");
         editManifest(m, j -> ((ObjectNode) j.get("io")).put("pastKey", "past.%d.%d.key"));
-        refused(m, "field io.pastKey");
+        refused(m, "graph name pastKey");
     }
 
     @Test
@@ -126,7 +127,7 @@ class ModelDirectoryHostileInputTest {
         Path m = model("layers");
         int layers = JSON.readTree(m.resolve(ModelManifest.FILE_NAME).toFile()).get("layers").intValue();
         editManifest(m, j -> j.put("layers", layers - 1));
-        refused(m, "decoder.onnx has " + layers + " past-key inputs", "field layers says " + (layers - 1));
+        refused(m, "decoder.onnx has " + layers + " past-key inputs", "tiny configuration says layers = " + (layers - 1));
     }
 
     @Property(tries = 200)
