@@ -8,6 +8,7 @@ import io.github.mmupt.prompt.Prompt;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Everything that differs between model families, behind one seam, so that one runner
@@ -92,6 +93,16 @@ public interface ModelFamily {
      */
     default HeadSurgery.Detached detachHead(OnnxModel decoder, String hiddenOutput) throws IOException {
         return HeadSurgery.detach(decoder, names().logits(), hiddenOutput);
+    }
+
+    /**
+     * Where the decoder keeps its weights when they are in an external data file beside it: an exported copy
+     * writes them the same way (real exports over protobuf's 2 GB must).
+     *
+     * @return the data file's name, in the decoder's directory, or empty when the weights are inside the graph
+     */
+    default Optional<String> decoderDataFile() {
+        return Optional.empty();
     }
 
     /**

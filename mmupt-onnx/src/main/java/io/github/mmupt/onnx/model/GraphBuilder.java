@@ -145,7 +145,9 @@ public final class GraphBuilder {
         String out = unique(op);
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(out + "_node").addAllInput(inputs)
                 .addOutput(out);
-        attributes.forEach((k, v) -> n.addAttribute(attribute(k, v)));
+        // sorted: Map.of iterates in an order salted per JVM, and the same model must give the same bytes (its digest
+        // is the model's identity in checkpoints)
+        new java.util.TreeMap<>(attributes).forEach((k, v) -> n.addAttribute(attribute(k, v)));
         graph.addNode(n);
         return out;
     }

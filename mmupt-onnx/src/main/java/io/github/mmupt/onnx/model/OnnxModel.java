@@ -26,8 +26,10 @@ import java.util.Optional;
  * protobuf, write. The protobuf classes come from {@code tribuo-util-onnx}; nothing of {@code onnx.proto} is
  * copied here.
  *
- * <p>Unsupported files fail with a message naming the file and the reason: not a model, no graph, or weights
- * kept in external data files.
+ * <p>Weights kept in external data files ({@code .onnx_data} beside the model) are read in whole when the model
+ * is read (so the model must stay under protobuf's 2 GB); {@link #write(Path, String)} writes them back out.
+ * Unsupported files fail with a message naming the file and the reason: not a model, no graph, or external
+ * data that is missing or points outside its file.
  *
  * <pre>{@code
  * OnnxModel decoder = OnnxModel.read(dir.resolve("decoder.onnx"));
@@ -55,7 +57,8 @@ public final class OnnxModel {
         if (!Files.isRegularFile(file)) {
             throw new IOException("ONNX model file not found: " + file.toAbsolutePath());
         }
-        return parse(Files.readAllBytes(file), file.toAbsolutePath().toString());
+        String source = file.toAbsolutePath().toString();
+        return of(ExternalData.inline(parseProto(Files.readAllBytes(file), source), file), source);
     }
 
     /**
@@ -67,13 +70,15 @@ public final class OnnxModel {
      * @throws IOException when the bytes are not an ONNX model with a graph
      */
     public static OnnxModel parse(byte[] bytes, String source) throws IOException {
-        ModelProto proto;
+        return of(parseProto(bytes, source), source);
+    }
+
+    private static ModelProto parseProto(byte[] bytes, String source) throws IOException {
         try {
-            proto = ModelProto.parseFrom(bytes);
+            return ModelProto.parseFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
             throw new IOException(source + " is not an ONNX model (protobuf parse failed: " + e.getMessage() + ")", e);
         }
-        return of(proto, source);
     }
 
     /**
@@ -91,7 +96,7 @@ public final class OnnxModel {
         for (TensorProto t : proto.getGraph().getInitializerList()) {
             if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
                 throw new IOException(source + ": initializer " + t.getName() + " keeps its data in an external file; "
-                        + "external data is not supported (save the model with all tensors inside)");
+                        + "read the model from its file (OnnxModel.read), which loads external data");
             }
         }
         return new OnnxModel(proto, source);
@@ -222,6 +227,22 @@ public final class OnnxModel {
      */
     public void write(Path file) throws IOException {
         AtomicFiles.write(file, toBytes());
+    }
+
+    /**
+     * Writes the model with its large initializers in an external data file beside it, as exports over
+     * protobuf's limit are laid out; each file is written atomically, the data first, so a crash leaves no
+     * model pointing at a missing file.
+     *
+     * @param file where to write the graph
+     * @param dataFileName the data file's name, in the same directory (conventionally the model's name plus
+     *     {@code _data})
+     * @throws IOException when writing fails
+     */
+    public void write(Path file, String dataFileName) throws IOException {
+        ExternalData.Split split = ExternalData.split(proto, dataFileName);
+        AtomicFiles.write(file.resolveSibling(dataFileName), split.data());
+        AtomicFiles.write(file, split.model().toByteArray());
     }
 
     /**

@@ -10,6 +10,9 @@ import io.github.mmupt.onnx.family.GraphContract;
 import io.github.mmupt.onnx.family.ModelFamily;
 import io.github.mmupt.onnx.model.HeadSurgery;
 import io.github.mmupt.onnx.model.OnnxModel;
+import io.github.mmupt.onnx.qwen.OnnxVariant;
+import io.github.mmupt.onnx.qwen.QwenFamily;
+import io.github.mmupt.onnx.qwen.QwenVlConfig;
 import io.github.mmupt.onnx.tiny.ModelManifest;
 import io.github.mmupt.onnx.tiny.TinyFamily;
 import io.github.mmupt.policy.HiddenStates;
@@ -31,6 +34,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A {@link Policy} whose trunk runs in ONNX Runtime: a vision encoder, token embeddings and a decoder with a KV
@@ -78,7 +82,9 @@ public final class OnnxPolicy implements Policy {
 
     /**
      * Loads a model directory, recognising its family: a tiny generated model by its
-     * {@value ModelManifest#FILE_NAME}.
+     * {@value ModelManifest#FILE_NAME}, a Qwen2-VL / Qwen2.5-VL export by its {@code config.json} (fp32 weights;
+     * for another variant open {@code QwenFamily.open(dir, variant)} and pass it to
+     * {@link #open(ModelFamily, PolicyOptions)}).
      *
      * @param directory the model directory
      * @param options execution provider and threads
@@ -89,9 +95,12 @@ public final class OnnxPolicy implements Policy {
         if (Files.isRegularFile(directory.resolve(ModelManifest.FILE_NAME))) {
             return open(TinyFamily.open(directory), options);
         }
-        throw new IOException("not a model directory this version opens: " + directory.toAbsolutePath() + " has no "
-                + ModelManifest.FILE_NAME + " (the tiny family); the Qwen2-VL / Qwen2.5-VL family (config.json) is "
-                + "not yet wired into the runner");
+        if (Files.isRegularFile(directory.resolve("config.json"))) {
+            return open(QwenFamily.open(directory, OnnxVariant.FP32), options);
+        }
+        throw new IOException("not a model directory: " + directory.toAbsolutePath() + " has neither "
+                + ModelManifest.FILE_NAME + " (a generated tiny model) nor config.json (a Hugging Face export; "
+                + "model_type one of " + QwenVlConfig.SUPPORTED_TYPES + ")");
     }
 
     /**
@@ -238,7 +247,13 @@ public final class OnnxPolicy implements Policy {
             }
             Path decoderOut = tmp.resolve(family.decoderFile());
             Files.createDirectories(decoderOut.getParent());
-            HeadSurgery.attach(originalDecoder, family.names().logits(), trained).write(decoderOut);
+            OnnxModel withHead = HeadSurgery.attach(originalDecoder, family.names().logits(), trained);
+            Optional<String> data = family.decoderDataFile();
+            if (data.isPresent()) {
+                withHead.write(decoderOut, data.get());
+            } else {
+                withHead.write(decoderOut);
+            }
             AtomicFiles.move(tmp, target);
         } finally {
             AtomicFiles.deleteTree(tmp);

@@ -23,10 +23,16 @@ import java.util.List;
  * @param imageTokenId       {@code <|image_pad|>}
  * @param spatialMergeSize   vision patches merged per side
  * @param mropeSection       M-RoPE frequency split between T, H and W
+ * @param maxPositionEmbeddings the longest sequence the decoder supports ({@code max_position_embeddings};
+ *                           32,768, transformers' default, when the file leaves it out)
  */
 public record QwenVlConfig(String modelType, int hiddenSize, int numHiddenLayers, int numAttentionHeads,
         int numKeyValueHeads, int headDim, int vocabSize, boolean tieWordEmbeddings, int visionStartTokenId,
-        int visionEndTokenId, int imageTokenId, int spatialMergeSize, List<Integer> mropeSection) {
+        int visionEndTokenId, int imageTokenId, int spatialMergeSize, List<Integer> mropeSection,
+        int maxPositionEmbeddings) {
+
+    /** transformers' {@code Qwen2VLConfig} default for {@code max_position_embeddings}. */
+    public static final int DEFAULT_MAX_POSITIONS = 32768;
 
     /** The {@code model_type} values this family reads. */
     public static final List<String> SUPPORTED_TYPES = List.of("qwen2_vl", "qwen2_5_vl");
@@ -47,6 +53,7 @@ public record QwenVlConfig(String modelType, int hiddenSize, int numHiddenLayers
      * @param imageTokenId the component {@code imageTokenId}, described with the class
      * @param spatialMergeSize the component {@code spatialMergeSize}, described with the class
      * @param mropeSection the component {@code mropeSection}, described with the class
+     * @param maxPositionEmbeddings the component {@code maxPositionEmbeddings}, described with the class
      */
     public QwenVlConfig {
         if (!SUPPORTED_TYPES.contains(modelType)) {
@@ -54,10 +61,11 @@ public record QwenVlConfig(String modelType, int hiddenSize, int numHiddenLayers
                     + SUPPORTED_TYPES);
         }
         if (hiddenSize <= 0 || numHiddenLayers <= 0 || numAttentionHeads <= 0 || numKeyValueHeads <= 0
-                || headDim <= 0 || vocabSize <= 0 || spatialMergeSize <= 0) {
+                || headDim <= 0 || vocabSize <= 0 || spatialMergeSize <= 0 || maxPositionEmbeddings <= 0) {
             throw new IllegalArgumentException("sizes must be positive: hidden " + hiddenSize + ", layers "
                     + numHiddenLayers + ", heads " + numAttentionHeads + ", kv heads " + numKeyValueHeads
-                    + ", head dim " + headDim + ", vocab " + vocabSize + ", merge " + spatialMergeSize);
+                    + ", head dim " + headDim + ", vocab " + vocabSize + ", merge " + spatialMergeSize
+                    + ", max positions " + maxPositionEmbeddings);
         }
         if (numAttentionHeads % numKeyValueHeads != 0) {
             throw new IllegalArgumentException(numAttentionHeads + " attention heads are not a multiple of "
@@ -99,7 +107,9 @@ public record QwenVlConfig(String modelType, int hiddenSize, int numHiddenLayers
                     root.path("tie_word_embeddings").asBoolean(text.path("tie_word_embeddings").asBoolean(false)),
                     required(root, root, "vision_start_token_id"), required(root, root, "vision_end_token_id"),
                     required(root, root, "image_token_id"),
-                    root.path("vision_config").path("spatial_merge_size").asInt(2), section);
+                    root.path("vision_config").path("spatial_merge_size").asInt(2), section,
+                    text.path("max_position_embeddings").asInt(root.path("max_position_embeddings")
+                            .asInt(DEFAULT_MAX_POSITIONS)));
         } catch (IllegalArgumentException e) {
             throw new IOException(file.toAbsolutePath() + ": " + e.getMessage(), e);
         }

@@ -14,7 +14,7 @@ import java.util.function.Consumer;
  * and variants of it written once per run: the Qwen2-VL added tokens (the file's four Qwen3 additions,
  * ids 151665..151668, dropped) and a GPT-2-style pipeline over the same vocabulary.
  */
-final class QwenTokenizerFiles {
+public final class QwenTokenizerFiles {
 
     /** The first id of the Qwen3-only added tokens ({@code <tool_response>} .. {@code </think>}). */
     static final int FIRST_QWEN3_ONLY_ID = 151665;
@@ -34,7 +34,7 @@ final class QwenTokenizerFiles {
     }
 
     /** {@return the Qwen2-VL / Qwen2.5-VL tokenizer.json: the fetched one without the Qwen3-only added tokens} */
-    static synchronized Path qwen2VlFile() {
+    public static synchronized Path qwen2VlFile() {
         return variant("qwen2-vl-tokenizer.json", root -> {
             ArrayNode kept = JSON.createArrayNode();
             root.withArray("added_tokens").forEach(t -> {
