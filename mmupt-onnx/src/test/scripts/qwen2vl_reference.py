@@ -7,7 +7,10 @@ attention with M-RoPE over (t, h, w) positions from get_rope_index, SwiGLU, the 
 our ONNX graphs: it reads only the weights (by their Hugging Face names, stored [in, out]) from the ONNX files and
 computes in float64. It also runs the decoder with a KV cache (prefill, then two one-token steps).
 
-Usage: /usr/bin/python3 qwen2vl_reference.py INPUTS_DIR > ../resources/qwen-reference/expected.json
+Qwen2.5-VL (model_type qwen2_5_vl): RMSNorm and SwiGLU (with biases) in the vision tower; its window attention
+is not restated, so the generated Qwen2.5-VL model lists every vision block in fullatt_block_indexes.
+
+Usage: /usr/bin/python3 qwen2vl_reference.py INPUTS_DIR > ../resources/qwen-reference/expected-MODEL_TYPE.json
 INPUTS_DIR holds model/ (the generated directory) and inputs.json (ids, response, pixel values, grid), both
 written by QwenReferenceTest. Needs Debian's python3-numpy and python3-onnx.
 """
@@ -51,7 +54,17 @@ def softmax(x):
 
 def vision(W, cfg, pixels, grid):
     v = cfg["vision_config"]
-    e, heads, m = v["embed_dim"], v["num_heads"], v["spatial_merge_size"]
+    qwen25 = cfg["model_type"] == "qwen2_5_vl"
+    # Qwen2.5-VL calls the vision width hidden_size; with every block in fullatt_block_indexes its window
+    # reordering (undone after the merger) does not change the result, so it is left out here
+    e = v["hidden_size"] if qwen25 else v["embed_dim"]
+    heads, m = v["num_heads"], v["spatial_merge_size"]
+    if qwen25:
+        assert v["fullatt_block_indexes"] == list(range(v["depth"])), "window attention is not restated here"
+
+    def norm(x, p):
+        return rms_norm(x, W[p + ".weight"]) if qwen25 else layer_norm(x, W[p + ".weight"], W[p + ".bias"])
+
     hd = e // heads
     x = pixels @ W["visual.patch_embed.proj.weight"]
     # rot_pos_emb: (row, column) of each patch in merge-group order, frequencies of dim hd/2 (theta 10000)
@@ -66,7 +79,7 @@ def vision(W, cfg, pixels, grid):
     cos, sin = np.cos(emb)[:, None, :], np.sin(emb)[:, None, :]
     for i in range(v["depth"]):
         p = f"visual.blocks.{i}"
-        n = layer_norm(x, W[p + ".norm1.weight"], W[p + ".norm1.bias"])
+        n = norm(x, p + ".norm1")
         qkv = (n @ W[p + ".attn.qkv.weight"] + W[p + ".attn.qkv.bias"]).reshape(len(x), 3, heads, hd)
         q, k, val = qkv[:, 0], qkv[:, 1], qkv[:, 2]
         q = q * cos + rotate_half(q) * sin
@@ -74,11 +87,16 @@ def vision(W, cfg, pixels, grid):
         att = softmax(np.einsum("shd,thd->hst", q, k) / np.sqrt(hd))  # one image: full attention
         ctx = np.einsum("hst,thd->shd", att, val).reshape(len(x), e)
         x = x + ctx @ W[p + ".attn.proj.weight"] + W[p + ".attn.proj.bias"]
-        n = layer_norm(x, W[p + ".norm2.weight"], W[p + ".norm2.bias"])
-        u = n @ W[p + ".mlp.fc1.weight"] + W[p + ".mlp.fc1.bias"]
-        u = u / (1 + np.exp(-1.702 * u))  # QuickGELU
-        x = x + u @ W[p + ".mlp.fc2.weight"] + W[p + ".mlp.fc2.bias"]
-    y = layer_norm(x, W["visual.merger.ln_q.weight"], W["visual.merger.ln_q.bias"]).reshape(-1, e * m * m)
+        n = norm(x, p + ".norm2")
+        if qwen25:  # SwiGLU with biases
+            g = n @ W[p + ".mlp.gate_proj.weight"] + W[p + ".mlp.gate_proj.bias"]
+            u = (g / (1 + np.exp(-g))) * (n @ W[p + ".mlp.up_proj.weight"] + W[p + ".mlp.up_proj.bias"])
+            x = x + u @ W[p + ".mlp.down_proj.weight"] + W[p + ".mlp.down_proj.bias"]
+        else:
+            u = n @ W[p + ".mlp.fc1.weight"] + W[p + ".mlp.fc1.bias"]
+            u = u / (1 + np.exp(-1.702 * u))  # QuickGELU
+            x = x + u @ W[p + ".mlp.fc2.weight"] + W[p + ".mlp.fc2.bias"]
+    y = norm(x, "visual.merger.ln_q").reshape(-1, e * m * m)
     y = y @ W["visual.merger.mlp.0.weight"] + W["visual.merger.mlp.0.bias"]
     from math import erf, sqrt
     y = 0.5 * y * (1 + np.vectorize(erf)(y / sqrt(2)))

@@ -139,7 +139,10 @@ final class TrunkSessions implements AutoCloseable {
                 }
             }
         } catch (OrtException e) {
-            throw new IllegalStateException("the vision graph failed: " + e.getMessage(), e);
+            // a graph whose rows differ from the image's tokens fails here: say what the prompt laid out
+            throw new IllegalStateException("the vision graph failed on an image the prompt gave " + feed.rows()
+                    + " image tokens (expected output " + feed.output() + " " + java.util.Arrays.toString(feed.outputShape())
+                    + "): " + e.getMessage(), e);
         } finally {
             inputs.values().forEach(OnnxTensor::close);
         }

@@ -17,8 +17,9 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Generates a random Qwen2-VL model in the onnx-community / transformers.js contract, tiny in every dimension
- * but the vocabulary: {@code onnx/vision_encoder.onnx} (patch embedding, 2-D rotary attention blocks with
+ * Generates a random Qwen2-VL (or, by {@link QwenTinyConfig#modelType()}, Qwen2.5-VL: RMSNorm and SwiGLU in the
+ * vision tower, {@code image_grid_thw}) model in the onnx-community / transformers.js contract, tiny in every
+ * dimension but the vocabulary: {@code onnx/vision_encoder.onnx} (patch embedding, 2-D rotary attention blocks with
  * QuickGELU MLPs, the 2 x 2 patch merger), {@code onnx/embed_tokens.onnx}, {@code onnx/decoder_model_merged.onnx}
  * with its weights in {@code decoder_model_merged.onnx_data} (RMSNorm, GQA attention with M-RoPE and a KV cache,
  * SwiGLU, an untied LM head), and {@code config.json}, {@code preprocessor_config.json},
@@ -90,7 +91,7 @@ public final class QwenTinyBuilder {
         gen.putArray("eos_token_id").add(151645).add(151643);
         json(dir.resolve("generation_config.json"), gen);
         ObjectNode pre = JSON.createObjectNode();
-        pre.put("image_processor_type", "Qwen2VLImageProcessor").put("min_pixels", config.minPixels())
+        pre.put("image_processor_type", config.qwen25() ? "Qwen2_5_VLImageProcessor" : "Qwen2VLImageProcessor").put("min_pixels", config.minPixels())
                 .put("max_pixels", config.maxPixels()).put("patch_size", QwenTinyConfig.PATCH)
                 .put("temporal_patch_size", QwenTinyConfig.TEMPORAL_PATCH).put("merge_size", QwenTinyConfig.MERGE);
         pre.putArray("image_mean").add(0.48145466).add(0.4578275).add(0.40821073);
@@ -107,8 +108,9 @@ public final class QwenTinyBuilder {
 
     private ObjectNode config() {
         ObjectNode root = JSON.createObjectNode();
-        root.putArray("architectures").add("Qwen2VLForConditionalGeneration");
-        root.put("model_type", "qwen2_vl").put("hidden_size", c.hiddenSize())
+        root.putArray("architectures").add(c.qwen25() ? "Qwen2_5_VLForConditionalGeneration"
+                : "Qwen2VLForConditionalGeneration");
+        root.put("model_type", c.modelType()).put("hidden_size", c.hiddenSize())
                 .put("intermediate_size", c.intermediateSize()).put("num_hidden_layers", c.layers())
                 .put("num_attention_heads", c.heads()).put("num_key_value_heads", c.kvHeads())
                 .put("vocab_size", c.vocabSize()).put("tie_word_embeddings", false)
@@ -120,11 +122,22 @@ public final class QwenTinyBuilder {
         ObjectNode rope = root.putObject("rope_scaling");
         rope.put("type", "mrope");
         c.mropeSection().forEach(rope.putArray("mrope_section")::add);
-        root.putObject("vision_config").put("depth", c.visionDepth()).put("embed_dim", c.visionEmbedDim())
-                .put("hidden_size", c.hiddenSize()).put("num_heads", c.visionHeads())
-                .put("mlp_ratio", c.visionMlpRatio()).put("hidden_act", "quick_gelu").put("in_chans", 3)
-                .put("patch_size", QwenTinyConfig.PATCH).put("spatial_merge_size", QwenTinyConfig.MERGE)
-                .put("temporal_patch_size", QwenTinyConfig.TEMPORAL_PATCH);
+        ObjectNode vision = root.putObject("vision_config").put("depth", c.visionDepth())
+                .put("num_heads", c.visionHeads()).put("in_chans", 3).put("patch_size", QwenTinyConfig.PATCH)
+                .put("spatial_merge_size", QwenTinyConfig.MERGE).put("temporal_patch_size", QwenTinyConfig.TEMPORAL_PATCH);
+        if (c.qwen25()) {
+            // Qwen2.5-VL names the vision width hidden_size and the text width out_hidden_size
+            vision.put("hidden_size", c.visionEmbedDim()).put("out_hidden_size", c.hiddenSize())
+                    .put("intermediate_size", c.visionEmbedDim() * c.visionMlpRatio()).put("hidden_act", "silu")
+                    .put("window_size", 112);
+            var full = vision.putArray("fullatt_block_indexes");
+            for (int i = 0; i < c.visionDepth(); i++) {
+                full.add(i); // every block attends the whole image: window attention (a reordering) never arises
+            }
+        } else {
+            vision.put("embed_dim", c.visionEmbedDim()).put("hidden_size", c.hiddenSize())
+                    .put("mlp_ratio", c.visionMlpRatio()).put("hidden_act", "quick_gelu");
+        }
         return root;
     }
 
@@ -206,6 +219,11 @@ public final class QwenTinyBuilder {
                 bias(g, prefix + ".bias", n));
     }
 
+    /** LayerNorm in Qwen2-VL's vision tower, RMSNorm (weight only) in Qwen2.5-VL's. */
+    private String visionNorm(GraphBuilder g, String x, String prefix, int n) {
+        return c.qwen25() ? rmsNorm(g, x, gain(g, prefix + ".weight", n)) : layerNorm(g, x, prefix, n);
+    }
+
     private String dense(GraphBuilder g, String x, String prefix, int in, int out) {
         return g.node("Add", g.node("MatMul", x, linear(g, prefix + ".weight", in, out)), bias(g, prefix + ".bias", out));
     }
@@ -219,7 +237,7 @@ public final class QwenTinyBuilder {
         int patchDim = 3 * QwenTinyConfig.TEMPORAL_PATCH * QwenTinyConfig.PATCH * QwenTinyConfig.PATCH;
         int m = QwenTinyConfig.MERGE;
         String pixels = g.input("pixel_values", FLOAT, "patches", (long) patchDim);
-        String grid = g.input("grid_thw", INT64, "images", 3L);
+        String grid = g.input(c.qwen25() ? "image_grid_thw" : "grid_thw", INT64, "images", 3L);
         String x = g.node("MatMul", pixels, linear(g, "visual.patch_embed.proj.weight", patchDim, e));
 
         // 2-D rotary: each patch's (row, column) in the merge order the processor used, times the frequencies
@@ -251,7 +269,7 @@ public final class QwenTinyBuilder {
         String scale = scalar(g, (float) (1.0 / Math.sqrt(hd)));
         for (int i = 0; i < c.visionDepth(); i++) {
             String p = "visual.blocks." + i;
-            String qkv = g.node("Reshape", dense(g, layerNorm(g, x, p + ".norm1", e), p + ".attn.qkv", e, 3 * e),
+            String qkv = g.node("Reshape", dense(g, visionNorm(g, x, p + ".norm1", e), p + ".attn.qkv", e, 3 * e),
                     ints(g, -1, 3, c.visionHeads(), hd));
             String[] qkvParts = new String[3];
             for (int k = 0; k < 3; k++) {
@@ -264,12 +282,21 @@ public final class QwenTinyBuilder {
             String context = g.node("Reshape", g.node("Transpose", List.of(g.node("MatMul", probs, v)),
                     Map.of("perm", new long[] {1, 0, 2})), ints(g, -1, e));
             x = g.node("Add", x, dense(g, context, p + ".attn.proj", e, e));
-            String up = dense(g, layerNorm(g, x, p + ".norm2", e), p + ".mlp.fc1", e, e * c.visionMlpRatio());
-            String act = g.node("Mul", up, g.node("Sigmoid", g.node("Mul", up, scalar(g, 1.702f))));
-            x = g.node("Add", x, dense(g, act, p + ".mlp.fc2", e * c.visionMlpRatio(), e));
+            String n2 = visionNorm(g, x, p + ".norm2", e);
+            int inner = e * c.visionMlpRatio();
+            if (c.qwen25()) {
+                // SwiGLU with biases: down(silu(gate(x)) * up(x))
+                String gate = dense(g, n2, p + ".mlp.gate_proj", e, inner);
+                String act = g.node("Mul", g.node("Mul", gate, g.node("Sigmoid", gate)), dense(g, n2, p + ".mlp.up_proj", e, inner));
+                x = g.node("Add", x, dense(g, act, p + ".mlp.down_proj", inner, e));
+            } else {
+                String up = dense(g, n2, p + ".mlp.fc1", e, inner);
+                String act = g.node("Mul", up, g.node("Sigmoid", g.node("Mul", up, scalar(g, 1.702f)))); // QuickGELU
+                x = g.node("Add", x, dense(g, act, p + ".mlp.fc2", inner, e));
+            }
         }
         int merged = e * m * m;
-        String y = g.node("Reshape", layerNorm(g, x, "visual.merger.ln_q", e), ints(g, -1, merged));
+        String y = g.node("Reshape", visionNorm(g, x, "visual.merger.ln_q", e), ints(g, -1, merged));
         y = dense(g, y, "visual.merger.mlp.0", merged, merged);
         String gelu = g.node("Mul", g.node("Mul", y, scalar(g, 0.5f)), g.node("Add", scalar(g, 1f),
                 g.node("Erf", g.node("Div", y, scalar(g, (float) Math.sqrt(2))))));

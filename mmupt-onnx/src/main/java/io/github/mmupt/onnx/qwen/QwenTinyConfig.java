@@ -10,6 +10,8 @@ import java.util.List;
  * QwenTinyConfig c = QwenTinyConfig.defaults();   // d = 64, 2 layers, 4 query / 2 key-value heads
  * }</pre>
  *
+ * @param modelType         {@code qwen2_vl} or {@code qwen2_5_vl} (RMSNorm and SwiGLU in the vision tower,
+ *                          {@code image_grid_thw}; every vision block in full attention, so windowing never arises)
  * @param hiddenSize        decoder width
  * @param intermediateSize  SwiGLU width
  * @param layers            decoder layers
@@ -26,7 +28,7 @@ import java.util.List;
  * @param minPixels         the processor's smallest resized area
  * @param maxPixels         the processor's largest resized area (keeps images to a few tokens)
  */
-public record QwenTinyConfig(int hiddenSize, int intermediateSize, int layers, int heads, int kvHeads, int headDim,
+public record QwenTinyConfig(String modelType, int hiddenSize, int intermediateSize, int layers, int heads, int kvHeads, int headDim,
         List<Integer> mropeSection, int vocabSize, int maxPositions, int visionDepth, int visionEmbedDim,
         int visionHeads, int visionMlpRatio, long minPixels, long maxPixels) {
 
@@ -48,6 +50,7 @@ public record QwenTinyConfig(int hiddenSize, int intermediateSize, int layers, i
     /**
      * Checks the sizes.
      *
+     * @param modelType the component {@code modelType}, described with the class
      * @param hiddenSize the component {@code hiddenSize}, described with the class
      * @param intermediateSize the component {@code intermediateSize}, described with the class
      * @param layers the component {@code layers}, described with the class
@@ -65,6 +68,10 @@ public record QwenTinyConfig(int hiddenSize, int intermediateSize, int layers, i
      * @param maxPixels the component {@code maxPixels}, described with the class
      */
     public QwenTinyConfig {
+        if (!QwenVlConfig.SUPPORTED_TYPES.contains(modelType)) {
+            throw new IllegalArgumentException("modelType must be one of " + QwenVlConfig.SUPPORTED_TYPES + ", got "
+                    + modelType);
+        }
         mropeSection = List.copyOf(mropeSection);
         if (mropeSection.size() != 3 || 2 * mropeSection.stream().mapToInt(Integer::intValue).sum() != headDim) {
             throw new IllegalArgumentException("mropeSection " + mropeSection + " must be 3 sizes summing to headDim / 2");
@@ -81,7 +88,23 @@ public record QwenTinyConfig(int hiddenSize, int intermediateSize, int layers, i
 
     /** {@return d = 64, 2 layers, 4 / 2 heads of 16, the real vocabulary; a 1-block vision tower of width 32} */
     public static QwenTinyConfig defaults() {
-        return new QwenTinyConfig(64, 128, 2, 4, 2, 16, List.of(2, 3, 3), QWEN_VOCAB, 4096, 1, 32, 2, 2,
+        return new QwenTinyConfig("qwen2_vl", 64, 128, 2, 4, 2, 16, List.of(2, 3, 3), QWEN_VOCAB, 4096, 1, 32, 2, 2,
                 4L * 28 * 28, 112L * 112);
+    }
+
+    /**
+     * These sizes as another family member.
+     *
+     * @param type {@code qwen2_vl} or {@code qwen2_5_vl}
+     * @return the changed config
+     */
+    public QwenTinyConfig withModelType(String type) {
+        return new QwenTinyConfig(type, hiddenSize, intermediateSize, layers, heads, kvHeads, headDim, mropeSection,
+                vocabSize, maxPositions, visionDepth, visionEmbedDim, visionHeads, visionMlpRatio, minPixels, maxPixels);
+    }
+
+    /** {@return whether this is a Qwen2.5-VL} */
+    public boolean qwen25() {
+        return "qwen2_5_vl".equals(modelType);
     }
 }

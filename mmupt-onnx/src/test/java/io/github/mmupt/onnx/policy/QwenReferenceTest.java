@@ -25,20 +25,21 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The generated Qwen2-VL model run by ONNX Runtime through our runner, against an independent NumPy restatement
  * of the architecture ({@code src/test/scripts/qwen2vl_reference.py}, float64, committed output): vision
  * features, M-RoPE positions, the full pass's hidden states and log-probs, and two cached decode steps, within
- * 1e-4. The test writes the model and the inputs to {@code target/qwen-reference/} every run and checks their
+ * 1e-4, for a generated Qwen2-VL and a generated Qwen2.5-VL. The test writes each model and its inputs to
+ * {@code target/qwen-reference-TYPE/} every run and checks their
  * digest against the one the fixture was made from, so a change to the generator cannot pass unnoticed.
  */
 class QwenReferenceTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Path WORK = Path.of("target/qwen-reference");
-    private static final Path EXPECTED = Path.of("src/test/resources/qwen-reference/expected.json");
+    private static final Path FIXTURES = Path.of("src/test/resources/qwen-reference");
     private static final double TOLERANCE = 1e-4;
     private static final ImmutableIntArray RESPONSE = ImmutableIntArray.of(785, 4226, 374, 220, 18, 13);
 
@@ -51,18 +52,21 @@ class QwenReferenceTest {
         return new Prompt("reference", List.of(RgbImage.of(side, side, rgb)), "What is 2 + 3? Answer in \\boxed{}.");
     }
 
-    @Test
-    void onnxRuntimeAgreesWithTheNumpyReference() throws Exception {
-        Path model = WORK.resolve("model");
-        QwenTinyBuilder.write(model, QwenTinyConfig.defaults(), 7, QwenTokenizerFiles.qwen2VlFile());
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen2_vl", "qwen2_5_vl"})
+    void onnxRuntimeAgreesWithTheNumpyReference(String type) throws Exception {
+        Path work = Path.of("target/qwen-reference-" + type);
+        Path expectedFile = FIXTURES.resolve("expected-" + type + ".json");
+        Path model = work.resolve("model");
+        QwenTinyBuilder.write(model, QwenTinyConfig.defaults().withModelType(type), 7, QwenTokenizerFiles.qwen2VlFile());
         try (OnnxPolicy policy = OnnxPolicy.open(model, PolicyOptions.defaults())) {
             Prompt prompt = prompt();
             EncodedPrompt encoded = policy.encode(prompt);
-            String digest = writeInputs(model, encoded);
-            JsonNode expected = JSON.readTree(EXPECTED.toFile());
+            String digest = writeInputs(work, model, encoded);
+            JsonNode expected = JSON.readTree(expectedFile.toFile());
             assertThat(expected.get("inputs_sha256").asText()).as("the fixture was made from other inputs or another "
-                    + "generator: regenerate it with python3 src/test/scripts/qwen2vl_reference.py target/qwen-reference "
-                    + "> " + EXPECTED + " (from mmupt-onnx, after this test wrote the inputs)").isEqualTo(digest);
+                    + "generator: regenerate it with /usr/bin/python3 src/test/scripts/qwen2vl_reference.py "
+                    + work + " > " + expectedFile + " (from mmupt-onnx, after this test wrote the inputs)").isEqualTo(digest);
 
             // positions: the family's get_rope_index against the reference's own
             assertThat(encoded.positions().delta()).isEqualTo(expected.get("rope_delta").asLong());
@@ -92,7 +96,7 @@ class QwenReferenceTest {
                 }
             }
             double worstCached = worst(expected.get("cached_hidden"), cachedSteps(policy, encoded, d), 0, d);
-            System.out.printf("qwen2_vl tiny vs NumPy (float64): image features %.2e, hidden %.2e, log-probs %.2e, "
+            System.out.printf(type + " tiny vs NumPy (float64): image features %.2e, hidden %.2e, log-probs %.2e, "
                     + "cached decode %.2e (max abs)%n", worstFeature, worstHidden, worstLogProb, worstCached);
             assertThat(worstFeature).isLessThan(TOLERANCE);
             assertThat(worstHidden).isLessThan(TOLERANCE);
@@ -141,7 +145,7 @@ class QwenReferenceTest {
     }
 
     /** Writes inputs.json beside the model; returns the digest of the model's graphs and these inputs. */
-    private static String writeInputs(Path model, EncodedPrompt encoded) throws Exception {
+    private static String writeInputs(Path work, Path model, EncodedPrompt encoded) throws Exception {
         FeedTensor pixels = encoded.images().get(0).feed().inputs().get(0);
         FeedTensor grid = encoded.images().get(0).feed().inputs().get(1);
         ObjectNode in = JSON.createObjectNode();
@@ -163,7 +167,7 @@ class QwenReferenceTest {
         md.update(JSON.writeValueAsBytes(in));
         String digest = HexFormat.of().formatHex(md.digest());
         in.put("sha256", digest);
-        JSON.writeValue(WORK.resolve("inputs.json").toFile(), in);
+        JSON.writeValue(work.resolve("inputs.json").toFile(), in);
         return digest;
     }
 }
