@@ -17,8 +17,8 @@ import java.util.Optional;
  * the decoder's positions (1-D or M-RoPE), the graphs' names and dimensions, the vision graph's contract, where
  * the LM head is, and which files a trained model directory keeps.
  *
- * <p>Implementations: {@code TinyFamily} (the generated model of the embedded default and the tests); the
- * Qwen2-VL / Qwen2.5-VL family follows. A family is immutable and may be shared by policies.
+ * <p>Implementations: {@code TinyFamily} (the generated model of the embedded default and the tests) and
+ * {@code QwenFamily} (Qwen2-VL / Qwen2.5-VL exports). A family is immutable and may be shared by policies.
  *
  * <pre>{@code
  * ModelFamily family = TinyFamily.open(modelDir);

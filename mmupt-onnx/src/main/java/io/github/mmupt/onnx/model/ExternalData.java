@@ -93,7 +93,7 @@ final class ExternalData {
         byte[] bytes = new byte[(int) length];
         f.seek(offset);
         f.readFully(bytes);
-        return t.toBuilder().clearExternalData().setDataLocation(TensorProto.DataLocation.DEFAULT)
+        return t.toBuilder().clearExternalData().clearDataLocation()
                 .setRawData(ByteString.copyFrom(bytes)).build();
     }
 

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,5 +45,50 @@ class OnnxModelTest {
                 .hasMessageContaining("initializer w keeps its data in an external file");
         assertThatThrownBy(() -> OnnxModel.of(ModelProto.getDefaultInstance(), "empty.onnx"))
                 .hasMessageContaining("no graph nodes");
+    }
+
+    /** A 1 KB initializer, large enough to go to the data file. */
+    private static ModelProto wide() {
+        GraphBuilder g = new GraphBuilder("wide");
+        String x = g.input("x", TensorProto.DataType.FLOAT, "batch", 16L);
+        float[] w = new float[16 * 16];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = i * 0.5f;
+        }
+        g.output(g.identity(g.node("MatMul", x, g.initializer("w", new long[] {16, 16}, w)), "y"),
+                TensorProto.DataType.FLOAT, "batch", 16L);
+        return g.build();
+    }
+
+    @Test
+    void externalDataIsWrittenBesideTheModelAndReadBack(@TempDir Path dir) throws Exception {
+        OnnxModel model = OnnxModel.of(wide(), "wide");
+        model.write(dir.resolve("wide.onnx"), "wide.onnx_data");
+        assertThat(Files.size(dir.resolve("wide.onnx_data"))).isEqualTo(4 * 256);
+        assertThat(Files.size(dir.resolve("wide.onnx"))).isLessThan(1024);
+        OnnxModel back = OnnxModel.read(dir.resolve("wide.onnx"));
+        assertThat(back.sha256()).isEqualTo(model.sha256());
+    }
+
+    @Test
+    void hostileExternalDataIsRefusedNamingTheInitializer(@TempDir Path dir) throws Exception {
+        OnnxModel.of(wide(), "wide").write(dir.resolve("wide.onnx"), "wide.onnx_data");
+        ModelProto written = ModelProto.parseFrom(Files.readAllBytes(dir.resolve("wide.onnx")));
+        for (String[] bad : new String[][] {{"location", "../wide.onnx_data", "must be a plain file name"},
+            {"location", "/etc/hostname", "must be a plain file name"}, {"location", "gone.onnx_data", "is missing"},
+            {"offset", "1000", "lies outside wide.onnx_data"}, {"length", "99999", "lies outside"},
+            {"offset", "ten", "not a number"}}) {
+            TensorProto.Builder t = written.getGraph().getInitializer(0).toBuilder();
+            for (int i = 0; i < t.getExternalDataCount(); i++) {
+                if (t.getExternalData(i).getKey().equals(bad[0])) {
+                    t.setExternalData(i, t.getExternalData(i).toBuilder().setValue(bad[1]));
+                }
+            }
+            Path file = dir.resolve("hostile.onnx");
+            Files.write(file, written.toBuilder().setGraph(written.getGraph().toBuilder().setInitializer(0, t))
+                    .build().toByteArray());
+            assertThatThrownBy(() -> OnnxModel.read(file)).as(bad[0] + "=" + bad[1]).isInstanceOf(IOException.class)
+                    .hasMessageContaining("initializer w").hasMessageContaining(bad[2]);
+        }
     }
 }
