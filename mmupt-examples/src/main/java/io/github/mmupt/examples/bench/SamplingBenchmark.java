@@ -24,7 +24,6 @@ import io.github.mmupt.rollout.SamplingParams;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -145,8 +144,7 @@ public final class SamplingBenchmark {
             for (int b = 0; b < responses; b++) {
                 ImmutableIntArray.Builder tokens = ImmutableIntArray.builder();
                 for (int t = 0; t < length; t++) {
-                    ImmutableIntArray withNext = tokens.build();
-                    withNext = ImmutableIntArray.builder().addAll(withNext).add(0).build();
+                    ImmutableIntArray withNext = ImmutableIntArray.builder().addAll(tokens.build()).add(0).build();
                     HiddenStates h = policy.responseHiddenStates(List.of(new PromptResponse(prompt, withNext)));
                     head.logits(h.rows(t, t + 1), logits.clear());
                     int best = 0;

@@ -20,6 +20,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The three ONNX Runtime sessions of a trunk (vision encoder, token embeddings, decoder with a KV cache) and
@@ -30,6 +32,8 @@ import java.util.Set;
  * next call that uses the same slot.
  */
 final class TrunkSessions implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TrunkSessions.class);
 
     private final OrtEnvironment env;
     private final OrtSession vision;
@@ -205,8 +209,7 @@ final class TrunkSessions implements AutoCloseable {
         try {
             s.close();
         } catch (OrtException e) {
-            org.slf4j.LoggerFactory.getLogger(TrunkSessions.class)
-                    .warn("closing an ONNX Runtime session failed: {}", e.getMessage());
+            LOG.warn("closing an ONNX Runtime session failed: {}", e.getMessage());
         }
     }
 }
