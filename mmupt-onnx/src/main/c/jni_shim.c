@@ -109,40 +109,77 @@ static int check_dims(JNIEnv *env, const mmupt_head *head, jint vocab, jint hidd
     return 0;
 }
 
-/* Elements of a tensor of this head, from its own dimensions. */
-static long long tensor_elements(const mmupt_head *head, jint tensor) {
+/* Rows and columns of a tensor of this head, from its own dimensions. */
+static void tensor_dims(const mmupt_head *head, jint tensor, long long *rows, long long *cols) {
     int vocab, hidden, rank;
     mmupt_head_dims(head, &vocab, &hidden, &rank);
-    return tensor == MMUPT_TENSOR_LORA_A ? (long long) rank * hidden
-            : tensor == MMUPT_TENSOR_LORA_B ? (long long) vocab * rank : (long long) vocab * hidden;
+    *rows = tensor == MMUPT_TENSOR_LORA_A ? rank : vocab;
+    *cols = tensor == MMUPT_TENSOR_LORA_B ? rank : hidden;
+}
+
+/* The buffer of rows [first, first + count) of a tensor, checked: the range inside the tensor and the buffer
+ * holding count rows; NULL with an exception pending otherwise. */
+static float *row_buffer(JNIEnv *env, const mmupt_head *head, jint tensor, jlong first, jlong count, jobject values) {
+    long long rows, cols;
+    tensor_dims(head, tensor, &rows, &cols);
+    if (first < 0 || count < 0 || first > rows - count) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "rows [%lld, %lld) are outside the tensor's %lld rows", (long long) first,
+                (long long) first + (long long) count, rows);
+        throw_named(env, "java/lang/IllegalArgumentException", msg);
+        return NULL;
+    }
+    return direct(env, values, count * cols, "values", 0);
 }
 
 JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_write(JNIEnv *env, jclass cls, jlong h, jint vocab,
-        jint hidden, jint rank, jint tensor, jint part, jobject values) {
+        jint hidden, jint rank, jint tensor, jint part, jlong first, jlong count, jobject values) {
     (void) cls;
     mmupt_error err;
     mmupt_head *head = handle(env, h);
     if (head == NULL || check_dims(env, head, vocab, hidden, rank) != 0) {
         return;
     }
-    float *v = direct(env, values, tensor_elements(head, tensor), "values", 0);
-    if (v != NULL && mmupt_head_write(head, (mmupt_tensor) tensor, (mmupt_part) part, v, &err) != MMUPT_OK) {
+    float *v = row_buffer(env, head, tensor, first, count, values);
+    if (v != NULL && mmupt_head_write_rows(head, (mmupt_tensor) tensor, (mmupt_part) part, first, count, v, &err)
+            != MMUPT_OK) {
         throw_error(env, &err);
     }
 }
 
 JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_read(JNIEnv *env, jclass cls, jlong h, jint vocab,
-        jint hidden, jint rank, jint tensor, jint part, jobject values) {
+        jint hidden, jint rank, jint tensor, jint part, jlong first, jlong count, jobject values) {
     (void) cls;
     mmupt_error err;
     mmupt_head *head = handle(env, h);
     if (head == NULL || check_dims(env, head, vocab, hidden, rank) != 0) {
         return;
     }
-    float *v = direct(env, values, tensor_elements(head, tensor), "values", 0);
-    if (v != NULL && mmupt_head_read(head, (mmupt_tensor) tensor, (mmupt_part) part, v, &err) != MMUPT_OK) {
+    float *v = row_buffer(env, head, tensor, first, count, values);
+    if (v != NULL && mmupt_head_read_rows(head, (mmupt_tensor) tensor, (mmupt_part) part, first, count, v, &err)
+            != MMUPT_OK) {
         throw_error(env, &err);
     }
+}
+
+JNIEXPORT jlong JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_bytes(JNIEnv *env, jclass cls, jint vocab,
+        jint hidden, jint rank, jboolean trainable, jstring isa) {
+    (void) cls;
+    const char *isa_name = isa != NULL ? (*env)->GetStringUTFChars(env, isa, NULL) : NULL;
+    if (isa != NULL && isa_name == NULL) {
+        return -1; /* OutOfMemoryError pending */
+    }
+    long long bytes = mmupt_head_bytes(vocab, hidden, rank, trainable == JNI_TRUE, isa_name);
+    if (isa_name != NULL) {
+        (*env)->ReleaseStringUTFChars(env, isa, isa_name);
+    }
+    return (jlong) bytes;
+}
+
+JNIEXPORT jlong JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_ownedBytes(JNIEnv *env, jclass cls, jlong h) {
+    (void) cls;
+    mmupt_head *head = handle(env, h);
+    return head != NULL ? (jlong) mmupt_head_owned_bytes(head) : 0;
 }
 
 JNIEXPORT jlong JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_step(JNIEnv *env, jclass cls, jlong h) {

@@ -53,6 +53,7 @@ struct mmupt_head {
     float *grad[2], *adam_m[2], *adam_v[2]; /* per trained tensor: full [W]; LoRA [A, B] */
     long long step;
     size_t last_workspace;
+    size_t owned_bytes;             /* what create allocated for the tensors above: mmupt_head_bytes's figure */
 };
 
 /* ------------------------------------------------------------------------------------------ errors */
@@ -290,6 +291,36 @@ static size_t tensor_stride(const mmupt_head *h, mmupt_tensor t) {
     return t == MMUPT_TENSOR_LORA_B ? (size_t) h->rank_pad : (size_t) h->hidden_pad;
 }
 
+/* Bytes of the tensors a head of this shape allocates, each rounded like aligned_zalloc rounds it; create
+ * allocates exactly these (the C tests compare), so callers can check the memory before asking for it. */
+static size_t rounded_bytes(size_t bytes) {
+    return bytes == 0 ? ALIGNMENT : (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+}
+
+static size_t head_bytes(int vocab, int hidden, int rank, int trainable, int bf16) {
+    size_t v = (size_t) vocab, hp = (size_t) PAD16(hidden), r = (size_t) rank, rp = rank > 0 ? (size_t) PAD16(rank) : 0;
+    size_t total = rounded_bytes(v * hp * sizeof(float));
+    if (bf16) {
+        total += rounded_bytes(v * hp * sizeof(uint16_t)) + rounded_bytes((v + 1) / 2 * 2 * hp * sizeof(uint16_t));
+    }
+    if (rank > 0) {
+        total += rounded_bytes(r * hp * sizeof(float)) + rounded_bytes(v * rp * sizeof(float));
+    }
+    if (trainable) {
+        size_t trained = rank > 0 ? rounded_bytes(r * hp * sizeof(float)) + rounded_bytes(v * rp * sizeof(float))
+                : rounded_bytes(v * hp * sizeof(float));
+        total += 3 * trained; /* gradient and AdamW's two moments */
+    }
+    return total;
+}
+
+long long mmupt_head_bytes(int vocab, int hidden, int rank, int trainable, const char *isa) {
+    if (vocab <= 0 || hidden <= 0 || rank < 0 || rank > hidden) {
+        return -1;
+    }
+    return (long long) head_bytes(vocab, hidden, rank, trainable, isa != NULL && strcmp(isa, "avx512bf16") == 0);
+}
+
 mmupt_head *mmupt_head_create(const mmupt_head_desc *desc, mmupt_error *err) {
     if (desc == NULL) {
         set_error(err, MMUPT_ERR_ARGUMENT, -1, "head description is NULL");
@@ -320,6 +351,8 @@ mmupt_head *mmupt_head_create(const mmupt_head_desc *desc, mmupt_error *err) {
         set_error(err, MMUPT_ERR_MEMORY, -1, "out of memory for the head");
         return NULL;
     }
+    h->trainable = desc->trainable != 0;
+    h->owned_bytes = head_bytes(desc->vocab, desc->hidden, desc->rank, h->trainable, isa->gemm_logits_bf16 != NULL);
     h->vocab = desc->vocab;
     h->hidden = desc->hidden;
     h->rank = desc->rank;
@@ -327,7 +360,6 @@ mmupt_head *mmupt_head_create(const mmupt_head_desc *desc, mmupt_error *err) {
     h->rank_pad = desc->rank > 0 ? PAD16(desc->rank) : 0;
     h->alpha = desc->rank > 0 ? desc->alpha : 0.0f;
     h->lora_scale = desc->rank > 0 ? desc->alpha / (float) desc->rank : 0.0f;
-    h->trainable = desc->trainable != 0;
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     h->threads = desc->threads > 0 ? desc->threads : (int) (online > 0 ? (online < MAX_THREADS ? online : MAX_THREADS) : 1);
     h->isa = isa;
@@ -391,6 +423,10 @@ void mmupt_head_destroy(mmupt_head *h) {
     free(h);
 }
 
+size_t mmupt_head_owned_bytes(const mmupt_head *h) {
+    return h == NULL ? 0 : h->owned_bytes;
+}
+
 /* The padded storage of a tensor part, or NULL (with err set) when the head has no such part. */
 static float *part_storage(const mmupt_head *h, mmupt_tensor t, mmupt_part part, mmupt_error *err) {
     if (t < MMUPT_TENSOR_WEIGHT || t > MMUPT_TENSOR_LORA_B) {
@@ -424,17 +460,20 @@ static float *part_storage(const mmupt_head *h, mmupt_tensor t, mmupt_part part,
     return part == MMUPT_PART_GRAD ? h->grad[k] : part == MMUPT_PART_ADAM_M ? h->adam_m[k] : h->adam_v[k];
 }
 
-/* The bf16 copies of W, from the fp32 master weights (bf16 paths only). */
-static void refresh_bf16(mmupt_head *h) {
-    if (h->weight_bf16 == NULL) {
+/* The bf16 copies of W's rows [from, to), from the fp32 master weights (bf16 paths only); the row-pair copy is
+ * refreshed for every pair the range touches. */
+static void refresh_bf16(mmupt_head *h, size_t from, size_t to) {
+    if (h->weight_bf16 == NULL || from >= to) {
         return;
     }
     size_t hp = (size_t) h->hidden_pad;
-    h->isa->to_bf16(h->weight, h->weight_bf16, (size_t) h->vocab * hp);
-    h->isa->to_bf16_row_pairs(h->weight, h->vocab, hp, h->weight_pairs);
+    h->isa->to_bf16(h->weight + from * hp, h->weight_bf16 + from * hp, (to - from) * hp);
+    size_t p0 = from / 2 * 2, p1 = (to + 1) / 2 * 2 < (size_t) h->vocab ? (to + 1) / 2 * 2 : (size_t) h->vocab;
+    h->isa->to_bf16_row_pairs(h->weight + p0 * hp, (int) (p1 - p0), hp, h->weight_pairs + p0 * hp);
 }
 
-int mmupt_head_write(mmupt_head *h, mmupt_tensor t, mmupt_part part, const float *values, mmupt_error *err) {
+int mmupt_head_write_rows(mmupt_head *h, mmupt_tensor t, mmupt_part part, long long first_row, long long row_count,
+        const float *values, mmupt_error *err) {
     if (h == NULL || values == NULL) {
         return set_error(err, MMUPT_ERR_ARGUMENT, -1, "head and values must not be NULL");
     }
@@ -443,26 +482,37 @@ int mmupt_head_write(mmupt_head *h, mmupt_tensor t, mmupt_part part, const float
         return err != NULL ? err->status : MMUPT_ERR_ARGUMENT;
     }
     size_t rows = tensor_rows(h, t), cols = tensor_cols(h, t), stride = tensor_stride(h, t);
-    for (size_t i = 0; i < rows * cols; i++) {
+    if (first_row < 0 || row_count < 0 || (size_t) first_row + (size_t) row_count > rows) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "rows [%lld, %lld) are outside the tensor's %zu rows", first_row,
+                first_row + row_count, rows);
+    }
+    size_t n = (size_t) row_count * cols;
+    for (size_t i = 0; i < n; i++) {
         if (!isfinite(values[i])) {
             return set_error(err, MMUPT_ERR_NONFINITE, (long long) i, "tensor value [%zu, %zu] is %g; values must be finite",
-                    i / cols, i % cols, (double) values[i]);
+                    (size_t) first_row + i / cols, i % cols, (double) values[i]);
         }
         if (part == MMUPT_PART_ADAM_V && values[i] < 0) {
             return set_error(err, MMUPT_ERR_ARGUMENT, (long long) i, "second moment [%zu, %zu] is %g; AdamW's second "
-                    "moments must be >= 0", i / cols, i % cols, (double) values[i]);
+                    "moments must be >= 0", (size_t) first_row + i / cols, i % cols, (double) values[i]);
         }
     }
-    for (size_t i = 0; i < rows; i++) {
-        memcpy(dst + i * stride, values + i * cols, cols * sizeof(float));
+    for (size_t i = 0; i < (size_t) row_count; i++) {
+        memcpy(dst + ((size_t) first_row + i) * stride, values + i * cols, cols * sizeof(float));
     }
     if (t == MMUPT_TENSOR_WEIGHT && part == MMUPT_PART_VALUE) {
-        refresh_bf16(h);
+        refresh_bf16(h, (size_t) first_row, (size_t) first_row + (size_t) row_count);
     }
     return ok(err);
 }
 
-int mmupt_head_read(const mmupt_head *h, mmupt_tensor t, mmupt_part part, float *values, mmupt_error *err) {
+int mmupt_head_write(mmupt_head *h, mmupt_tensor t, mmupt_part part, const float *values, mmupt_error *err) {
+    long long rows = h == NULL || t < MMUPT_TENSOR_WEIGHT || t > MMUPT_TENSOR_LORA_B ? 0 : (long long) tensor_rows(h, t);
+    return mmupt_head_write_rows(h, t, part, 0, rows, values, err);
+}
+
+int mmupt_head_read_rows(const mmupt_head *h, mmupt_tensor t, mmupt_part part, long long first_row, long long row_count,
+        float *values, mmupt_error *err) {
     if (h == NULL || values == NULL) {
         return set_error(err, MMUPT_ERR_ARGUMENT, -1, "head and values must not be NULL");
     }
@@ -471,10 +521,19 @@ int mmupt_head_read(const mmupt_head *h, mmupt_tensor t, mmupt_part part, float 
         return err != NULL ? err->status : MMUPT_ERR_ARGUMENT;
     }
     size_t rows = tensor_rows(h, t), cols = tensor_cols(h, t), stride = tensor_stride(h, t);
-    for (size_t i = 0; i < rows; i++) {
-        memcpy(values + i * cols, src + i * stride, cols * sizeof(float));
+    if (first_row < 0 || row_count < 0 || (size_t) first_row + (size_t) row_count > rows) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "rows [%lld, %lld) are outside the tensor's %zu rows", first_row,
+                first_row + row_count, rows);
+    }
+    for (size_t i = 0; i < (size_t) row_count; i++) {
+        memcpy(values + i * cols, src + ((size_t) first_row + i) * stride, cols * sizeof(float));
     }
     return ok(err);
+}
+
+int mmupt_head_read(const mmupt_head *h, mmupt_tensor t, mmupt_part part, float *values, mmupt_error *err) {
+    long long rows = h == NULL || t < MMUPT_TENSOR_WEIGHT || t > MMUPT_TENSOR_LORA_B ? 0 : (long long) tensor_rows(h, t);
+    return mmupt_head_read_rows(h, t, part, 0, rows, values, err);
 }
 
 long long mmupt_head_step(const mmupt_head *h) {
@@ -1413,7 +1472,7 @@ int mmupt_head_update(mmupt_head *h, const mmupt_adamw_config *cfg, mmupt_update
         h->isa->adamw(trained_values(h, k), h->grad[k], h->adam_m[k], h->adam_v[k], trained_size(h, k), &s);
     }
     if (h->rank == 0) {
-        refresh_bf16(h);
+        refresh_bf16(h, 0, (size_t) h->vocab);
     }
     mmupt_head_zero_grad(h, NULL);
     out->step = h->step;

@@ -101,6 +101,17 @@ void mmupt_head_destroy(mmupt_head *head);
  * for trainable heads and for the trained tensors only (WEIGHT of a full head; LORA_A and LORA_B). */
 int mmupt_head_write(mmupt_head *head, mmupt_tensor tensor, mmupt_part part, const float *values, mmupt_error *err);
 int mmupt_head_read(const mmupt_head *head, mmupt_tensor tensor, mmupt_part part, float *values, mmupt_error *err);
+/* The same for rows [first_row, first_row + row_count) only, so that a head of any size moves through a bounded
+ * buffer; values holds row_count rows of the tensor's width. */
+int mmupt_head_write_rows(mmupt_head *head, mmupt_tensor tensor, mmupt_part part, long long first_row,
+        long long row_count, const float *values, mmupt_error *err);
+int mmupt_head_read_rows(const mmupt_head *head, mmupt_tensor tensor, mmupt_part part, long long first_row,
+        long long row_count, float *values, mmupt_error *err);
+/* Bytes mmupt_head_create allocates for a head of this shape (weights, LoRA factors, gradient, AdamW moments,
+ * bf16 copies when isa is "avx512bf16"), or -1 for an invalid shape: check before creating. */
+long long mmupt_head_bytes(int vocab, int hidden, int rank, int trainable, const char *isa);
+/* What this head allocated for its tensors (equal to mmupt_head_bytes of its description). */
+size_t mmupt_head_owned_bytes(const mmupt_head *head);
 long long mmupt_head_step(const mmupt_head *head);
 int mmupt_head_set_step(mmupt_head *head, long long step, mmupt_error *err);
 

@@ -494,6 +494,66 @@ static void test_rounding_error(const char *isa, double logp_bound, double grad_
 
 /* ---------------------------------------------------------------- errors */
 
+/* Rows written in pieces (odd starts, a short last piece) give the same head as one whole write: the same
+ * logits bit for bit (so the bf16 copies are refreshed for every touched row pair), the same rows read back;
+ * a range outside the tensor is refused; and the head owns exactly the bytes mmupt_head_bytes predicts. */
+static void test_row_transfer(const char *isa) {
+    const int V = 37, d = 20, T = 3;
+    for (int r = 0; r <= 3; r += 3) {
+        for (int trainable = 0; trainable <= 1; trainable++) {
+            mmupt_error err;
+            mmupt_head_desc desc = {V, d, r, 4.0f, trainable, 1, isa};
+            mmupt_head *whole = mmupt_head_create(&desc, &err);
+            mmupt_head *pieces = mmupt_head_create(&desc, &err);
+            CHECK(whole != NULL && pieces != NULL, "%s: create: %s", isa, err.message);
+            if (whole == NULL || pieces == NULL) {
+                mmupt_head_destroy(whole);
+                mmupt_head_destroy(pieces);
+                return;
+            }
+            CHECK(mmupt_head_bytes(V, d, r, trainable, isa) == (long long) mmupt_head_owned_bytes(whole),
+                    "%s r=%d trainable=%d: mmupt_head_bytes %lld, the head owns %zu", isa, r, trainable,
+                    mmupt_head_bytes(V, d, r, trainable, isa), mmupt_head_owned_bytes(whole));
+            float *W = floats((size_t) V * d, 0.3);
+            mmupt_head_write(whole, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, W, &err);
+            int starts[] = {0, 1, 6, 13, 14, 29, V};
+            for (int k = 6; k > 0; k--) { /* last piece first: order must not matter */
+                CHECK(mmupt_head_write_rows(pieces, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, starts[k - 1],
+                        starts[k] - starts[k - 1], W + (size_t) starts[k - 1] * d, &err) == MMUPT_OK,
+                        "%s: write rows [%d, %d): %s", isa, starts[k - 1], starts[k], err.message);
+            }
+            if (r > 0) {
+                float *A = floats((size_t) r * d, 0.2), *B = floats((size_t) V * r, 0.2);
+                mmupt_head_write(whole, MMUPT_TENSOR_LORA_A, MMUPT_PART_VALUE, A, &err);
+                mmupt_head_write(whole, MMUPT_TENSOR_LORA_B, MMUPT_PART_VALUE, B, &err);
+                mmupt_head_write_rows(pieces, MMUPT_TENSOR_LORA_A, MMUPT_PART_VALUE, 0, r, A, &err);
+                mmupt_head_write_rows(pieces, MMUPT_TENSOR_LORA_B, MMUPT_PART_VALUE, 0, 20, B, &err);
+                mmupt_head_write_rows(pieces, MMUPT_TENSOR_LORA_B, MMUPT_PART_VALUE, 20, V - 20, B + 20 * r, &err);
+                free(A);
+                free(B);
+            }
+            float *h = floats((size_t) T * d, 1.0), *z1 = malloc(sizeof(float) * T * V), *z2 = malloc(sizeof(float) * T * V);
+            mmupt_head_logits(whole, h, T, z1, &err);
+            mmupt_head_logits(pieces, h, T, z2, &err);
+            CHECK(memcmp(z1, z2, sizeof(float) * T * V) == 0, "%s r=%d: logits after writes in pieces differ", isa, r);
+            float *back = malloc(sizeof(float) * 9 * d);
+            CHECK(mmupt_head_read_rows(pieces, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, 28, 9, back, &err) == MMUPT_OK
+                    && memcmp(back, W + 28 * d, sizeof(float) * 9 * d) == 0, "%s: rows [28, 37) read back differ", isa);
+            CHECK(mmupt_head_read_rows(pieces, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, 30, 8, back, &err)
+                    == MMUPT_ERR_ARGUMENT, "%s: rows [30, 38) of 37 accepted", isa);
+            CHECK(mmupt_head_write_rows(pieces, MMUPT_TENSOR_WEIGHT, MMUPT_PART_VALUE, -1, 2, W, &err)
+                    == MMUPT_ERR_ARGUMENT, "%s: a negative first row accepted", isa);
+            free(W);
+            free(h);
+            free(z1);
+            free(z2);
+            free(back);
+            mmupt_head_destroy(whole);
+            mmupt_head_destroy(pieces);
+        }
+    }
+}
+
 static void test_errors(void) {
     mmupt_error err;
     mmupt_head_desc bad = {0, 4, 0, 0, 1, 1, NULL};
@@ -618,6 +678,7 @@ int main(void) {
     for (int is = 0; is < nisa; is++) {
         if (!isa_supported(isas[is])) continue;
         test_thread_independence(isas[is]);
+        test_row_transfer(isas[is]);
         int bf = strcmp(isas[is], "avx512bf16") == 0;
         test_rounding_error(isas[is], bf ? BF16_LOGP_BOUND : 1e-5, bf ? BF16_GRAD_BOUND : 1e-5);
     }

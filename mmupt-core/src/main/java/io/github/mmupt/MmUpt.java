@@ -52,6 +52,9 @@ public final class MmUpt {
 
     private static final Logger LOG = LoggerFactory.getLogger(MmUpt.class);
 
+    /** The default of {@link Builder#hiddenStateCacheBytes}: 256 MiB. */
+    public static final long DEFAULT_HIDDEN_STATE_CACHE_BYTES = 256L << 20;
+
     private final TrainingSettings settings;
     private final Policy policy;
     private final RolloutSampler sampler;
@@ -205,6 +208,7 @@ public final class MmUpt {
         private int promptsPerMiniBatch = -1;
         private int iterations = 1;
         private int microBatchSequences = 64;
+        private long hiddenStateCacheBytes = DEFAULT_HIDDEN_STATE_CACHE_BYTES;
         private SamplingParams sampling = SamplingParams.mmUpt();
         private PseudoLabeler labeler = MajorityVoteLabeler.standard();
         private AdvantageEstimator advantages = AdvantageEstimator.grpo();
@@ -335,6 +339,21 @@ public final class MmUpt {
          */
         public Builder microBatchSequences(int n) {
             this.microBatchSequences = n;
+            return this;
+        }
+
+        /**
+         * The most bytes of a step's hidden states kept between its passes (scoring, then each PPO iteration), >=
+         * 0; default {@value #DEFAULT_HIDDEN_STATE_CACHE_BYTES} (256 MiB). A step that needs more (its response
+         * tokens x d x 4 bytes) recomputes them per micro-batch instead, so memory stays at most
+         * {@code max(this, micro-batch tokens x d x 4)} whatever the step's size; 0 always recomputes. Bounds
+         * memory, not the result: the trunk is frozen, and recomputing gives the same values.
+         *
+         * @param bytes the new value
+         * @return this builder
+         */
+        public Builder hiddenStateCacheBytes(long bytes) {
+            this.hiddenStateCacheBytes = bytes;
             return this;
         }
 
@@ -508,7 +527,7 @@ public final class MmUpt {
             TrainingSettings settings;
             try {
                 settings = new TrainingSettings(mode, runSteps, promptsPerStep, miniBatch, iterations, microBatchSequences,
-                        sampling, labeler, advantages, equivalence, seed);
+                        sampling, labeler, advantages, equivalence, seed, hiddenStateCacheBytes);
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }

@@ -87,6 +87,21 @@ public final class HeadWeights {
         return weight.clone();
     }
 
+    /**
+     * Copies {@code out.remaining()} elements of W (W0 of a LoRA) from element {@code from} into {@code out},
+     * without copying the whole matrix: a large head moves to native memory in bounded pieces.
+     *
+     * @param from the first element, row-major
+     * @param out where the elements go; its position advances
+     */
+    public void copyWeight(long from, java.nio.FloatBuffer out) {
+        if (from < 0 || from > weight.length - (long) out.remaining()) {
+            throw new IndexOutOfBoundsException("elements [" + from + ", " + (from + out.remaining()) + ") are outside "
+                    + "the weight's " + weight.length);
+        }
+        out.put(weight, (int) from, out.remaining());
+    }
+
     /** {@return a [r x d], a copy; empty for a full head} */
     public float[] loraA() {
         return loraA.clone();

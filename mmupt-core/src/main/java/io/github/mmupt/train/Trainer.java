@@ -15,7 +15,6 @@ import io.github.mmupt.grpo.LossMetrics;
 import io.github.mmupt.grpo.StepPhase;
 import io.github.mmupt.grpo.StepStats;
 import io.github.mmupt.grpo.UpdateResult;
-import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PromptResponse;
@@ -267,7 +266,8 @@ public final class Trainer {
 
     /**
      * Scores the sequences once, then runs {@code iterations} passes of one update per mini-batch of
-     * {@code promptsPerMiniBatch} groups, accumulating over micro-batches.
+     * {@code promptsPerMiniBatch} groups, accumulating over micro-batches. Hidden states live one micro-batch at
+     * a time unless the whole step fits in the hidden-state cache ({@link StepHiddenStates}).
      */
     private TrainOutcome train(List<Sequence> sequences, List<int[]> groups, Map<StepPhase, Duration> times) {
         if (sequences.isEmpty()) {
@@ -275,8 +275,6 @@ public final class Trainer {
             return new TrainOutcome(LossMetrics.EMPTY, List.of(), Double.NaN);
         }
         long t0 = System.nanoTime();
-        HiddenStates hidden = policy.responseHiddenStates(sequences.stream()
-                .map(s -> new PromptResponse(s.prompt(), s.tokens())).toList());
         ImmutableIntArray.Builder targetsB = ImmutableIntArray.builder();
         int[] offsets = new int[sequences.size() + 1];
         for (int i = 0; i < sequences.size(); i++) {
@@ -284,10 +282,32 @@ public final class Trainer {
             offsets[i + 1] = offsets[i] + sequences.get(i).tokens().length();
         }
         ImmutableIntArray targets = targetsB.build();
-        TokenScores old = optimizer.score(hidden, targets, HeadVersion.CURRENT);
+        int[][] miniBatches = miniBatches(groups); // {first micro-batch, end micro-batch, first sequence, end sequence}
+        List<StepHiddenStates.MicroBatch> micro = new ArrayList<>();
+        for (int[] mb : miniBatches) {
+            for (int m0 = mb[2]; m0 < mb[3]; m0 += settings.microBatchSequences()) {
+                micro.add(new StepHiddenStates.MicroBatch(m0, Math.min(mb[3], m0 + settings.microBatchSequences())));
+            }
+        }
+        StepHiddenStates hidden = new StepHiddenStates(policy, sequences.stream()
+                .map(s -> new PromptResponse(s.prompt(), s.tokens())).toList(), micro, targets.length(),
+                settings.hiddenStateCacheBytes());
         boolean kl = optimizer.lossConfig().kl().enabled();
-        ImmutableDoubleArray ref = kl ? optimizer.score(hidden, targets, HeadVersion.REFERENCE).logProbs()
-                : ImmutableDoubleArray.of();
+        double[] oldLogProbs = new double[targets.length()];
+        double[] refLogProbs = new double[kl ? targets.length() : 0];
+        for (int m = 0; m < micro.size(); m++) {
+            int r0 = offsets[micro.get(m).first()];
+            int r1 = offsets[micro.get(m).end()];
+            HiddenStates h = hidden.get(m);
+            ImmutableIntArray y = targets.subArray(r0, r1);
+            System.arraycopy(optimizer.score(h, y, HeadVersion.CURRENT).logProbs().toArray(), 0, oldLogProbs, r0, r1 - r0);
+            if (kl) {
+                System.arraycopy(optimizer.score(h, y, HeadVersion.REFERENCE).logProbs().toArray(), 0, refLogProbs, r0,
+                        r1 - r0);
+            }
+        }
+        ImmutableDoubleArray old = ImmutableDoubleArray.copyOf(oldLogProbs);
+        ImmutableDoubleArray ref = ImmutableDoubleArray.copyOf(refLogProbs);
         double[] tokenAdvantages = new double[offsets[sequences.size()]];
         for (int i = 0; i < sequences.size(); i++) {
             java.util.Arrays.fill(tokenAdvantages, offsets[i], offsets[i + 1], sequences.get(i).advantage());
@@ -298,12 +318,10 @@ public final class Trainer {
 
         LossMetrics total = LossMetrics.EMPTY;
         List<UpdateResult> updates = new ArrayList<>();
-        int groupsPerMiniBatch = settings.promptsPerMiniBatch();
         for (int it = 0; it < settings.iterations(); it++) {
-            for (int g0 = 0; g0 < groups.size(); g0 += groupsPerMiniBatch) {
-                int g1 = Math.min(groups.size(), g0 + groupsPerMiniBatch);
-                int s0 = groups.get(g0)[0];
-                int s1 = groups.get(g1 - 1)[1];
+            for (int[] mb : miniBatches) {
+                int s0 = mb[2];
+                int s1 = mb[3];
                 int[] lengths = new int[s1 - s0];
                 for (int s = s0; s < s1; s++) {
                     lengths[s - s0] = sequences.get(s).tokens().length();
@@ -317,16 +335,14 @@ public final class Trainer {
                     updates.add(new UpdateResult(optimizer.step(), Double.NaN, 1.0, true));
                     continue;
                 }
-                for (int m0 = s0; m0 < s1; m0 += settings.microBatchSequences()) {
-                    int m1 = Math.min(s1, m0 + settings.microBatchSequences());
-                    int r0 = offsets[m0];
-                    int r1 = offsets[m1];
-                    LossBatch micro = new LossBatch(hidden.rows(r0, r1), targets.subArray(r0, r1),
-                            advantages.subArray(r0, r1), old.logProbs().subArray(r0, r1),
-                            kl ? ref.subArray(r0, r1) : ref,
+                for (int m = mb[0]; m < mb[1]; m++) {
+                    int r0 = offsets[micro.get(m).first()];
+                    int r1 = offsets[micro.get(m).end()];
+                    LossBatch batch = new LossBatch(hidden.get(m), targets.subArray(r0, r1),
+                            advantages.subArray(r0, r1), old.subArray(r0, r1), kl ? ref.subArray(r0, r1) : ref,
                             ImmutableDoubleArray.copyOf(java.util.Arrays.copyOfRange(weights, r0 - offsets[s0],
                                     r1 - offsets[s0])));
-                    total = total.plus(optimizer.accumulate(micro));
+                    total = total.plus(optimizer.accumulate(batch));
                 }
                 UpdateResult update = optimizer.update();
                 if (update.skipped() && !Double.isFinite(update.gradNorm())) {
@@ -340,12 +356,33 @@ public final class Trainer {
             }
         }
         times.put(StepPhase.UPDATE, Duration.ofNanos(System.nanoTime() - t1));
-        double meanLogProb = java.util.Arrays.stream(old.logProbs().toArray()).average().orElse(Double.NaN);
+        double meanLogProb = java.util.Arrays.stream(oldLogProbs).average().orElse(Double.NaN);
         return new TrainOutcome(total, updates, meanLogProb);
     }
 
+    /**
+     * Mini-batches of {@code promptsPerMiniBatch} whole groups, each as {first micro-batch, end micro-batch,
+     * first sequence, end sequence}, its sequences cut into micro-batches of {@code microBatchSequences}.
+     */
+    private int[][] miniBatches(List<int[]> groups) {
+        int perMiniBatch = settings.promptsPerMiniBatch();
+        int count = (groups.size() + perMiniBatch - 1) / perMiniBatch;
+        int[][] out = new int[count][];
+        int micro = 0;
+        for (int i = 0; i < count; i++) {
+            int g0 = i * perMiniBatch;
+            int g1 = Math.min(groups.size(), g0 + perMiniBatch);
+            int s0 = groups.get(g0)[0];
+            int s1 = groups.get(g1 - 1)[1];
+            int microBatches = (s1 - s0 + settings.microBatchSequences() - 1) / settings.microBatchSequences();
+            out[i] = new int[] {micro, micro + microBatches, s0, s1};
+            micro += microBatches;
+        }
+        return out;
+    }
+
     /** Describes the first sequence in [s0, s1) with a non-finite old or reference log-prob; null if none. */
-    private static String nonFiniteScores(List<Sequence> sequences, int[] offsets, int s0, int s1, TokenScores old,
+    private static String nonFiniteScores(List<Sequence> sequences, int[] offsets, int s0, int s1, ImmutableDoubleArray old,
             ImmutableDoubleArray ref) {
         for (int s = s0; s < s1; s++) {
             if (sequences.get(s).corrupt()) {
@@ -353,7 +390,7 @@ public final class Trainer {
                         + "model's output went non-finite during sampling (NaN/Inf in the trunk's hidden states or logits)";
             }
             for (int r = offsets[s]; r < offsets[s + 1]; r++) {
-                double o = old.logProbs().get(r);
+                double o = old.get(r);
                 double f = ref == null ? 0.0 : ref.get(r);
                 if (!Double.isFinite(o) || !Double.isFinite(f)) {
                     return "response " + (s - s0) + " to prompt " + sequences.get(s).prompt().id() + " has a non-finite "

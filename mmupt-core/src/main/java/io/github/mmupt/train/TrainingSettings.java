@@ -20,10 +20,12 @@ import io.github.mmupt.vote.PseudoLabeler;
  * @param advantages          the advantage estimator
  * @param equivalence         answer equivalence for gold rewards and monitoring
  * @param seed                the root seed of sampling and data order
+ * @param hiddenStateCacheBytes keep a step's hidden states between its passes when they need at most this many
+ *                            bytes, else recompute them per micro-batch; bounds memory, not the result
  */
 public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep, int promptsPerMiniBatch, int iterations,
         int microBatchSequences, SamplingParams sampling, PseudoLabeler labeler, AdvantageEstimator advantages,
-        AnswerEquivalence equivalence, long seed) {
+        AnswerEquivalence equivalence, long seed, long hiddenStateCacheBytes) {
 
     /**
      * Checks the components; the class description gives the range of each.
@@ -39,6 +41,7 @@ public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep
      * @param advantages the component {@code advantages}, described with the class
      * @param equivalence the component {@code equivalence}, described with the class
      * @param seed the component {@code seed}, described with the class
+     * @param hiddenStateCacheBytes the component {@code hiddenStateCacheBytes}, described with the class
      */
     public TrainingSettings {
         if (mode == null || sampling == null || labeler == null || advantages == null || equivalence == null) {
@@ -47,6 +50,10 @@ public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep
         if (steps < 1 || promptsPerStep < 1 || promptsPerMiniBatch < 1 || iterations < 1 || microBatchSequences < 1) {
             throw new IllegalArgumentException("steps, promptsPerStep, promptsPerMiniBatch, iterations and "
                     + "microBatchSequences must be >= 1");
+        }
+        if (hiddenStateCacheBytes < 0) {
+            throw new IllegalArgumentException("hiddenStateCacheBytes must be >= 0 (0: always recompute), got "
+                    + hiddenStateCacheBytes);
         }
         if (promptsPerStep % promptsPerMiniBatch != 0) {
             throw new IllegalArgumentException("promptsPerStep (" + promptsPerStep + ") must be a multiple of "

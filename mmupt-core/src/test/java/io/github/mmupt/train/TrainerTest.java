@@ -1,6 +1,7 @@
 package io.github.mmupt.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.mmupt.MmUpt;
 import io.github.mmupt.data.Dataset;
@@ -93,6 +94,61 @@ class TrainerTest {
             assertThat(opt.weights()).as("the head is untouched").isEqualTo(before);
             assertThat(MetricsFile.toMap(s)).containsEntry("skipped_updates", 1L);
         }
+    }
+
+    @Test
+    void recomputingHiddenStatesPerMicroBatchTrainsExactlyAsKeepingThem() throws Exception {
+        // two PPO passes over two mini-batches of 3-sequence micro-batches: the streamed run asks the trunk again
+        // for every micro-batch of every pass, and must end with the same head, bit for bit
+        List<Integer> keptRequests = new ArrayList<>();
+        List<Integer> streamedRequests = new ArrayList<>();
+        io.github.mmupt.head.HeadWeights kept;
+        io.github.mmupt.head.HeadWeights streamed;
+        try (GrpoOptimizer opt = optimizer()) {
+            MmUpt.builder().policy(counting(keptRequests)).optimizer(opt).sampler(FakeModels.sampler())
+                    .sampling(FakeModels.sampling()).data(data(8)).promptsPerStep(4).promptsPerMiniBatch(2)
+                    .iterations(2).microBatchSequences(3).steps(2).build().run();
+            kept = opt.weights();
+        }
+        try (GrpoOptimizer opt = optimizer()) {
+            MmUpt.builder().policy(counting(streamedRequests)).optimizer(opt).sampler(FakeModels.sampler())
+                    .sampling(FakeModels.sampling()).data(data(8)).promptsPerStep(4).promptsPerMiniBatch(2)
+                    .iterations(2).microBatchSequences(3).steps(2).hiddenStateCacheBytes(0).build().run();
+            streamed = opt.weights();
+        }
+        assertThat(streamed).isEqualTo(kept);
+        // 4 prompts x 6 responses per step in mini-batches of 12 sequences: 4 micro-batches of 3 per pass
+        assertThat(keptRequests).as("kept: each micro-batch computed once per step").hasSize(2 * 8).containsOnly(3);
+        assertThat(streamedRequests).as("streamed: once to score, once per pass").hasSize(2 * 8 * 3).containsOnly(3);
+        assertThatThrownBy(() -> MmUpt.builder().hiddenStateCacheBytes(-1).policy(FakeModels.policy("m"))
+                .optimizer(optimizer()).sampler(FakeModels.sampler()).sampling(FakeModels.sampling()).data(data(8)).promptsPerStep(4).build())
+                .hasMessageContaining("hiddenStateCacheBytes must be >= 0");
+    }
+
+    /** The fake policy, recording how many sequences each request asked for. */
+    private static Policy counting(List<Integer> requests) {
+        Policy inner = FakeModels.policy("m");
+        return new Policy() {
+            @Override
+            public io.github.mmupt.policy.PolicySpec spec() {
+                return inner.spec();
+            }
+
+            @Override
+            public io.github.mmupt.policy.Tokenizer tokenizer() {
+                return inner.tokenizer();
+            }
+
+            @Override
+            public io.github.mmupt.policy.HiddenStates responseHiddenStates(List<io.github.mmupt.policy.PromptResponse> s) {
+                requests.add(s.size());
+                return inner.responseHiddenStates(s);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
     }
 
     @Test

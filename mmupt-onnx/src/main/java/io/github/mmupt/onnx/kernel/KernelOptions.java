@@ -27,8 +27,11 @@ package io.github.mmupt.onnx.kernel;
  *                    1024 (below T = 160 the 16-token floor makes it 16 / T: 16% at T = 100). Larger chunks
  *                    read the head fewer times and use more memory; 5%, the earlier cap, cost a quarter of
  *                    the throughput at T = 512 (16-token chunks).
+ * @param memoryLimitBytes the most native memory a head may take, checked before anything is allocated
+ *                    ({@link NativeHead#bytesNeeded}); 0, the default, uses what the machine has available
+ *                    (Linux's MemAvailable, lowered to a cgroup's remaining limit)
  */
-public record KernelOptions(int threads, String isa, int chunkTokens) {
+public record KernelOptions(int threads, String isa, int chunkTokens, long memoryLimitBytes) {
 
     /**
      * Checks the options: threads in [0, 256] (0 = all cores), a known instruction set name or null, chunk tokens
@@ -37,6 +40,7 @@ public record KernelOptions(int threads, String isa, int chunkTokens) {
      * @param threads the component {@code threads}, described with the class
      * @param isa the component {@code isa}, described with the class
      * @param chunkTokens the component {@code chunkTokens}, described with the class
+     * @param memoryLimitBytes the component {@code memoryLimitBytes}, described with the class
      */
     public KernelOptions {
         if (threads < 0 || threads > 256) {
@@ -51,6 +55,21 @@ public record KernelOptions(int threads, String isa, int chunkTokens) {
             throw new IllegalArgumentException("chunkTokens must be 0 (automatic) or a positive multiple of 16, got "
                     + chunkTokens);
         }
+        if (memoryLimitBytes < 0) {
+            throw new IllegalArgumentException("memoryLimitBytes must be >= 0 (0 = what the machine has available), got "
+                    + memoryLimitBytes);
+        }
+    }
+
+    /**
+     * Options with {@code threads}, {@code isa} and {@code chunkTokens} and no memory limit of their own.
+     *
+     * @param threads the component {@code threads}, described with the class
+     * @param isa the component {@code isa}, described with the class
+     * @param chunkTokens the component {@code chunkTokens}, described with the class
+     */
+    public KernelOptions(int threads, String isa, int chunkTokens) {
+        this(threads, isa, chunkTokens, 0);
     }
 
     /**
@@ -59,7 +78,7 @@ public record KernelOptions(int threads, String isa, int chunkTokens) {
      * @return all cores, the best instruction set of this CPU, automatic chunk size
      */
     public static KernelOptions defaults() {
-        return new KernelOptions(0, null, 0);
+        return new KernelOptions(0, null, 0, 0);
     }
 
     /**
@@ -69,7 +88,7 @@ public record KernelOptions(int threads, String isa, int chunkTokens) {
      * @return the changed options
      */
     public KernelOptions withThreads(int n) {
-        return new KernelOptions(n, isa, chunkTokens);
+        return new KernelOptions(n, isa, chunkTokens, memoryLimitBytes);
     }
 
     /**
@@ -80,7 +99,7 @@ public record KernelOptions(int threads, String isa, int chunkTokens) {
      * @return the changed options
      */
     public KernelOptions withIsa(String name) {
-        return new KernelOptions(threads, name, chunkTokens);
+        return new KernelOptions(threads, name, chunkTokens, memoryLimitBytes);
     }
 
     /**
@@ -100,6 +119,16 @@ public record KernelOptions(int threads, String isa, int chunkTokens) {
      * @return the changed options
      */
     public KernelOptions withChunkTokens(int tokens) {
-        return new KernelOptions(threads, isa, tokens);
+        return new KernelOptions(threads, isa, tokens, memoryLimitBytes);
+    }
+
+    /**
+     * These options with a native memory limit for each head (0: what the machine has available).
+     *
+     * @param bytes the most bytes a head may take
+     * @return the changed options
+     */
+    public KernelOptions withMemoryLimit(long bytes) {
+        return new KernelOptions(threads, isa, chunkTokens, bytes);
     }
 }

@@ -47,11 +47,16 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         }
         this.lossConfig = lossConfig;
         this.adamW = adamW;
+        boolean kl = lossConfig.kl().enabled();
+        // both heads together, before either is allocated: at 7B scale they are 8.7 and 2.2 GB
+        NativeMemory.require(NativeHead.bytesNeeded(initial.shape(), true, options)
+                + (kl ? NativeHead.bytesNeeded(initial.shape(), false, options) : 0),
+                NativeHead.describe(initial.shape(), true) + (kl ? " with its frozen KL reference" : ""), options);
         NativeHead trained = NativeHead.create(initial.shape(), true, options);
         NativeHead frozen = null;
         try {
             upload(trained, initial);
-            if (lossConfig.kl().enabled()) {
+            if (kl) {
                 frozen = NativeHead.create(initial.shape(), false, options);
                 upload(frozen, initial);
             }
@@ -66,18 +71,47 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         this.reference = frozen;
     }
 
+    /** Rows moved per native call when a tensor goes in or out: 16 MiB at most, whatever the head's size. */
+    private static final long TRANSFER_BYTES = 16L << 20;
+
     static void upload(NativeHead head, HeadWeights weights) {
-        head.write(HeadTensor.WEIGHT, TensorPart.VALUE, direct(weights.weight()));
+        long d = head.columns(HeadTensor.WEIGHT);
+        FloatBuffer buffer = transferBuffer(head, HeadTensor.WEIGHT);
+        long step = buffer.capacity() / d;
+        for (long row = 0; row < head.rows(HeadTensor.WEIGHT); row += step) {
+            long rows = Math.min(step, head.rows(HeadTensor.WEIGHT) - row);
+            buffer.clear().limit((int) (rows * d));
+            weights.copyWeight(row * d, buffer);
+            buffer.flip();
+            head.writeRows(HeadTensor.WEIGHT, TensorPart.VALUE, row, rows, buffer);
+        }
         if (weights.shape().isLora()) {
-            head.write(HeadTensor.LORA_A, TensorPart.VALUE, direct(weights.loraA()));
-            head.write(HeadTensor.LORA_B, TensorPart.VALUE, direct(weights.loraB()));
+            write(head, HeadTensor.LORA_A, TensorPart.VALUE, weights.loraA());
+            write(head, HeadTensor.LORA_B, TensorPart.VALUE, weights.loraB());
         }
     }
 
-    private static FloatBuffer direct(float[] values) {
-        FloatBuffer b = DirectScratch.newFloats(values.length);
-        b.put(values).flip();
-        return b;
+    /** A direct buffer of a whole number of the tensor's rows, at most {@link #TRANSFER_BYTES} (one row at least). */
+    private static FloatBuffer transferBuffer(NativeHead head, HeadTensor tensor) {
+        long cols = Math.max(1, head.columns(tensor));
+        long rows = Math.max(1, Math.min(head.rows(tensor), TRANSFER_BYTES / Float.BYTES / cols));
+        return DirectScratch.newFloats(rows * cols);
+    }
+
+    /** Writes a tensor part from a heap array, through a bounded buffer. */
+    private static void write(NativeHead head, HeadTensor tensor, TensorPart part, float[] values) {
+        long cols = head.columns(tensor);
+        if (cols == 0) {
+            return;
+        }
+        FloatBuffer buffer = transferBuffer(head, tensor);
+        long step = buffer.capacity() / cols;
+        for (long row = 0; row < head.rows(tensor); row += step) {
+            long rows = Math.min(step, head.rows(tensor) - row);
+            buffer.clear();
+            buffer.put(values, (int) (row * cols), (int) (rows * cols)).flip();
+            head.writeRows(tensor, part, row, rows, buffer);
+        }
     }
 
     /**
@@ -139,9 +173,9 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         state.requireUsable(); // checked whole before the first write, so a bad state changes nothing
         for (String name : OptimizerState.trainedNames(shape())) {
             HeadTensor tensor = tensor(name);
-            head.write(tensor, TensorPart.VALUE, direct(state.tensor(name)));
-            head.write(tensor, TensorPart.ADAM_M, direct(state.tensor("adam_m." + name)));
-            head.write(tensor, TensorPart.ADAM_V, direct(state.tensor("adam_v." + name)));
+            write(head, tensor, TensorPart.VALUE, state.tensor(name));
+            write(head, tensor, TensorPart.ADAM_M, state.tensor("adam_m." + name));
+            write(head, tensor, TensorPart.ADAM_V, state.tensor("adam_v." + name));
         }
         head.setStep(state.step());
         head.zeroGradient();
@@ -160,11 +194,21 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         return read(tensor, TensorPart.VALUE);
     }
 
+    /** A tensor part into a heap array, through a bounded buffer (a heap array holds up to 2^31 - 1 floats). */
     private float[] read(HeadTensor tensor, TensorPart part) {
-        FloatBuffer b = DirectScratch.newFloats(head.elements(tensor));
-        head.read(tensor, part, b);
-        float[] out = new float[b.capacity()];
-        b.get(out);
+        long cols = head.columns(tensor);
+        float[] out = new float[Math.toIntExact(head.elements(tensor))];
+        if (cols == 0) {
+            return out;
+        }
+        FloatBuffer buffer = transferBuffer(head, tensor);
+        long step = buffer.capacity() / cols;
+        for (long row = 0; row < head.rows(tensor); row += step) {
+            long rows = Math.min(step, head.rows(tensor) - row);
+            buffer.clear().limit((int) (rows * cols));
+            head.readRows(tensor, part, row, rows, buffer);
+            buffer.get(out, (int) (row * cols), (int) (rows * cols));
+        }
         return out;
     }
 

@@ -97,10 +97,36 @@ public final class NativeHead implements AutoCloseable {
         if (shape == null || options == null) {
             throw new IllegalArgumentException("shape and options must not be null");
         }
-        NativeLibrary.load();
+        NativeMemory.require(bytesNeeded(shape, trainable, options), describe(shape, trainable), options);
         long handle = create(shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), (float) shape.loraAlpha(),
                 trainable, options.threads(), options.isa());
         return new NativeHead(shape, trainable, options, handle);
+    }
+
+    /**
+     * The native memory a head of this shape takes, computed by the kernel without allocating: the weights, the
+     * LoRA factors, for a trainable head the gradient and AdamW's two moments, and the bf16 copies of the bf16
+     * path; rows padded to 16 floats. {@link #create} checks it against {@link KernelOptions#memoryLimitBytes()}
+     * before allocating anything.
+     *
+     * @param shape the head's shape
+     * @param trainable whether it keeps a gradient and AdamW moments
+     * @param options the kernel's settings (the instruction set decides the bf16 copies)
+     * @return bytes
+     * @throws UnsatisfiedLinkError when the native library cannot be loaded
+     */
+    public static long bytesNeeded(HeadShape shape, boolean trainable, KernelOptions options) {
+        NativeLibrary.load();
+        long bytes = bytes(shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), trainable, options.isa());
+        if (bytes < 0) {
+            throw new IllegalArgumentException("not a valid head shape for the kernel: " + shape);
+        }
+        return bytes;
+    }
+
+    static String describe(HeadShape shape, boolean trainable) {
+        return (trainable ? "a trainable" : "a frozen") + " head [V=" + shape.vocabSize() + " x d=" + shape.hiddenSize()
+                + (shape.isLora() ? ", LoRA rank " + shape.loraRank() : "") + "]";
     }
 
     /** {@return the head's shape} */
@@ -137,27 +163,86 @@ public final class NativeHead implements AutoCloseable {
     }
 
     /**
-     * Copies a tensor part in from {@code values}: [V x d], [r x d] or [V x r], row-major.
+     * Copies a whole tensor part in from {@code values}: [V x d], [r x d] or [V x r], row-major. A tensor over
+     * 2^31 bytes does not fit one buffer: use {@link #writeRows}.
      *
      * @param tensor which tensor
      * @param part its parameters, gradient or a moment
      * @param values the values, row-major, at least as many as the tensor has (direct, native order)
      */
     public void write(HeadTensor tensor, TensorPart part, FloatBuffer values) {
-        FloatBuffer v = floats(values, elements(tensor), "values", false);
-        run(h -> write(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v));
+        writeRows(tensor, part, 0, rows(tensor), values);
     }
 
     /**
-     * Copies a tensor part out into {@code out}.
+     * Copies rows [firstRow, firstRow + rowCount) of a tensor part in from {@code values}, so that a head of any
+     * size is moved through a bounded buffer.
+     *
+     * @param tensor which tensor
+     * @param part its parameters, gradient or a moment
+     * @param firstRow the first row
+     * @param rowCount how many rows
+     * @param values rowCount rows of the tensor's width, row-major (direct, native order)
+     */
+    public void writeRows(HeadTensor tensor, TensorPart part, long firstRow, long rowCount, FloatBuffer values) {
+        FloatBuffer v = floats(values, checkRows(tensor, firstRow, rowCount) * columns(tensor), "values", false);
+        run(h -> write(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(),
+                firstRow, rowCount, v));
+    }
+
+    /**
+     * Copies a whole tensor part out into {@code out} (see {@link #readRows} for tensors over 2^31 bytes).
      *
      * @param tensor which tensor
      * @param part its parameters, gradient or a moment
      * @param out where the values go, row-major (direct, native order)
      */
     public void read(HeadTensor tensor, TensorPart part, FloatBuffer out) {
-        FloatBuffer v = floats(out, elements(tensor), "out", false);
-        run(h -> read(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(), v));
+        readRows(tensor, part, 0, rows(tensor), out);
+    }
+
+    /**
+     * Copies rows [firstRow, firstRow + rowCount) of a tensor part out into {@code out}.
+     *
+     * @param tensor which tensor
+     * @param part its parameters, gradient or a moment
+     * @param firstRow the first row
+     * @param rowCount how many rows
+     * @param out where rowCount rows go, row-major (direct, native order)
+     */
+    public void readRows(HeadTensor tensor, TensorPart part, long firstRow, long rowCount, FloatBuffer out) {
+        FloatBuffer v = floats(out, checkRows(tensor, firstRow, rowCount) * columns(tensor), "out", false);
+        run(h -> read(h, shape.vocabSize(), shape.hiddenSize(), shape.loraRank(), tensor.ordinal(), part.ordinal(),
+                firstRow, rowCount, v));
+    }
+
+    private long checkRows(HeadTensor tensor, long firstRow, long rowCount) {
+        long rows = rows(tensor);
+        if (firstRow < 0 || rowCount < 0 || firstRow > rows - rowCount) {
+            throw new IllegalArgumentException("rows [" + firstRow + ", " + (firstRow + rowCount) + ") are outside the "
+                    + tensor + " tensor's " + rows + " rows");
+        }
+        return rowCount;
+    }
+
+    /**
+     * Rows of a tensor: V for the weight and B, r for A.
+     *
+     * @param tensor which tensor
+     * @return its rows
+     */
+    public long rows(HeadTensor tensor) {
+        return tensor == HeadTensor.LORA_A ? shape.loraRank() : shape.vocabSize();
+    }
+
+    /**
+     * Columns of a tensor: d for the weight and A, r for B.
+     *
+     * @param tensor which tensor
+     * @return its columns
+     */
+    public long columns(HeadTensor tensor) {
+        return tensor == HeadTensor.LORA_B ? shape.loraRank() : shape.hiddenSize();
     }
 
     /**
@@ -306,6 +391,15 @@ public final class NativeHead implements AutoCloseable {
         return call(h -> workspaceBytes(h));
     }
 
+    /**
+     * Native memory this head holds for its tensors (what {@link #bytesNeeded} said it would).
+     *
+     * @return bytes
+     */
+    public long ownedBytes() {
+        return call(h -> ownedBytes(h));
+    }
+
     /** {@return whether the head is open (not yet closed)} */
     public boolean isOpen() {
         return state.handle != 0;
@@ -377,9 +471,15 @@ public final class NativeHead implements AutoCloseable {
 
     private static native void destroy(long handle);
 
-    private static native void write(long handle, int vocab, int hidden, int rank, int tensor, int part, FloatBuffer v);
+    private static native void write(long handle, int vocab, int hidden, int rank, int tensor, int part, long firstRow,
+            long rowCount, FloatBuffer v);
 
-    private static native void read(long handle, int vocab, int hidden, int rank, int tensor, int part, FloatBuffer v);
+    private static native void read(long handle, int vocab, int hidden, int rank, int tensor, int part, long firstRow,
+            long rowCount, FloatBuffer v);
+
+    private static native long bytes(int vocab, int hidden, int rank, boolean trainable, String isa);
+
+    private static native long ownedBytes(long handle);
 
     private static native long step(long handle);
 

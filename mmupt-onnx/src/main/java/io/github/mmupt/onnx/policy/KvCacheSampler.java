@@ -38,7 +38,9 @@ import java.util.SplittableRandom;
  *
  * <p>Determinism: response b of prompt i draws from its own random stream, derived from (seed, i, b).
  * Threading: one call at a time; the head must not be updated during a call. Memory: its per-call buffers are
- * reused from call to call, so steady sampling allocates no new direct memory after the first call.
+ * reused from call to call, so steady sampling allocates no new direct memory after the first call; a group's KV
+ * cache is bounded by {@link PolicyOptions#kvCacheBudgetBytes()}, and a call whose group cannot fit (N responses
+ * x (prompt + maxNewTokens) positions) is refused before anything is decoded, the error naming every factor.
  */
 public final class KvCacheSampler implements RolloutSampler {
 
@@ -94,24 +96,32 @@ public final class KvCacheSampler implements RolloutSampler {
                     + "loss temperature " + head.temperature() + ": recorded log-probs would not be the "
                     + "ones training uses (MM-UPT divides logits by the rollout temperature in both)");
         }
+        // every prompt is encoded and checked before any decoding, so a group that cannot fit fails the call at once
+        List<EncodedPrompt> encoded = new ArrayList<>(prompts.size());
+        for (Prompt prompt : prompts) {
+            EncodedPrompt e = policy.encode(prompt);
+            policy.checkLength(prompt, e.ids().length(), params.maxNewTokens(), "new");
+            policy.checkKvCache(prompt, params.responsesPerPrompt(), e.ids().length() + params.maxNewTokens());
+            encoded.add(e);
+        }
         List<RolloutGroup> groups = new ArrayList<>(prompts.size());
         for (int i = 0; i < prompts.size(); i++) {
-            groups.add(sampleGroup(prompts.get(i), i, params, seed));
+            groups.add(sampleGroup(prompts.get(i), encoded.get(i), i, params, seed));
+            encoded.set(i, null); // its pixels are no longer needed
         }
         return groups;
     }
 
-    private RolloutGroup sampleGroup(Prompt prompt, int promptIndex, SamplingParams params, long seed) {
+    private RolloutGroup sampleGroup(Prompt prompt, EncodedPrompt encoded, int promptIndex, SamplingParams params,
+            long seed) {
         int n = params.responsesPerPrompt();
         int d = policy.spec().hiddenSize();
         int v = policy.spec().vocabSize();
         int pad = policy.family().padToken();
-        EncodedPrompt encoded = policy.encode(prompt);
         PromptPositions positions = encoded.positions();
         TrunkSessions sessions = policy.sessions();
         int p = encoded.ids().length();
         int maxNew = params.maxNewTokens();
-        policy.checkLength(prompt, p, maxNew, "new");
         int[] stops = params.stopTokenIds().isEmpty() ? policy.spec().endOfSequence().toArray()
                 : params.stopTokenIds().toArray();
         SplittableRandom[] rngs = new SplittableRandom[n];

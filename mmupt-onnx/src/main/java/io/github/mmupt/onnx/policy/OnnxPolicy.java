@@ -67,11 +67,13 @@ public final class OnnxPolicy implements Policy {
     private final TrunkSessions sessions;
     private final String providerInUse;
     private final ScratchBuffers scratch = new ScratchBuffers();
+    private final long kvCacheBudget;
     private boolean closed;
 
     private OnnxPolicy(ModelFamily family, OnnxModel originalDecoder, HeadWeights initialHead, String modelId,
-            TrunkSessions sessions, String providerInUse) {
+            TrunkSessions sessions, String providerInUse, long kvCacheBudget) {
         this.family = family;
+        this.kvCacheBudget = kvCacheBudget;
         this.originalDecoder = originalDecoder;
         this.initialHead = initialHead;
         this.sessions = sessions;
@@ -137,7 +139,8 @@ public final class OnnxPolicy implements Policy {
             OrtSession ds = open(env, detached.trunk(), so, opened);
             TrunkSessions sessions = new TrunkSessions(env, vs, es, ds, family.names(), family.shape(),
                     options.runListener());
-            return new OnnxPolicy(family, decoderModel, detached.head(), modelId, sessions, provider);
+            return new OnnxPolicy(family, decoderModel, detached.head(), modelId, sessions, provider,
+                    options.effectiveKvCacheBudget());
         } catch (OrtException e) {
             opened.forEach(TrunkSessions::closeQuietly);
             throw new IOException("ONNX Runtime could not load " + dir + ": " + e.getMessage(), e);
@@ -197,8 +200,14 @@ public final class OnnxPolicy implements Policy {
         for (PromptResponse pr : sequences) {
             rows += pr.responseTokens().length();
         }
+        if (rows * d > Integer.MAX_VALUE - 8) {
+            // one Java buffer holds at most 2^31 - 1 floats; the trainer asks per micro-batch, so this is a setting
+            throw new IllegalArgumentException(sequences.size() + " sequences with " + rows + " response tokens need "
+                    + rows + " x d=" + d + " = " + rows * d + " floats of hidden states, more than one Java buffer holds "
+                    + "(2^31 - 1): ask for fewer sequences at a time (MmUpt.Builder.microBatchSequences)");
+        }
         // the result belongs to the caller: a heap buffer, which the garbage collector accounts for
-        FloatBuffer out = FloatBuffer.allocate(Math.toIntExact(rows * d));
+        FloatBuffer out = FloatBuffer.allocate((int) (rows * d));
         int at = 0;
         for (PromptResponse pr : sequences) {
             EncodedPrompt prompt = encode(pr.prompt());
@@ -288,6 +297,29 @@ public final class OnnxPolicy implements Policy {
             throw new IllegalArgumentException("prompt " + prompt.id() + ": " + promptTokens + " prompt tokens plus "
                     + tokens + " " + what + " tokens exceed the model's " + max + " positions");
         }
+    }
+
+    /**
+     * Fails, naming every factor, when a decoding batch of {@code batch} sequences of up to {@code length} tokens
+     * would need a KV cache over the budget (the past and the present both live during a step).
+     */
+    void checkKvCache(Prompt prompt, int batch, int length) {
+        long bytes = kvCacheBytes(batch, length);
+        if (bytes > kvCacheBudget) {
+            var t = family.shape();
+            throw new IllegalArgumentException("prompt " + prompt.id() + ": decoding " + batch + " responses of up to "
+                    + length + " tokens (prompt and new) needs a KV cache of " + bytes + " bytes = 2 (past and present) x "
+                    + batch + " sequences x " + length + " positions x " + t.layers() + " layers x 2 (keys and values) x "
+                    + t.kvHeads() + " kv heads x " + t.headDim() + " head dim x 4 bytes (float32), over the budget of "
+                    + kvCacheBudget + " bytes (PolicyOptions.withKvCacheBudget): sample fewer responses at a time, "
+                    + "fewer new tokens, or raise the budget");
+        }
+    }
+
+    /** Bytes of the past and present KV caches of a decoding batch at its longest. */
+    long kvCacheBytes(int batch, int length) {
+        var shape = family.shape();
+        return 2L * batch * length * shape.layers() * 2L * shape.kvHeads() * shape.headDim() * Float.BYTES;
     }
 
     void checkTokens(ImmutableIntArray ids, String what) {

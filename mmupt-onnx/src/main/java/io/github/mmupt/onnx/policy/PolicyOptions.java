@@ -7,8 +7,15 @@ package io.github.mmupt.onnx.policy;
  * @param intraOpThreads ONNX Runtime's intra-op threads, &gt;= 1; default 1 so the trunk does not compete with
  *                       the head kernel's threads on a small machine (worker spinning is always disabled)
  * @param runListener    told how long each graph run took (default: nobody)
+ * @param kvCacheBudgetBytes the most bytes the KV cache of one decoding batch may take, counting the past and the
+ *                       present that coexist during a step; 0 (the default) means half the machine's physical
+ *                       memory, at most 8 GiB. A group that cannot fit is refused before sampling starts.
  */
-public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunListener runListener) {
+public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunListener runListener,
+        long kvCacheBudgetBytes) {
+
+    /** The most the default KV-cache budget grants: 8 GiB. */
+    public static final long MAX_DEFAULT_KV_BUDGET = 8L << 30;
 
     /**
      * Checks the options: a provider, and at least one intra-op thread.
@@ -16,6 +23,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @param provider the component {@code provider}, described with the class
      * @param intraOpThreads the component {@code intraOpThreads}, described with the class
      * @param runListener the component {@code runListener}, described with the class
+     * @param kvCacheBudgetBytes the component {@code kvCacheBudgetBytes}, described with the class
      */
     public PolicyOptions {
         if (provider == null || runListener == null) {
@@ -24,11 +32,32 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
         }
+        if (kvCacheBudgetBytes < 0) {
+            throw new IllegalArgumentException("kvCacheBudgetBytes must be >= 0 (0: the default), got "
+                    + kvCacheBudgetBytes);
+        }
+    }
+
+    /**
+     * The KV-cache budget in force: the configured one, or half the physical memory, at most
+     * {@link #MAX_DEFAULT_KV_BUDGET}.
+     *
+     * @return bytes
+     */
+    public long effectiveKvCacheBudget() {
+        if (kvCacheBudgetBytes > 0) {
+            return kvCacheBudgetBytes;
+        }
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return Math.min(MAX_DEFAULT_KV_BUDGET, os.getTotalMemorySize() / 2);
+        }
+        return MAX_DEFAULT_KV_BUDGET;
     }
 
     /** {@return the CPU provider with one intra-op thread and no run listener} */
     public static PolicyOptions defaults() {
-        return new PolicyOptions(ExecutionProvider.CPU, 1, RunListener.NONE);
+        return new PolicyOptions(ExecutionProvider.CPU, 1, RunListener.NONE, 0);
     }
 
     /**
@@ -38,7 +67,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @return the changed options
      */
     public PolicyOptions withProvider(ExecutionProvider p) {
-        return new PolicyOptions(p, intraOpThreads, runListener);
+        return new PolicyOptions(p, intraOpThreads, runListener, kvCacheBudgetBytes);
     }
 
     /**
@@ -48,7 +77,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @return the changed options
      */
     public PolicyOptions withIntraOpThreads(int n) {
-        return new PolicyOptions(provider, n, runListener);
+        return new PolicyOptions(provider, n, runListener, kvCacheBudgetBytes);
     }
 
     /**
@@ -58,6 +87,16 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @return the changed options
      */
     public PolicyOptions withRunListener(RunListener listener) {
-        return new PolicyOptions(provider, intraOpThreads, listener);
+        return new PolicyOptions(provider, intraOpThreads, listener, kvCacheBudgetBytes);
+    }
+
+    /**
+     * These options with a KV-cache budget for a decoding batch (0: the default).
+     *
+     * @param bytes the budget
+     * @return the changed options
+     */
+    public PolicyOptions withKvCacheBudget(long bytes) {
+        return new PolicyOptions(provider, intraOpThreads, runListener, bytes);
     }
 }

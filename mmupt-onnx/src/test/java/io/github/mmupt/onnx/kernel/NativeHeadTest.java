@@ -240,4 +240,48 @@ class NativeHeadTest {
         assertThat(error).hasMessageContaining("boom").hasMessageContaining(NativeLibrary.PATH_PROPERTY)
                 .hasMessageContaining(NativeLibrary.resourcePath());
     }
+    @Test
+    void rowsMoveInPiecesAndOutOfRangeRowsAreRefused() {
+        try (NativeHead head = NativeHead.create(SHAPE, true, KernelOptions.defaults())) {
+            float[] w = weights.weight();
+            for (int row = 0; row < V; row += 7) {
+                int rows = Math.min(7, V - row);
+                head.writeRows(HeadTensor.WEIGHT, TensorPart.VALUE, row, rows,
+                        direct(java.util.Arrays.copyOfRange(w, row * D, (row + rows) * D)));
+            }
+            FloatBuffer whole = DirectScratch.newFloats(V * D);
+            head.read(HeadTensor.WEIGHT, TensorPart.VALUE, whole);
+            float[] back = new float[V * D];
+            whole.get(back);
+            assertThat(back).containsExactly(w);
+            FloatBuffer three = DirectScratch.newFloats(3 * D);
+            head.readRows(HeadTensor.WEIGHT, TensorPart.VALUE, 47, 3, three);
+            assertThat(three.get(0)).isEqualTo(w[47 * D]);
+            assertThatThrownBy(() -> head.readRows(HeadTensor.WEIGHT, TensorPart.VALUE, 48, 3, three))
+                    .hasMessageContaining("rows [48, 51) are outside the WEIGHT tensor's 50 rows");
+            assertThatThrownBy(() -> head.writeRows(HeadTensor.WEIGHT, TensorPart.VALUE, 0, 4, three))
+                    .hasMessageContaining("values has 24 floats remaining, 32 needed");
+            assertThat(head.ownedBytes()).isEqualTo(NativeHead.bytesNeeded(SHAPE, true, KernelOptions.defaults()));
+        }
+    }
+
+    @Test
+    void aHeadOverTheMemoryLimitIsRefusedBeforeAnythingIsAllocated() {
+        // Qwen2.5-VL-7B's head trained with AdamW: 152,064 x 3,584 floats, four times
+        HeadShape qwen7b = HeadShape.full(152_064, 3_584);
+        long needed = NativeHead.bytesNeeded(qwen7b, true, KernelOptions.defaults());
+        assertThat(needed).isEqualTo(4L * 152_064 * 3_584 * 4);
+        assertThatThrownBy(() -> NativeHead.create(qwen7b, true, KernelOptions.defaults().withMemoryLimit(1L << 30)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("a trainable head [V=152064 x d=3584] needs 8.12 GiB of native memory")
+                .hasMessageContaining("more than the 1.00 GiB KernelOptions.memoryLimitBytes allows");
+        HeadWeights small = HeadWeights.full(SHAPE, new float[V * D]);
+        GrpoLossConfig withKl = GrpoLossConfig.mmUpt(); // its KL term keeps a frozen reference head
+        long both = NativeHead.bytesNeeded(SHAPE, true, KernelOptions.defaults())
+                + NativeHead.bytesNeeded(SHAPE, false, KernelOptions.defaults());
+        assertThatThrownBy(() -> new NativeGrpoOptimizer(small, withKl, AdamWConfig.mmUpt(),
+                KernelOptions.defaults().withMemoryLimit(both - 1)))
+                .hasMessageContaining("with its frozen KL reference");
+        new NativeGrpoOptimizer(small, withKl, AdamWConfig.mmUpt(), KernelOptions.defaults().withMemoryLimit(both)).close();
+    }
 }

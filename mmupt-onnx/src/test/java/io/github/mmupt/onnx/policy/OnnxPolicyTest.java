@@ -31,6 +31,7 @@ import io.github.mmupt.rollout.SamplingParams;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -206,6 +207,37 @@ class OnnxPolicyTest {
             SamplingParams tooLong = params(2, 1000);
             assertThatThrownBy(() -> sampler.sample(TinyModels.prompts(1), tooLong, 1))
                     .hasMessageContaining("exceed the model's 128 positions");
+        }
+    }
+
+    @Test
+    void aGroupWhoseKvCacheExceedsTheBudgetIsRefusedBeforeAnythingIsDecoded() throws Exception {
+        Path m = TinyModels.write(dir.resolve("kv"), 4);
+        // a budget that fits 4 responses of the longest length below but not 5
+        long fourFit;
+        String factors;
+        try (OnnxPolicy probe = OnnxPolicy.open(m, PolicyOptions.defaults())) {
+            int p = probe.encode(TinyModels.prompts(1).get(0)).ids().length();
+            fourFit = probe.kvCacheBytes(4, p + 6);
+            var shape = probe.family().shape();
+            factors = "2 (past and present) x 5 sequences x " + (p + 6) + " positions x " + shape.layers()
+                    + " layers x 2 (keys and values) x " + shape.kvHeads() + " kv heads x " + shape.headDim()
+                    + " head dim x 4 bytes (float32)";
+        }
+        List<Long> runs = new ArrayList<>();
+        PolicyOptions options = PolicyOptions.defaults().withKvCacheBudget(fourFit).withRunListener((graph, nanos) -> runs.add(nanos));
+        try (OnnxPolicy policy = OnnxPolicy.open(m, options);
+                GrpoOptimizer head = new NativeGrpoOptimizer(policy.initialHead(), LOSS, AdamWConfig.mmUpt(),
+                        KernelOptions.defaults())) {
+            KvCacheSampler sampler = new KvCacheSampler(policy, head, AnswerExtractor.boxed());
+            assertThat(sampler.sample(TinyModels.prompts(1), params(4, 6), 1)).hasSize(1);
+            runs.clear();
+            // five responses do not fit: refused before any graph runs, whichever prompt it is
+            assertThatThrownBy(() -> sampler.sample(TinyModels.prompts(2), params(5, 6), 1))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("decoding 5 responses of up to")
+                    .hasMessageContaining(factors + ", over the budget of " + fourFit + " bytes");
+            assertThat(runs).as("no graph ran before the refusal").isEmpty();
         }
     }
 
