@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +65,7 @@ public final class MmUpt {
     private final Path checkpointDirectory;
     private final int checkpointEvery;
     private final boolean resume;
+    private final BooleanSupplier stopRequested;
 
     private MmUpt(Builder b, TrainingSettings settings) {
         this.settings = settings;
@@ -75,6 +77,7 @@ public final class MmUpt {
         this.checkpointDirectory = b.checkpointDirectory;
         this.checkpointEvery = b.checkpointEvery;
         this.resume = b.resume;
+        this.stopRequested = b.stopRequested;
     }
 
     /** {@return a builder with the defaults its setters document} */
@@ -153,7 +156,7 @@ public final class MmUpt {
     }
 
     /**
-     * Runs to the configured number of steps.
+     * Runs to the configured number of steps, or until {@link Builder#stopWhen} asks it to stop.
      *
      * @return the statistics of every step run by this call and the trained head
      * @throws IOException when a checkpoint cannot be read or written
@@ -167,6 +170,15 @@ public final class MmUpt {
             l.onStart(trainer.completedSteps(), settings.steps());
         }
         while (trainer.hasNext()) {
+            if (stopRequested.getAsBoolean()) {
+                // between steps the state is consistent: save it (unless that step's checkpoint exists) and return
+                if (store != null && !steps.isEmpty() && trainer.completedSteps() % checkpointEvery != 0) {
+                    store.save(trainer.checkpoint());
+                }
+                LOG.info("stopped on request after step {} of {}{}", trainer.completedSteps(), settings.steps(),
+                        store == null ? "" : "; resume(true) continues from the checkpoint in " + checkpointDirectory);
+                break;
+            }
             StepStats stats = trainer.step();
             steps.add(stats);
             for (StepListener l : listeners) {
@@ -217,6 +229,7 @@ public final class MmUpt {
         private final List<StepListener> listeners = new ArrayList<>();
         private Path checkpointDirectory;
         private int checkpointEvery = 5;
+        private BooleanSupplier stopRequested = () -> false;
         private boolean resume;
 
         private Builder() {
@@ -448,6 +461,23 @@ public final class MmUpt {
          */
         public Builder resume(boolean resume) {
             this.resume = resume;
+            return this;
+        }
+
+        /**
+         * A stop request, asked before every step: once it answers true, {@link MmUpt#run()} saves a checkpoint
+         * of the completed steps (when checkpoints are on and the last step has none yet) and returns, so that a
+         * host or a Ctrl-C handler stops the run in a consistent state and {@code resume(true)} continues it.
+         * Default: never.
+         *
+         * @param stop asked from the training thread between steps
+         * @return this builder
+         */
+        public Builder stopWhen(BooleanSupplier stop) {
+            if (stop == null) {
+                throw new IllegalArgumentException("the stop request must not be null");
+            }
+            this.stopRequested = stop;
             return this;
         }
 

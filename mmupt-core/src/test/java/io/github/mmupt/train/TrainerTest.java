@@ -125,6 +125,26 @@ class TrainerTest {
                 .hasMessageContaining("hiddenStateCacheBytes must be >= 0");
     }
 
+    @Test
+    void aStopRequestEndsTheRunBetweenStepsWithACheckpointThatResumes() throws Exception {
+        Path checkpoints = dir.resolve("stop");
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        try (GrpoOptimizer opt = optimizer()) {
+            // stop once three steps are done; checkpoints every 5 steps would otherwise leave none
+            RunResult r = MmUpt.builder().policy(FakeModels.policy("m")).optimizer(opt).sampler(FakeModels.sampler())
+                    .sampling(FakeModels.sampling()).data(data(6)).promptsPerStep(4).steps(5).checkpoints(checkpoints, 5)
+                    .stopWhen(() -> asked.incrementAndGet() > 3).build().run();
+            assertThat(r.steps()).hasSize(3);
+        }
+        try (GrpoOptimizer opt = optimizer()) {
+            RunResult r = MmUpt.builder().policy(FakeModels.policy("m")).optimizer(opt).sampler(FakeModels.sampler())
+                    .sampling(FakeModels.sampling()).data(data(6)).promptsPerStep(4).steps(5).checkpoints(checkpoints, 5)
+                    .resume(true).build().run();
+            // the continuation itself is exact (resumeContinuesTheDataOrderAndTheWeightsExactly); here: it starts at 3
+            assertThat(r.steps()).extracting(StepStats::step).containsExactly(3L, 4L);
+        }
+    }
+
     /** The fake policy, recording how many sequences each request asked for. */
     private static Policy counting(List<Integer> requests) {
         Policy inner = FakeModels.policy("m");

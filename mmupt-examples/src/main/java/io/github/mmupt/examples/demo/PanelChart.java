@@ -23,21 +23,21 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * Curves people can read: one panel per signal in a grid, methods by colour, each seed a thin line and the
  * methods' mean over seeds a bold one, events (guard decisions) as markers on the panels that ask for them.
  */
-final class PanelChart {
+public final class PanelChart {
 
     /** One method's curve for one seed: x and y of equal length, and the x of its events. */
-    record Curve(String method, long seed, List<Double> x, List<Double> y, List<Double> eventX) {
+    public record Curve(String method, long seed, List<Double> x, List<Double> y, List<Double> eventX) {
     }
 
     /** A panel: its title and, per method, the curves of every seed. */
-    record Panel(String title, List<Curve> curves, boolean showEvents) {
+    public record Panel(String title, List<Curve> curves, boolean showEvents) {
     }
 
     /**
      * One key of rows that each carry a {@code "step"} (metrics lines, window reports) as a curve: rows without a
      * finite number under the key are left out; those {@code isEvent} accepts are also marked.
      */
-    static Curve curve(String method, long seed, List<Map<String, Object>> rows, String key,
+    public static Curve curve(String method, long seed, List<Map<String, Object>> rows, String key,
             Predicate<Map<String, Object>> isEvent) {
         List<Double> x = new ArrayList<>();
         List<Double> y = new ArrayList<>();
@@ -64,7 +64,7 @@ final class PanelChart {
     private PanelChart() {
     }
 
-    static void write(Path file, String xTitle, List<Panel> panels) throws IOException {
+    public static void write(Path file, String xTitle, List<Panel> panels) throws IOException {
         List<String> methods = new ArrayList<>();
         panels.forEach(p -> p.curves().forEach(c -> {
             if (!methods.contains(c.method())) {

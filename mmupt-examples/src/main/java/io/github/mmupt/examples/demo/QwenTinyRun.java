@@ -21,15 +21,9 @@ import io.github.mmupt.train.MetricsFile;
 import io.github.mmupt.train.RunResult;
 import io.github.mmupt.train.TrainingMode;
 import io.github.mmupt.vote.MajorityVoteLabeler;
-import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 
 /**
  * A few MM-UPT steps on a generated Qwen2-VL model in the onnx-community contract, opened exactly as a user's
@@ -64,7 +58,7 @@ public final class QwenTinyRun {
         }
         Path model = out.resolve("model");
         QwenTinyBuilder.write(model, QwenTinyConfig.defaults(), 1, tokenizer);
-        Path data = writeData(out.resolve("data"), 8);
+        Path data = SquaresData.write(out.resolve("data"), 8);
         AnswerExtractor extractor = AnswerExtractor.boxed();
         SamplingParams sampling = SamplingParams.builder().responsesPerPrompt(4).temperature(1.0).maxNewTokens(8)
                 .build();
@@ -102,28 +96,5 @@ public final class QwenTinyRun {
                     policy.family().name(), upt.steps().size(),
                     upt.steps().get(upt.steps().size() - 1).votes().answerRate(), tokens / seconds);
         }
-    }
-
-    /** {@code count} PNGs of one to three red squares, with the question and (for stage 1) a gold response. */
-    private static Path writeData(Path dir, int count) throws Exception {
-        Files.createDirectories(dir.resolve("images"));
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            int squares = i % 3 + 1;
-            BufferedImage image = new BufferedImage(60, 60, BufferedImage.TYPE_INT_RGB);
-            Graphics2D g = image.createGraphics();
-            g.setColor(Color.RED);
-            for (int k = 0; k < squares; k++) {
-                g.fillRect(4 + 18 * k, 10 + 7 * (i % 4), 12, 12);
-            }
-            g.dispose();
-            ImageIO.write(image, "png", dir.resolve("images/" + i + ".png").toFile());
-            lines.add("{\"id\": \"q" + i + "\", \"problem\": \"<image>How many red squares are there?\", "
-                    + "\"images\": [\"images/" + i + ".png\"], \"answer\": \"" + squares + "\", "
-                    + "\"response\": \"\\\\boxed{" + squares + "}\"}");
-        }
-        Path file = dir.resolve("squares.jsonl");
-        Files.write(file, lines);
-        return file;
     }
 }
