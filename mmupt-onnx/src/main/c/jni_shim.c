@@ -182,6 +182,44 @@ JNIEXPORT jlong JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_ownedBytes(J
     return head != NULL ? (jlong) mmupt_head_owned_bytes(head) : 0;
 }
 
+JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_draw(JNIEnv *env, jclass cls, jlong h, jint vocab,
+        jint hidden, jobject logits, jint rows, jdouble temperature, jdoubleArray uniform, jintArray banned, jbooleanArray skip,
+        jintArray out) {
+    (void) cls;
+    mmupt_error err;
+    mmupt_head *head = handle(env, h);
+    if (head == NULL || check_dims(env, head, vocab, hidden, -1) != 0) {
+        return;
+    }
+    if (rows < 0 || uniform == NULL || banned == NULL || skip == NULL || out == NULL
+            || (*env)->GetArrayLength(env, uniform) < rows || (*env)->GetArrayLength(env, skip) < rows
+            || (*env)->GetArrayLength(env, out) < rows) {
+        throw_named(env, "java/lang/IllegalArgumentException", "draw needs rows >= 0 and uniform, skip and out arrays "
+                "of at least rows elements, and a banned array");
+        return;
+    }
+    float *z = direct(env, logits, (long long) rows * vocab, "logits", 0);
+    if (z == NULL) {
+        return;
+    }
+    jsize nb = (*env)->GetArrayLength(env, banned);
+    jdouble *u = (*env)->GetDoubleArrayElements(env, uniform, NULL);
+    jint *ban = (*env)->GetIntArrayElements(env, banned, NULL);
+    jboolean *sk = (*env)->GetBooleanArrayElements(env, skip, NULL);
+    jint *o = (*env)->GetIntArrayElements(env, out, NULL);
+    if (u != NULL && ban != NULL && sk != NULL && o != NULL) {
+        /* jboolean is uint8_t and jint int32_t on every JNI platform we build for */
+        if (mmupt_head_draw(head, z, rows, temperature, u, (const int32_t *) ban, (int) nb, (const uint8_t *) sk,
+                (int32_t *) o, &err) != MMUPT_OK) {
+            throw_error(env, &err);
+        }
+    }
+    if (o != NULL) (*env)->ReleaseIntArrayElements(env, out, o, 0);
+    if (sk != NULL) (*env)->ReleaseBooleanArrayElements(env, skip, sk, JNI_ABORT);
+    if (ban != NULL) (*env)->ReleaseIntArrayElements(env, banned, ban, JNI_ABORT);
+    if (u != NULL) (*env)->ReleaseDoubleArrayElements(env, uniform, u, JNI_ABORT);
+}
+
 JNIEXPORT jlong JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_step(JNIEnv *env, jclass cls, jlong h) {
     (void) cls;
     mmupt_head *head = handle(env, h);

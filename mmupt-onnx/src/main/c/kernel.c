@@ -951,6 +951,80 @@ int mmupt_head_logits(mmupt_head *h, const float *hidden, int tokens, float *log
     return run_forward(h, hidden, NULL, tokens, 1.0, NULL, NULL, logits, err);
 }
 
+/* ------------------------------------------------------------------------------------------ sampling */
+
+int mmupt_head_draw(const mmupt_head *h, float *logits, int rows, double temperature, const double *uniform,
+        const int32_t *banned, int banned_count, const uint8_t *skip, int32_t *out, mmupt_error *err) {
+    if (h == NULL || (rows > 0 && (logits == NULL || uniform == NULL || out == NULL))) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "head, logits, uniform and out must not be NULL");
+    }
+    if (rows < 0 || banned_count < 0 || !(temperature > 0) || !isfinite(temperature)) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "need rows >= 0, banned_count >= 0 and a finite temperature > 0, "
+                "got %d, %d, %g", rows, banned_count, temperature);
+    }
+    for (int b = 0; b < banned_count; b++) {
+        if (banned[b] < 0 || banned[b] >= h->vocab) {
+            return set_error(err, MMUPT_ERR_ARGUMENT, b, "banned token %d is outside the vocabulary [0, %d)", banned[b],
+                    h->vocab);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        if (!(uniform[r] >= 0.0 && uniform[r] < 1.0)) {
+            return set_error(err, MMUPT_ERR_ARGUMENT, r, "uniform[%d] = %g is outside [0, 1)", r, uniform[r]);
+        }
+    }
+    size_t v = (size_t) h->vocab;
+    size_t blocks = (v + MMUPT_DRAW_BLOCK - 1) / MMUPT_DRAW_BLOCK;
+    float *sums = malloc(blocks * sizeof(float));
+    if (sums == NULL) {
+        return set_error(err, MMUPT_ERR_MEMORY, -1, "out of memory for %zu block sums", blocks);
+    }
+    for (int r = 0; r < rows; r++) {
+        if (skip != NULL && skip[r]) {
+            out[r] = -2;
+            continue;
+        }
+        float *z = logits + (size_t) r * v;
+        for (int b = 0; b < banned_count; b++) {
+            z[banned[b]] = -INFINITY;
+        }
+        float zmax = h->isa->row_max(z, v);
+        if (!isfinite(zmax)) { /* NaN, +Inf, or every token banned or -Inf */
+            out[r] = -1;
+            continue;
+        }
+        float scale = (float) (1.0 / temperature);
+        h->isa->exp_weights(z, v, zmax, scale, sums);
+        for (int b = 0; b < banned_count; b++) { /* exp's clamp leaves a tiny weight at -Inf: make it 0 */
+            sums[(size_t) banned[b] / MMUPT_DRAW_BLOCK] -= z[banned[b]];
+            z[banned[b]] = 0.0f;
+        }
+        double total = 0;
+        for (size_t k = 0; k < blocks; k++) total += sums[k];
+        if (!(total > 0) || !isfinite(total)) {
+            out[r] = -1;
+            continue;
+        }
+        /* the first token whose cumulative weight passes u * total: whole blocks first, then one by one */
+        double target = uniform[r] * total, acc = 0;
+        size_t k = 0;
+        while (k + 1 < blocks && acc + sums[k] <= target) acc += sums[k++];
+        int32_t chosen = -1;
+        for (size_t i = k * MMUPT_DRAW_BLOCK; i < v; i++) {
+            if (z[i] > 0) {
+                chosen = (int32_t) i; /* the last token with weight, should rounding carry the sum past the end */
+            }
+            acc += z[i];
+            if (target < acc && z[i] > 0) {
+                break;
+            }
+        }
+        out[r] = chosen;
+    }
+    free(sums);
+    return ok(err);
+}
+
 /* ------------------------------------------------------------------------------------------ loss */
 
 typedef struct {

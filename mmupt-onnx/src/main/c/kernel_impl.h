@@ -266,6 +266,48 @@ static void KFN(softmax_grad)(float *zT, size_t ldz, int rows, int ntok, const f
     }
 }
 
+/* ---------------------------------------------------------------- sampling
+ * The largest of z[0..n). A NaN may or may not survive the max (x86 and NEON differ); the caller catches it
+ * in the weights' sum, which exp keeps NaN. */
+static float KFN(row_max)(const float *z, size_t n) {
+    vf m = v_set1(-INFINITY);
+    size_t i = 0;
+    for (; i + VLEN <= n; i += VLEN) m = v_max(v_load(z + i), m);
+    float lanes[VLEN];
+    v_store(lanes, m);
+    float best = -INFINITY;
+    for (int k = 0; k < VLEN; k++) best = lanes[k] != lanes[k] || lanes[k] > best ? lanes[k] : best;
+    for (; i < n; i++) best = z[i] != z[i] || z[i] > best ? z[i] : best;
+    return best;
+}
+
+/* z[i] <- exp((z[i] - shift) * scale) in place, and the float sum of every block of MMUPT_DRAW_BLOCK weights
+ * into block_sums (a shorter last block). */
+static void KFN(exp_weights)(float *z, size_t n, float shift, float scale, float *block_sums) {
+    vf sh = v_set1(shift), sc = v_set1(scale);
+    for (size_t b0 = 0, k = 0; b0 < n; b0 += MMUPT_DRAW_BLOCK, k++) {
+        size_t b1 = b0 + MMUPT_DRAW_BLOCK < n ? b0 + MMUPT_DRAW_BLOCK : n;
+        vf acc = v_zero();
+        size_t i = b0;
+        for (; i + VLEN <= b1; i += VLEN) {
+            vf w = v_exp(v_mul(v_sub(v_load(z + i), sh), sc));
+            v_store(z + i, w);
+            acc = v_add(acc, w);
+        }
+        float sum = v_hsum(acc);
+        if (i < b1) { /* the tail through a padded vector, so it is rounded like the rest */
+            float tail[VLEN];
+            for (int t = 0; t < VLEN; t++) tail[t] = i + t < b1 ? z[i + t] : shift;
+            v_store(tail, v_exp(v_mul(v_sub(v_load(tail), sh), sc)));
+            for (size_t t = 0; i + t < b1; t++) {
+                z[i + t] = tail[t];
+                sum += tail[t];
+            }
+        }
+        block_sums[k] = sum;
+    }
+}
+
 /* ---------------------------------------------------------------- optimizer
  * p <- p * decay - lr * (m_hat / (sqrt(v_hat) + eps)), after m, v updated with the gradient times gscale */
 static void KFN(adamw)(float *p, const float *g, float *m, float *v, size_t n, const mmupt_adamw_step *s) {
@@ -562,6 +604,8 @@ const mmupt_isa KFN(mmupt_isa_) = {
     .adamw = KFN(adamw),
     .adamw_finite = KFN(adamw_finite),
     .sumsq = KFN(sumsq),
+    .row_max = KFN(row_max),
+    .exp_weights = KFN(exp_weights),
 #ifdef MMUPT_BF16
     .gemm_logits_bf16 = KFN(gemm_logits_bf16),
     .gemm_dh_bf16 = KFN(gemm_dh_bf16),

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define MMUPT_DRAW_BLOCK 256
+
 typedef struct {
     float beta1, beta2, inv_correction1, inv_correction2, epsilon, learning_rate, decay, grad_scale;
 } mmupt_adamw_step;
@@ -24,6 +26,10 @@ typedef struct {
     int (*adamw_finite)(const float *p, const float *g, const float *m, const float *v, size_t n,
             const mmupt_adamw_step *step);
     double (*sumsq)(const float *g, size_t n);
+    /* sampling: the largest of z[0..n); and z[i] <- exp((z[i] - shift) * scale) in place with the float sum of
+     * each block of MMUPT_DRAW_BLOCK weights */
+    float (*row_max)(const float *z, size_t n);
+    void (*exp_weights)(float *z, size_t n, float shift, float scale, float *block_sums);
     /*
      * bf16 products with fp32 accumulation (the avx512bf16 table only; NULL elsewhere). Operands are uint16_t
      * bf16 values; a "pair" layout interleaves two rows element by element, (rows/2, n, 2), so that the

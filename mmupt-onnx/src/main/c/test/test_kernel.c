@@ -7,6 +7,7 @@
  * The Java parity tests (mmupt-onnx/src/test) check the same kernel against the Java reference.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,6 +555,64 @@ static void test_row_transfer(const char *isa) {
     }
 }
 
+/* The draw against a double-precision reference of the same rule (first token whose cumulative weight in id
+ * order passes u times the total): the same token unless u lies within 1e-5 of a boundary; banned tokens never
+ * drawn; skipped rows -2; a NaN or +Inf row -1. */
+static void test_draw(const char *isa) {
+    const int V = 1000, rows = 64;
+    mmupt_error err;
+    mmupt_head_desc desc = {V, 8, 0, 0.0f, 0, 1, isa};
+    mmupt_head *head = mmupt_head_create(&desc, &err);
+    CHECK(head != NULL, "%s: create: %s", isa, err.message);
+    if (head == NULL) return;
+    float *z = floats((size_t) rows * V, 2.0), *copy = malloc(sizeof(float) * rows * V);
+    memcpy(copy, z, sizeof(float) * rows * V);
+    double u[64];
+    uint8_t skip[64] = {0};
+    int32_t out[64], banned[2] = {7, 500};
+    for (int r = 0; r < rows; r++) u[r] = uniform();
+    skip[3] = 1;
+    copy[5 * V + 11] = NAN;
+    z[5 * V + 11] = NAN;
+    copy[6 * V + 12] = INFINITY;
+    z[6 * V + 12] = INFINITY;
+    double temperature = 0.7;
+    CHECK(mmupt_head_draw(head, z, rows, temperature, u, banned, 2, skip, out, &err) == MMUPT_OK, "%s: draw: %s", isa,
+            err.message);
+    int ambiguous = 0;
+    for (int r = 0; r < rows; r++) {
+        if (r == 3) { CHECK(out[r] == -2, "%s: a skipped row drew %d", isa, out[r]); continue; }
+        if (r == 5 || r == 6) { CHECK(out[r] == -1, "%s: a non-finite row drew %d", isa, out[r]); continue; }
+        const float *x = copy + (size_t) r * V;
+        double m = -INFINITY, total = 0, acc = 0;
+        for (int i = 0; i < V; i++) if (i != 7 && i != 500 && x[i] > m) m = x[i];
+        for (int i = 0; i < V; i++) total += i == 7 || i == 500 ? 0 : exp((x[i] - m) / temperature);
+        int expected = -1;
+        double margin = 1;
+        for (int i = 0; i < V; i++) {
+            double w = i == 7 || i == 500 ? 0 : exp((x[i] - m) / temperature);
+            double before = acc;
+            acc += w;
+            if (expected < 0 && u[r] * total < acc) {
+                expected = i;
+                margin = fmin(u[r] * total - before, acc - u[r] * total) / total;
+            }
+        }
+        if (margin < 1e-5) { ambiguous++; continue; }
+        CHECK(out[r] == expected, "%s: row %d drew %d, the reference %d", isa, r, out[r], expected);
+        CHECK(out[r] != 7 && out[r] != 500, "%s: row %d drew a banned token", isa, r);
+    }
+    CHECK(ambiguous < 4, "%s: %d rows too close to a boundary to judge", isa, ambiguous);
+    double bad_u[1] = {1.0};
+    CHECK(mmupt_head_draw(head, z, 1, 1.0, bad_u, NULL, 0, NULL, out, &err) == MMUPT_ERR_ARGUMENT, "%s: u = 1 accepted", isa);
+    int32_t outside[1] = {V};
+    CHECK(mmupt_head_draw(head, z, 1, 1.0, u, outside, 1, NULL, out, &err) == MMUPT_ERR_ARGUMENT,
+            "%s: a banned token outside the vocabulary accepted", isa);
+    free(z);
+    free(copy);
+    mmupt_head_destroy(head);
+}
+
 static void test_errors(void) {
     mmupt_error err;
     mmupt_head_desc bad = {0, 4, 0, 0, 1, 1, NULL};
@@ -679,6 +738,7 @@ int main(void) {
         if (!isa_supported(isas[is])) continue;
         test_thread_independence(isas[is]);
         test_row_transfer(isas[is]);
+        test_draw(isas[is]);
         int bf = strcmp(isas[is], "avx512bf16") == 0;
         test_rounding_error(isas[is], bf ? BF16_LOGP_BOUND : 1e-5, bf ? BF16_GRAD_BOUND : 1e-5);
     }

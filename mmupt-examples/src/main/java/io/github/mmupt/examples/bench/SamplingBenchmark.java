@@ -9,6 +9,8 @@ import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.onnx.kernel.HeadOptimizers;
 import io.github.mmupt.onnx.kernel.KernelOptions;
 import io.github.mmupt.onnx.policy.KvCacheSampler;
+import io.github.mmupt.onnx.qwen.QwenTinyBuilder;
+import io.github.mmupt.onnx.qwen.QwenTinyConfig;
 import io.github.mmupt.onnx.policy.OnnxPolicy;
 import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.policy.RunListener;
@@ -24,6 +26,7 @@ import io.github.mmupt.rollout.SamplingParams;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -40,7 +43,11 @@ import java.util.Locale;
  * for every new token, one sequence per decoder run, greedy choice); since that re-runs the vision encoder for
  * every call, the vision time it reports is subtracted from the baseline so it is not flattered.
  *
- * <p>Last line: {@code kv_speedup_at_256=<x> per_token_cost_growth_64_to_256=<y> glue_share=<z>}.
+ * <p>Then, given the Qwen {@code tokenizer.json} (second argument), batched decoding across prompts on the
+ * generated Qwen2-VL-contract model (see {@link #batched}).
+ *
+ * <p>Lines: {@code kv_speedup_at_256=<x> per_token_cost_growth_64_to_256=<y> glue_share=<z>}, then last
+ * {@code batched_vs_single=<r> glue_share=<g>} (the glue share of the batched run).
  */
 public final class SamplingBenchmark {
 
@@ -51,6 +58,7 @@ public final class SamplingBenchmark {
 
     public static void main(String[] args) throws Exception {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        Path tokenizerFile = args.length > 1 ? Path.of(args[1]) : null;
         int responses = 8;
         List<String> words = List.of("how", "many", "red", "blue", "shapes", "are", "there", "?", "+", "=", "\\boxed{", "}",
                 "0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
@@ -73,8 +81,8 @@ public final class SamplingBenchmark {
                 int length = LENGTHS[i];
                 SamplingParams params = SamplingParams.builder().responsesPerPrompt(responses).temperature(1.0)
                         .maxNewTokens(length).minNewTokens(length).build();
-                Run cached = best(() -> new KvCacheSampler(policy, head, AnswerExtractor.boxed()).sample(prompts, params, 17),
-                        clock, head, true, reps);
+                Run cached = best(() -> new KvCacheSampler(policy, head, AnswerExtractor.boxed()).withPromptsPerBatch(1)
+                        .sample(prompts, params, 17), clock, head, true, reps);
                 // the baseline is slow, and the JIT is warm by now: one run, no warm-up
                 Run recomputed = best(() -> recompute(policy, head, prompts, responses, length), clock, head, false, 1);
                 long tokens = (long) prompts.size() * responses * length;
@@ -94,6 +102,58 @@ public final class SamplingBenchmark {
         }
         System.out.printf(Locale.ROOT, "kv_speedup_at_256=%.2f per_token_cost_growth_64_to_256=%.3f glue_share=%.3f%n",
                 recomputeAt256 / cachedAt256, cachedPerToken[2] / cachedPerToken[0], glueAt256);
+        if (tokenizerFile != null) {
+            batched(tokenizerFile, reps);
+        } else {
+            System.out.println("(batched decoding not measured: pass the Qwen tokenizer.json as the second argument)");
+        }
+    }
+
+    /**
+     * Batched decoding on the generated model in the Qwen2-VL contract (d = 64, the real 151,936-token
+     * vocabulary): 8 prompts x 8 responses decoded together against one prompt's group at a time, the same
+     * prompts, seeds and forced lengths, side by side in one run. Images of two sizes, so the batch is padded.
+     */
+    private static void batched(Path tokenizerFile, int reps) throws Exception {
+        Path dir = Files.createTempDirectory("mmupt-batched-bench");
+        QwenTinyBuilder.write(dir, QwenTinyConfig.defaults(), 1, tokenizerFile);
+        List<Prompt> prompts = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            prompts.add(qwenPrompt("q" + i, i % 2 == 0 ? 56 : 84));
+        }
+        int length = 64;
+        SamplingParams params = SamplingParams.builder().responsesPerPrompt(8).temperature(1.0).topP(1.0)
+                .maxNewTokens(length).minNewTokens(length).build();
+        RuntimeClock clock = new RuntimeClock();
+        try (OnnxPolicy policy = OnnxPolicy.open(dir, PolicyOptions.defaults().withRunListener(clock));
+                TimedHead head = new TimedHead(HeadOptimizers.scorer(policy.initialHead(), 1.0,
+                        KernelOptions.defaults()))) {
+            KvCacheSampler sampler = new KvCacheSampler(policy, head, AnswerExtractor.boxed());
+            Run together = best(() -> sampler.withPromptsPerBatch(8).sample(prompts, params, 23), clock, head, true, reps);
+            Run alone = best(() -> sampler.withPromptsPerBatch(1).sample(prompts, params, 23), clock, head, true, reps);
+            long tokens = (long) prompts.size() * params.responsesPerPrompt() * length;
+            System.out.printf(Locale.ROOT, "Qwen2-VL-contract model d=%d, V=%d, %d prompts x %d responses x %d tokens:%n",
+                    policy.spec().hiddenSize(), policy.spec().vocabSize(), prompts.size(), params.responsesPerPrompt(),
+                    length);
+            for (var e : List.of(java.util.Map.entry("8 prompts together", together),
+                    java.util.Map.entry("one prompt at a time", alone))) {
+                Run r = e.getValue();
+                System.out.printf(Locale.ROOT, "  %-21s %8.0f tokens/s | %.0f%% ONNX Runtime, %.0f%% head kernel, "
+                        + "%.0f%% glue%n", e.getKey(), tokens / r.seconds, 100 * r.runtimeShare(), 100 * r.kernelShare(),
+                        100 * r.glueShare());
+            }
+            System.out.printf(Locale.ROOT, "batched_vs_single=%.2f glue_share=%.3f%n", alone.seconds / together.seconds,
+                    together.glueShare());
+        }
+    }
+
+    private static Prompt qwenPrompt(String id, int width) {
+        int h = 56;
+        byte[] rgb = new byte[width * h * 3];
+        for (int i = 0; i < rgb.length; i++) {
+            rgb[i] = (byte) (i * 37 + id.hashCode());
+        }
+        return new Prompt(id, List.of(RgbImage.of(width, h, rgb)), "<image>How many red squares are there?");
     }
 
     /** One measured run: wall time and the time inside ONNX Runtime (vision alone too) and the kernel. */
@@ -201,6 +261,15 @@ public final class SamplingBenchmark {
             long t0 = System.nanoTime();
             head.logits(hidden, out);
             nanos += System.nanoTime() - t0;
+        }
+
+        @Override
+        public boolean draw(FloatBuffer logits, int rows, double temperature, double[] uniform, int[] banned,
+                boolean[] skip, int[] out) {
+            long t0 = System.nanoTime();
+            boolean drew = head.draw(logits, rows, temperature, uniform, banned, skip, out);
+            nanos += System.nanoTime() - t0;
+            return drew;
         }
 
         @Override

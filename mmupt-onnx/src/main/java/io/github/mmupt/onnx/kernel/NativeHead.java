@@ -312,6 +312,33 @@ public final class NativeHead implements AutoCloseable {
     }
 
     /**
+     * Draws one token per row of {@code logits} [rows x V] from softmax(z / temperature) over the whole
+     * vocabulary (no top-k or top-p): the first token whose cumulative weight, in id order, passes
+     * {@code uniform[r]} times the total, as {@code KvCacheSampler}'s Java draw does, with the weights from the
+     * kernel's SIMD exp (float, about 2 ulp) rather than Java's double {@code Math.exp}. The rows are overwritten
+     * by their weights.
+     *
+     * @param logits [rows x V] (direct, native order), overwritten
+     * @param rows how many rows
+     * @param temperature the logits are divided by it, finite and &gt; 0
+     * @param uniform [rows] draws in [0, 1), one per row
+     * @param banned tokens that get weight 0 (stop tokens before {@code minNewTokens})
+     * @param skip [rows] rows not to draw (their result is -2)
+     * @param out [rows] the tokens; -1 for a row that cannot be sampled (a NaN or +Inf logit, or nothing left)
+     */
+    public void draw(FloatBuffer logits, int rows, double temperature, double[] uniform, int[] banned, boolean[] skip,
+            int[] out) {
+        checkTokens(rows);
+        FloatBuffer z = floats(logits, (long) rows * shape.vocabSize(), "logits", false);
+        if (uniform == null || banned == null || skip == null || out == null || uniform.length < rows
+                || skip.length < rows || out.length < rows) {
+            throw new IllegalArgumentException("draw needs uniform, skip and out of at least " + rows
+                    + " elements and a banned array");
+        }
+        run(h -> draw(h, shape.vocabSize(), shape.hiddenSize(), z, rows, temperature, uniform, banned, skip, out));
+    }
+
+    /**
      * Train mode: adds the gradient of {@code sum_t weights[t] L_t} to the head's gradient and returns the
      * loss statistics. All per-token buffers hold T floats; {@code refLogProbs} may be null when the KL term is
      * off; {@code logp}, {@code entropy} [T] and {@code gradHidden} [T x d] are optional outputs.
@@ -476,6 +503,9 @@ public final class NativeHead implements AutoCloseable {
 
     private static native void read(long handle, int vocab, int hidden, int rank, int tensor, int part, long firstRow,
             long rowCount, FloatBuffer v);
+
+    private static native void draw(long handle, int vocab, int hidden, FloatBuffer logits, int rows, double temperature,
+            double[] uniform, int[] banned, boolean[] skip, int[] out);
 
     private static native long bytes(int vocab, int hidden, int rank, boolean trainable, String isa);
 

@@ -63,37 +63,94 @@ final class KvCache implements AutoCloseable {
     }
 
     /**
-     * A batch-1 cache repeated {@code n} times along the batch: one copy, once per prompt, into slots of
-     * {@code scratch}, which must not be reused before the tiled cache is closed.
+     * Batch-1 caches of several prompts, each repeated {@code n} times along the batch, in one cache of
+     * {@code length} positions: a shorter prompt's rows are left-padded with zeros, which the attention mask of
+     * every later step hides. One copy per prompt, into slots of {@code scratch}, which must not be reused before
+     * the stacked cache is closed.
      */
-    KvCache tiled(TrunkSessions sessions, int n, ScratchBuffers scratch) {
-        if (batch != 1) {
-            throw new IllegalStateException("only a batch of one is tiled, this cache has " + batch);
-        }
+    static KvCache stacked(TrunkSessions sessions, List<KvCache> singles, int n, int length, ScratchBuffers scratch) {
         TrunkShape m = sessions.shape();
-        long[] shape = {n, m.kvHeads(), length, m.headDim()};
+        for (KvCache c : singles) {
+            if (c.batch != 1 || c.length > length) {
+                throw new IllegalStateException("only batch-1 caches of at most " + length + " positions are stacked, "
+                        + "got batch " + c.batch + " of length " + c.length);
+            }
+        }
+        int rows = singles.size() * n;
+        long[] shape = {rows, m.kvHeads(), length, m.headDim()};
+        List<OnnxTensor> created = new ArrayList<>();
+        try {
+            List<OnnxTensor> k = new ArrayList<>();
+            List<OnnxTensor> v = new ArrayList<>();
+            for (int i = 0; i < m.layers(); i++) {
+                int layer = i;
+                k.add(track(created, OnnxTensor.createTensor(sessions.environment(),
+                        stack(singles, c -> c.keys.get(layer), n, length, m, scratch, "stacked-key-" + i), shape)));
+                v.add(track(created, OnnxTensor.createTensor(sessions.environment(),
+                        stack(singles, c -> c.values.get(layer), n, length, m, scratch, "stacked-value-" + i), shape)));
+            }
+            return new KvCache(k, v, length, rows, () -> created.forEach(OnnxTensor::close));
+        } catch (OrtException e) {
+            created.forEach(OnnxTensor::close);
+            throw new IllegalStateException("could not stack the KV caches: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The rows {@code keep} (ascending) of this cache in a new one, copied into slots of {@code scratch} named
+     * after {@code slot}, which must differ from the slots this cache itself lives in.
+     */
+    KvCache gather(TrunkSessions sessions, int[] keep, ScratchBuffers scratch, String slot) {
+        TrunkShape m = sessions.shape();
+        long[] shape = {keep.length, m.kvHeads(), length, m.headDim()};
+        int rowSize = m.kvHeads() * length * m.headDim();
         List<OnnxTensor> created = new ArrayList<>();
         try {
             List<OnnxTensor> k = new ArrayList<>();
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {
                 k.add(track(created, OnnxTensor.createTensor(sessions.environment(),
-                        repeat(keys.get(i), n, scratch, "tiled-key-" + i), shape)));
+                        rows(keys.get(i), keep, rowSize, scratch, slot + "-key-" + i), shape)));
                 v.add(track(created, OnnxTensor.createTensor(sessions.environment(),
-                        repeat(values.get(i), n, scratch, "tiled-value-" + i), shape)));
+                        rows(values.get(i), keep, rowSize, scratch, slot + "-value-" + i), shape)));
             }
-            return new KvCache(k, v, length, n, () -> created.forEach(OnnxTensor::close));
+            return new KvCache(k, v, length, keep.length, () -> created.forEach(OnnxTensor::close));
         } catch (OrtException e) {
             created.forEach(OnnxTensor::close);
-            throw new IllegalStateException("could not tile the KV cache: " + e.getMessage(), e);
+            throw new IllegalStateException("could not compact the KV cache: " + e.getMessage(), e);
         }
     }
 
-    private static FloatBuffer repeat(OnnxTensor t, int n, ScratchBuffers scratch, String slot) {
-        FloatBuffer one = t.getFloatBuffer();
-        FloatBuffer out = scratch.floats(slot, (long) one.remaining() * n);
-        for (int r = 0; r < n; r++) {
-            out.put(one.duplicate());
+    private static FloatBuffer rows(OnnxTensor t, int[] keep, int rowSize, ScratchBuffers scratch, String slot) {
+        FloatBuffer all = t.getFloatBuffer();
+        FloatBuffer out = scratch.floats(slot, (long) keep.length * rowSize);
+        for (int r : keep) {
+            FloatBuffer row = all.duplicate();
+            row.position(r * rowSize).limit((r + 1) * rowSize);
+            out.put(row);
+        }
+        return out.flip();
+    }
+
+    private static FloatBuffer stack(List<KvCache> singles, java.util.function.Function<KvCache, OnnxTensor> part, int n,
+            int length, TrunkShape m, ScratchBuffers scratch, String slot) {
+        int heads = m.kvHeads();
+        int hd = m.headDim();
+        FloatBuffer out = scratch.floats(slot, (long) singles.size() * n * heads * length * hd);
+        float[] zeros = new float[hd];
+        for (KvCache c : singles) {
+            FloatBuffer one = part.apply(c).getFloatBuffer(); // [1, heads, c.length, hd]
+            int pad = length - c.length;
+            for (int b = 0; b < n; b++) {
+                for (int h = 0; h < heads; h++) {
+                    for (int t = 0; t < pad; t++) {
+                        out.put(zeros); // scratch contents are unspecified: the padding is written, not assumed
+                    }
+                    FloatBuffer head = one.duplicate();
+                    head.position(h * c.length * hd).limit((h + 1) * c.length * hd);
+                    out.put(head);
+                }
+            }
         }
         return out.flip();
     }

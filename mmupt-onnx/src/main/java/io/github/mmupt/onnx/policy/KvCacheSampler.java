@@ -44,10 +44,14 @@ import java.util.SplittableRandom;
  */
 public final class KvCacheSampler implements RolloutSampler {
 
+    /** Prompts decoded together by default: 8 (the sampling benchmark's shape). */
+    public static final int DEFAULT_PROMPTS_PER_BATCH = 8;
+
     private final OnnxPolicy policy;
     private final HeadScorer head;
     private final AnswerExtractor extractor;
     private final boolean evaluation;
+    private final int promptsPerBatch;
     /** Per-call buffers (hidden states, logits, masks, the tiled cache), reused across calls: no direct churn. */
     private final ScratchBuffers scratch = new ScratchBuffers();
 
@@ -76,6 +80,11 @@ public final class KvCacheSampler implements RolloutSampler {
     }
 
     private KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor, boolean evaluation) {
+        this(policy, head, extractor, evaluation, DEFAULT_PROMPTS_PER_BATCH);
+    }
+
+    private KvCacheSampler(OnnxPolicy policy, HeadScorer head, AnswerExtractor extractor, boolean evaluation,
+            int promptsPerBatch) {
         if (policy == null || head == null || extractor == null) {
             throw new IllegalArgumentException("policy, head and extractor must not be null");
         }
@@ -87,6 +96,23 @@ public final class KvCacheSampler implements RolloutSampler {
         this.head = head;
         this.extractor = extractor;
         this.evaluation = evaluation;
+        if (promptsPerBatch < 1) {
+            throw new IllegalArgumentException("promptsPerBatch must be >= 1, got " + promptsPerBatch);
+        }
+        this.promptsPerBatch = promptsPerBatch;
+    }
+
+    /**
+     * This sampler decoding up to {@code prompts} prompts' groups together (default
+     * {@value #DEFAULT_PROMPTS_PER_BATCH}), fewer where the KV-cache budget says so; 1 decodes one group at a time.
+     * Rows of a shorter prompt are left-padded and masked, so each group's rollouts are what decoding it alone
+     * gives, up to the trunk's floating-point differences between batch sizes.
+     *
+     * @param prompts prompts per decode batch, >= 1
+     * @return the changed sampler
+     */
+    public KvCacheSampler withPromptsPerBatch(int prompts) {
+        return new KvCacheSampler(policy, head, extractor, evaluation, prompts);
     }
 
     @Override
@@ -105,129 +131,248 @@ public final class KvCacheSampler implements RolloutSampler {
             encoded.add(e);
         }
         List<RolloutGroup> groups = new ArrayList<>(prompts.size());
-        for (int i = 0; i < prompts.size(); i++) {
-            groups.add(sampleGroup(prompts.get(i), encoded.get(i), i, params, seed));
-            encoded.set(i, null); // its pixels are no longer needed
+        int first = 0;
+        while (first < prompts.size()) {
+            // as many prompts as the decode batch and the KV budget allow, decoded together
+            int end = first + 1;
+            int longest = encoded.get(first).ids().length();
+            while (end < prompts.size() && end - first < promptsPerBatch) {
+                int longer = Math.max(longest, encoded.get(end).ids().length());
+                if (!policy.fitsKvCache((end - first + 1) * params.responsesPerPrompt(), longer + params.maxNewTokens())) {
+                    break;
+                }
+                longest = longer;
+                end++;
+            }
+            groups.addAll(sampleBatch(prompts.subList(first, end), encoded.subList(first, end), first, params, seed));
+            for (int i = first; i < end; i++) {
+                encoded.set(i, null); // its pixels are no longer needed
+            }
+            first = end;
         }
         return groups;
     }
 
-    private RolloutGroup sampleGroup(Prompt prompt, EncodedPrompt encoded, int promptIndex, SamplingParams params,
-            long seed) {
+    /**
+     * Samples the groups of {@code batch} prompts together: each prompt is prefilled alone (exact, whatever its
+     * length), the caches are stacked left-padded to the longest, and every step decodes all G x N rows in one run
+     * with each row's own attention mask and positions.
+     */
+    private List<RolloutGroup> sampleBatch(List<Prompt> batch, List<EncodedPrompt> encoded, int firstIndex,
+            SamplingParams params, long seed) {
+        int g = batch.size();
         int n = params.responsesPerPrompt();
+        int rows = g * n;
         int d = policy.spec().hiddenSize();
         int v = policy.spec().vocabSize();
         int pad = policy.family().padToken();
-        PromptPositions positions = encoded.positions();
         TrunkSessions sessions = policy.sessions();
-        int p = encoded.ids().length();
         int maxNew = params.maxNewTokens();
         int[] stops = params.stopTokenIds().isEmpty() ? policy.spec().endOfSequence().toArray()
                 : params.stopTokenIds().toArray();
-        SplittableRandom[] rngs = new SplittableRandom[n];
-        for (int b = 0; b < n; b++) {
-            rngs[b] = new SplittableRandom(Seeds.response(seed, promptIndex, b));
+        int[] lengths = new int[g];
+        List<PromptPositions> positions = new ArrayList<>(g);
+        int longest = 0;
+        for (int i = 0; i < g; i++) {
+            lengths[i] = encoded.get(i).ids().length();
+            positions.add(encoded.get(i).positions());
+            longest = Math.max(longest, lengths[i]);
         }
+        SplittableRandom[] rngs = new SplittableRandom[rows];
         List<List<Integer>> tokens = new ArrayList<>();
         List<List<Double>> logProbs = new ArrayList<>();
-        for (int b = 0; b < n; b++) {
+        for (int r = 0; r < rows; r++) {
+            rngs[r] = new SplittableRandom(Seeds.response(seed, firstIndex + r / n, r % n));
             tokens.add(new ArrayList<>());
             logProbs.add(new ArrayList<>());
         }
-        boolean[] finished = new boolean[n];
-        boolean[] nonFinite = new boolean[n];
-        FloatBuffer lastHidden = scratch.floats("last-hidden", (long) n * d);
-        FloatBuffer logits = scratch.floats("logits", (long) n * v);
-        KvCache cache;
-        FloatBuffer prefillHidden = scratch.floats("prefill-hidden", (long) p * d);
-        FloatBuffer prefillEmbeds = sessions.promptEmbeddings(encoded);
-        // every step's attention mask is a prefix of it
-        LongBuffer allOnes = OnnxPolicy.ones(scratch, "mask", n * (p + maxNew));
-        try (KvCache empty = KvCache.empty(sessions, 1)) {
-            KvCache single = KvCache.of(sessions, sessions.runDecoder(prefillEmbeds, 1, p,
-                    allOnes.duplicate().limit(p).slice(), PositionIds.sequence(scratch, "positions", positions, p),
-                    positions.axes(), empty, prefillHidden), p, 1);
-            try (single) {
-                cache = single.tiled(sessions, n, scratch);
-            }
+        boolean[] finished = new boolean[rows];
+        boolean[] nonFinite = new boolean[rows];
+        FloatBuffer lastHidden = scratch.floats("last-hidden", (long) rows * d);
+        FloatBuffer logits = scratch.floats("logits", (long) rows * v);
+        KvCache cache = prefill(encoded, n, longest, lastHidden);
+        // the rows still decoding, as indices into all rows: when half of them have finished, the batch is
+        // compacted to the rest (their cache rows copied once), so a long response does not keep the others' rows
+        int[] live = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            live[r] = r;
         }
         try {
-            for (int b = 0; b < n; b++) {
-                FloatBuffer row = prefillHidden.duplicate();
-                row.position((p - 1) * d).limit(p * d);
-                lastHidden.position(b * d);
-                lastHidden.put(row);
-            }
-            lastHidden.clear();
             for (int step = 0; step < maxNew; step++) {
-                HiddenStates hidden = new HiddenStates(n, d, lastHidden);
+                int width = live.length;
+                HiddenStates hidden = new HiddenStates(width, d, lastHidden.duplicate().limit(width * d));
                 head.logits(hidden, logits);
-                int[] chosen = new int[n];
-                float[] row = new float[v];
-                for (int b = 0; b < n; b++) {
-                    if (finished[b]) {
-                        chosen[b] = pad;
-                        continue;
-                    }
-                    logits.position(b * v);
-                    logits.get(row);
-                    if (!samplable(row)) {
+                double[] uniform = new double[width];
+                boolean[] done = new boolean[width];
+                for (int j = 0; j < width; j++) {
+                    done[j] = finished[live[j]];
+                    uniform[j] = done[j] ? 0 : rngs[live[j]].nextDouble(); // one draw per sampled token, either path
+                }
+                int[] banned = step < params.minNewTokens() ? stops : NONE;
+                int[] chosen = new int[width];
+                // the whole distribution: the head's own draw where it has one (the kernel's SIMD exp, which
+                // is what makes a 151,936-token vocabulary cheap to sample); top-k/top-p: the Java draw
+                if (!(params.topK() == 0 && params.topP() >= 1.0
+                        && head.draw(logits, width, params.temperature(), uniform, banned, done, chosen))) {
+                    javaDraw(logits, width, v, params, uniform, banned, done, chosen);
+                }
+                for (int j = 0; j < width; j++) {
+                    if (done[j]) {
+                        chosen[j] = pad;
+                    } else if (chosen[j] < 0) {
                         // NaN/Inf hidden states or overflowed logits: end this response here, marked, not the run
-                        nonFinite[b] = true;
-                        chosen[b] = stops.length > 0 ? stops[0] : pad;
-                        continue;
+                        nonFinite[live[j]] = true;
+                        chosen[j] = stops.length > 0 ? stops[0] : pad;
                     }
-                    if (step < params.minNewTokens()) {
-                        for (int stop : stops) {
-                            row[stop] = Float.NEGATIVE_INFINITY;
-                        }
-                    }
-                    chosen[b] = sampleToken(row, params, rngs[b]);
                 }
                 logits.clear();
                 TokenScores scores = null;
                 if (!evaluation) {
                     scores = head.score(hidden, ImmutableIntArray.copyOf(chosen), HeadVersion.CURRENT);
                 }
-                for (int b = 0; b < n; b++) {
-                    if (finished[b]) {
+                int running = 0;
+                for (int j = 0; j < width; j++) {
+                    int b = live[j];
+                    if (done[j]) {
                         continue;
                     }
-                    tokens.get(b).add(chosen[b]);
-                    double lp = scores == null ? 0 : scores.logProbs().get(b);
+                    tokens.get(b).add(chosen[j]);
+                    double lp = scores == null ? 0 : scores.logProbs().get(j);
                     if (scores != null && !(Double.isFinite(lp) && lp <= 0)) {
                         nonFinite[b] = true; // a finite row can still overflow in the log-softmax
                     }
                     if (scores != null) {
                         logProbs.get(b).add(nonFinite[b] ? Double.NaN : lp);
                     }
-                    finished[b] = nonFinite[b] || isStop(chosen[b], stops);
+                    finished[b] = nonFinite[b] || isStop(chosen[j], stops);
+                    running += finished[b] ? 0 : 1;
                 }
-                if (allTrue(finished) || step == maxNew - 1) {
+                if (running == 0 || step == maxNew - 1) {
                     break;
                 }
-                int length = p + step + 1;
-                FloatBuffer embeds = sessions.tokenEmbeddings(ImmutableIntArray.copyOf(chosen), n, 1, "token-embeds");
-                LongBuffer mask = allOnes.duplicate().limit(n * length).slice();
-                KvCache next = KvCache.of(sessions, sessions.runDecoder(embeds, n, 1, mask,
-                        PositionIds.step(scratch, "positions", positions, length - 1, n), positions.axes(), cache,
-                        lastHidden), length, n);
+                int total = longest + step + 1;
+                FloatBuffer embeds = sessions.tokenEmbeddings(ImmutableIntArray.copyOf(chosen), width, 1, "token-embeds");
+                int[] rowGroup = new int[width];
+                for (int j = 0; j < width; j++) {
+                    rowGroup[j] = live[j] / n;
+                }
+                int[] next = new int[g];
+                for (int i = 0; i < g; i++) {
+                    next[i] = lengths[i] + step; // the new token's index in prompt i's own sequence
+                }
+                KvCache grown = KvCache.of(sessions, sessions.runDecoder(embeds, width, 1,
+                        paddedMask(lengths, rowGroup, longest, total),
+                        PositionIds.steps(scratch, "positions", positions, rowGroup, next), positions.get(0).axes(), cache,
+                        lastHidden.duplicate().limit(width * d).slice()), total, width);
                 cache.close();
-                cache = next;
+                cache = grown;
+                if (running <= width / 2) {
+                    int[] keep = new int[running];
+                    int[] nextLive = new int[running];
+                    for (int j = 0, k = 0; j < width; j++) {
+                        if (!finished[live[j]]) {
+                            keep[k] = j;
+                            nextLive[k++] = live[j];
+                        }
+                    }
+                    KvCache compact = cache.gather(sessions, keep, scratch, "compact"); // from ORT-owned presents
+                    cache.close();
+                    cache = compact;
+                    for (int k = 0; k < running; k++) { // keep[k] >= k: moving rows down never overwrites one still needed
+                        FloatBuffer from = lastHidden.duplicate();
+                        from.position(keep[k] * d).limit((keep[k] + 1) * d);
+                        lastHidden.duplicate().position(k * d).put(from);
+                    }
+                    live = nextLive;
+                }
             }
         } finally {
             cache.close();
         }
-        List<Rollout> rollouts = new ArrayList<>(n);
-        for (int b = 0; b < n; b++) {
-            ImmutableIntArray ids = ImmutableIntArray.copyOf(tokens.get(b));
-            String text = policy.tokenizer().decode(ids);
-            Optional<String> answer = extractor.extract(text);
-            FinishReason finish = nonFinite[b] ? FinishReason.NON_FINITE
-                    : finished[b] ? FinishReason.STOP : FinishReason.LENGTH;
-            rollouts.add(new Rollout(ids, ImmutableDoubleArray.copyOf(logProbs.get(b)), text, answer, finish));
+        List<RolloutGroup> groups = new ArrayList<>(g);
+        for (int i = 0; i < g; i++) {
+            List<Rollout> rollouts = new ArrayList<>(n);
+            for (int b = i * n; b < (i + 1) * n; b++) {
+                ImmutableIntArray ids = ImmutableIntArray.copyOf(tokens.get(b));
+                String text = policy.tokenizer().decode(ids);
+                Optional<String> answer = extractor.extract(text);
+                FinishReason finish = nonFinite[b] ? FinishReason.NON_FINITE
+                        : finished[b] ? FinishReason.STOP : FinishReason.LENGTH;
+                rollouts.add(new Rollout(ids, ImmutableDoubleArray.copyOf(logProbs.get(b)), text, answer, finish));
+            }
+            groups.add(new RolloutGroup(batch.get(i), rollouts));
         }
-        return new RolloutGroup(prompt, rollouts);
+        return groups;
+    }
+
+    /**
+     * Prefills each prompt alone and stacks the caches, {@code n} rows per prompt, left-padded to {@code longest};
+     * each row's last prompt state goes into {@code lastHidden}.
+     */
+    private KvCache prefill(List<EncodedPrompt> encoded, int n, int longest, FloatBuffer lastHidden) {
+        TrunkSessions sessions = policy.sessions();
+        int d = policy.spec().hiddenSize();
+        List<KvCache> singles = new ArrayList<>(encoded.size());
+        try {
+            for (int i = 0; i < encoded.size(); i++) {
+                EncodedPrompt e = encoded.get(i);
+                int p = e.ids().length();
+                FloatBuffer prefillHidden = scratch.floats("prefill-hidden", (long) p * d);
+                try (KvCache empty = KvCache.empty(sessions, 1)) {
+                    singles.add(KvCache.of(sessions, sessions.runDecoder(sessions.promptEmbeddings(e), 1, p,
+                            OnnxPolicy.ones(scratch, "prefill-mask", p), PositionIds.sequence(scratch, "positions",
+                                    e.positions(), p), e.positions().axes(), empty, prefillHidden), p, 1));
+                }
+                for (int b = 0; b < n; b++) {
+                    FloatBuffer row = prefillHidden.duplicate();
+                    row.position((p - 1) * d).limit(p * d);
+                    lastHidden.position((i * n + b) * d);
+                    lastHidden.put(row);
+                }
+            }
+            lastHidden.clear();
+            return KvCache.stacked(sessions, singles, n, longest, scratch);
+        } finally {
+            singles.forEach(KvCache::close);
+        }
+    }
+
+    /**
+     * The attention mask of a decode step: a row of prompt i ({@code rowGroup}) hides the {@code longest -
+     * lengths[i]} padded positions before its prompt.
+     */
+    private LongBuffer paddedMask(int[] lengths, int[] rowGroup, int longest, int total) {
+        LongBuffer mask = scratch.longs("mask", (long) rowGroup.length * total);
+        for (int r = 0; r < rowGroup.length; r++) {
+            int hidden = longest - lengths[rowGroup[r]];
+            for (int t = 0; t < total; t++) {
+                mask.put(r * total + t, t < hidden ? 0L : 1L);
+            }
+        }
+        return mask;
+    }
+
+    private static final int[] NONE = new int[0];
+
+    /** The Java draw of every unfinished row: -1 for a row that cannot be sampled. */
+    private static void javaDraw(FloatBuffer logits, int rows, int v, SamplingParams params, double[] uniform,
+            int[] banned, boolean[] finished, int[] chosen) {
+        float[] row = new float[v];
+        for (int b = 0; b < rows; b++) {
+            if (finished[b]) {
+                continue;
+            }
+            logits.position(b * v);
+            logits.get(row);
+            if (!samplable(row)) {
+                chosen[b] = -1;
+                continue;
+            }
+            for (int stop : banned) {
+                row[stop] = Float.NEGATIVE_INFINITY;
+            }
+            chosen[b] = sampleToken(row, params, uniform[b]);
+        }
     }
 
     /** Whether a row of logits can be sampled from: no NaN, no +Inf, and not every entry -Inf. */
@@ -246,7 +391,7 @@ public final class KvCacheSampler implements RolloutSampler {
      * A token from softmax(logits / temperature), restricted to the top-k and then to the smallest set whose
      * probability reaches top-p.
      */
-    static int sampleToken(float[] logits, SamplingParams params, SplittableRandom rng) {
+    static int sampleToken(float[] logits, SamplingParams params, double uniform) {
         int v = logits.length;
         double t = params.temperature();
         double max = Double.NEGATIVE_INFINITY;
@@ -260,7 +405,7 @@ public final class KvCacheSampler implements RolloutSampler {
             sum += probs[i];
         }
         if (params.topK() == 0 && params.topP() >= 1.0) {
-            return draw(probs, null, v, sum, rng);
+            return draw(probs, null, v, sum, uniform);
         }
         // descending probability, ties by ascending id: keys sort ascending, so read them from the end
         long[] keys = new long[v];
@@ -283,12 +428,12 @@ public final class KvCacheSampler implements RolloutSampler {
                 break;
             }
         }
-        return draw(probs, order, cut, kept, rng);
+        return draw(probs, order, cut, kept, uniform);
     }
 
     /** One draw among the first {@code count} candidates (all tokens when {@code order} is null) by weight. */
-    private static int draw(double[] probs, int[] order, int count, double total, SplittableRandom rng) {
-        double u = rng.nextDouble() * total;
+    private static int draw(double[] probs, int[] order, int count, double total, double uniform) {
+        double u = uniform * total;
         double acc = 0;
         for (int i = 0; i < count; i++) {
             int id = order == null ? i : order[i];

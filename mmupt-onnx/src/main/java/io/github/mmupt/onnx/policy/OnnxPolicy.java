@@ -316,6 +316,11 @@ public final class OnnxPolicy implements Policy {
         }
     }
 
+    /** {@return whether a decoding batch of {@code batch} rows of up to {@code length} tokens fits the KV budget} */
+    boolean fitsKvCache(int batch, int length) {
+        return kvCacheBytes(batch, length) <= kvCacheBudget;
+    }
+
     /** Bytes of the past and present KV caches of a decoding batch at its longest. */
     long kvCacheBytes(int batch, int length) {
         var shape = family.shape();

@@ -2,6 +2,7 @@ package io.github.mmupt.onnx.policy;
 
 import io.github.mmupt.onnx.family.PromptPositions;
 import java.nio.LongBuffer;
+import java.util.List;
 
 /**
  * The decoder's {@code position_ids} laid out as the graph takes them: {@code [B, S]} for one axis,
@@ -40,6 +41,24 @@ final class PositionIds {
         long position = prompt.positionOf(index);
         for (int i = 0; i < axes * batch; i++) {
             b.put(i, position);
+        }
+        return b;
+    }
+
+    /**
+     * The next token of each row of a batch of several prompts: a row of prompt {@code rowGroup[r]} is at sequence
+     * index {@code indices[rowGroup[r]]} of its own sequence (its length so far), whatever the padding before it.
+     */
+    static LongBuffer steps(ScratchBuffers scratch, String slot, List<PromptPositions> prompts, int[] rowGroup,
+            int[] indices) {
+        int axes = prompts.get(0).axes();
+        int rows = rowGroup.length;
+        LongBuffer b = scratch.longs(slot, (long) axes * rows);
+        for (int r = 0; r < rows; r++) {
+            long position = prompts.get(rowGroup[r]).positionOf(indices[rowGroup[r]]);
+            for (int a = 0; a < axes; a++) {
+                b.put(a * rows + r, position);
+            }
         }
         return b;
     }
