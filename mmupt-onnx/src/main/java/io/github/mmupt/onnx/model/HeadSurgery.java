@@ -42,16 +42,23 @@ public final class HeadSurgery {
      *
      * @param logitsOutput the graph output holding the logits
      * @param hiddenName   the value feeding the head (the final hidden state)
-     * @param weightName   the head's weight initializer
-     * @param transposed   true when the stored weight is [V x d] (Gemm transB), false for MatMul's [d x V]
-     * @param headOutputs  the values produced by the head's nodes (the MatMul or Gemm, and Cast or Identity after it);
-     *     nodes
- *                     are identified by their outputs, since exported node names may be empty
+     * @param weightName   the initializer the head's weight comes from (the token embeddings for a tied head)
+     * @param transposed   true when the head node reads a [V x d] weight (Gemm transB, MatMulNBits), false for
+     *                     MatMul's [d x V]
+     * @param headOutputs  the values produced by the head's nodes (the MatMul, Gemm or MatMulNBits, and Cast or
+     *                     Identity after it); nodes are identified by their outputs, since exported names may be empty
      * @param hiddenSize   d
      * @param vocabSize    V
+     * @param form         how the weight is stored ("a separate lm_head (float32)", "tied to embed_tokens.weight
+     *                     through Transpose", "4-bit MatMulNBits (block 32)", ...)
+     * @param weightChain  values of the nodes between the stored weight and the head node (Transpose, Cast,
+     *                     DequantizeLinear)
+     * @param plainFloat   the head node reads a float32 initializer of its own directly (the export replaces it in
+     *                     place); otherwise the export writes a separate float32 MatMul head and says so
      */
     public record HeadLocation(String logitsOutput, String hiddenName, String weightName, boolean transposed,
-            List<String> headOutputs, int hiddenSize, int vocabSize) {
+            List<String> headOutputs, int hiddenSize, int vocabSize, String form, List<String> weightChain,
+            boolean plainFloat) {
     }
 
     /** Trunk without head, and the head. */
@@ -97,25 +104,19 @@ public final class HeadSurgery {
         } else if (node.getOpType().equals("Gemm") && intAttribute(node, "transB", 0) == 1
                 && intAttribute(node, "transA", 0) == 0 && node.getInputCount() == 2) {
             transposed = true;
+        } else if (node.getOpType().equals("MatMulNBits") && (node.getInputCount() < 6 || node.getInput(5).isEmpty())
+                && (node.getInputCount() < 5 || node.getInput(4).isEmpty())) {
+            transposed = true;
         } else {
             throw new IOException(model.source() + ": the logits come from a " + node.getOpType() + " node ("
-                    + node.getName() + "); expected MatMul(hidden, weight [d x V]) or Gemm(hidden, weight [V x d], "
-                    + "transB=1) without bias");
+                    + node.getName() + "); expected MatMul(hidden, weight [d x V]), Gemm(hidden, weight [V x d], "
+                    + "transB=1) or MatMulNBits, without bias");
         }
-        String hidden = node.getInput(0);
-        String weight = node.getInput(1);
-        if (!model.initializerNames().contains(weight)) {
-            throw new IOException(model.source() + ": the head weight " + weight + " is not an initializer (a tied "
-                    + "or computed head cannot be detached)");
-        }
-        FloatTensor w = model.initializer(weight);
-        long[] dims = w.dims();
-        if (dims.length != 2) {
-            throw new IOException(model.source() + ": head weight " + weight + " has rank " + dims.length + ", expected 2");
-        }
-        int d = (int) (transposed ? dims[1] : dims[0]);
-        int v = (int) (transposed ? dims[0] : dims[1]);
-        return new HeadLocation(logitsOutput, hidden, weight, transposed, List.copyOf(headOutputs), d, v);
+        HeadWeightSource.Resolved w = HeadWeightSource.resolve(model, node);
+        int v = (int) w.vxd().dims()[0];
+        int d = (int) w.vxd().dims()[1];
+        return new HeadLocation(logitsOutput, node.getInput(0), w.leaf(), transposed, List.copyOf(headOutputs), d, v,
+                w.description(), w.chainOutputs(), w.plainFloat());
     }
 
     /**
@@ -146,7 +147,7 @@ public final class HeadSurgery {
     public static Detached detach(OnnxModel model, String logitsOutput, String hiddenOutput) throws IOException {
         HeadLocation loc = locate(model, logitsOutput);
         GraphProto g = model.graph();
-        GraphProto.Builder b = g.toBuilder().clearNode().clearOutput().clearInitializer();
+        GraphProto.Builder b = g.toBuilder().clearNode().clearOutput();
         for (NodeProto n : g.getNodeList()) {
             if (n.getOutputList().stream().noneMatch(loc.headOutputs()::contains)) {
                 b.addNode(n);
@@ -157,18 +158,49 @@ public final class HeadSurgery {
                 b.addOutput(o);
             }
         }
-        boolean weightStillUsed = b.getNodeList().stream().anyMatch(n -> n.getInputList().contains(loc.weightName()));
-        for (TensorProto t : g.getInitializerList()) {
-            if (!t.getName().equals(loc.weightName()) || weightStillUsed) {
-                b.addInitializer(t);
-            }
-        }
+        removeUnused(b, loc.weightChain());
         addHiddenOutput(b, model, loc, hiddenOutput);
-        FloatTensor w = model.initializer(loc.weightName());
-        FloatTensor vxd = loc.transposed() ? w : w.transpose();
+        FloatTensor vxd = HeadWeightSource.resolve(model, headNode(g, loc)).vxd();
         HeadWeights head = HeadWeights.full(HeadShape.full(loc.vocabSize(), loc.hiddenSize()), vxd.values());
         OnnxModel trunk = model.with(model.proto().toBuilder().setGraph(b).build());
         return new Detached(trunk, head, hiddenOutput, loc);
+    }
+
+    /** The MatMul, Gemm or MatMulNBits node of the head (the last of its outputs). */
+    private static NodeProto headNode(GraphProto g, HeadLocation loc) {
+        String out = loc.headOutputs().get(loc.headOutputs().size() - 1);
+        return producer(g, out).orElseThrow();
+    }
+
+    /**
+     * Drops the nodes of {@code chain} whose outputs nothing uses any more, and then every initializer no node
+     * reads: a quantized or transposed head leaves no dead weight behind, while tied embeddings, which the
+     * embedding lookup still reads, stay.
+     */
+    private static void removeUnused(GraphProto.Builder b, List<String> chain) {
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            java.util.Set<String> used = new java.util.HashSet<>();
+            b.getNodeList().forEach(n -> used.addAll(n.getInputList()));
+            b.getOutputList().forEach(o -> used.add(o.getName()));
+            for (int i = b.getNodeCount() - 1; i >= 0; i--) {
+                NodeProto n = b.getNode(i);
+                if (n.getOutputList().stream().anyMatch(chain::contains)
+                        && n.getOutputList().stream().noneMatch(used::contains)) {
+                    b.removeNode(i);
+                    changed = true;
+                }
+            }
+        }
+        java.util.Set<String> read = new java.util.HashSet<>();
+        b.getNodeList().forEach(n -> read.addAll(n.getInputList()));
+        b.getOutputList().forEach(o -> read.add(o.getName()));
+        for (int i = b.getInitializerCount() - 1; i >= 0; i--) {
+            if (!read.contains(b.getInitializer(i).getName())) {
+                b.removeInitializer(i);
+            }
+        }
     }
 
     /**
@@ -189,14 +221,54 @@ public final class HeadSurgery {
                     + original.source() + ", whose head is V=" + loc.vocabSize() + ", d=" + loc.hiddenSize());
         }
         FloatTensor vxd = FloatTensor.of(new long[] {shape.vocabSize(), shape.hiddenSize()}, merged(trained));
-        FloatTensor stored = loc.transposed() ? vxd : vxd.transpose();
         GraphProto.Builder b = original.graph().toBuilder();
-        for (int i = 0; i < b.getInitializerCount(); i++) {
-            if (b.getInitializer(i).getName().equals(loc.weightName())) {
-                b.setInitializer(i, OnnxModel.floatInitializer(loc.weightName(), stored.dims(), stored.values()));
+        if (loc.plainFloat()) {
+            FloatTensor stored = loc.transposed() ? vxd : vxd.transpose();
+            for (int i = 0; i < b.getInitializerCount(); i++) {
+                if (b.getInitializer(i).getName().equals(loc.weightName())) {
+                    b.setInitializer(i, OnnxModel.floatInitializer(loc.weightName(), stored.dims(), stored.values()));
+                }
+            }
+            return original.with(original.proto().toBuilder().setGraph(b).build());
+        }
+        // tied, half-precision or quantized: a separate float32 head, the embeddings untouched
+        NodeProto head = headNode(original.graph(), loc);
+        String weight = uniqueName(original, TRAINED_WEIGHT);
+        NodeProto matmul = NodeProto.newBuilder().setOpType("MatMul").setName(weight + "_matmul")
+                .addInput(loc.hiddenName()).addInput(weight).addOutput(head.getOutput(0)).build();
+        for (int i = 0; i < b.getNodeCount(); i++) {
+            if (b.getNode(i).getOutputList().contains(head.getOutput(0))) {
+                b.setNode(i, matmul);
             }
         }
+        removeUnused(b, loc.weightChain());
+        java.util.Set<String> read = new java.util.HashSet<>();
+        b.getNodeList().forEach(n -> read.addAll(n.getInputList()));
+        for (int i = b.getInitializerCount() - 1; i >= 0; i--) {
+            String name = b.getInitializer(i).getName();
+            if (!read.contains(name) && (name.equals(loc.weightName()) || head.getInputList().contains(name))) {
+                b.removeInitializer(i); // the quantized weight, its scales and zero points
+            }
+        }
+        FloatTensor dxv = vxd.transpose();
+        b.addInitializer(OnnxModel.floatInitializer(weight, dxv.dims(), dxv.values()));
+        LOG.info("{}: the model's head is {}; the export writes the trained head as a separate float32 MatMul "
+                + "weight {} [d={} x V={}] (the token embeddings are unchanged)", original.source(), loc.form(), weight,
+                loc.hiddenSize(), loc.vocabSize());
         return original.with(original.proto().toBuilder().setGraph(b).build());
+    }
+
+    /** The name the export gives a trained head that was not a float32 initializer of its own. */
+    public static final String TRAINED_WEIGHT = "mmupt.lm_head.weight";
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HeadSurgery.class);
+
+    private static String uniqueName(OnnxModel model, String base) {
+        String name = base;
+        for (int k = 1; model.initializerNames().contains(name); k++) {
+            name = base + "." + k;
+        }
+        return name;
     }
 
     /**
