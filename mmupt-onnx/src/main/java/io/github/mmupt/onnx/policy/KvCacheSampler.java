@@ -26,9 +26,10 @@ import java.util.SplittableRandom;
 
 /**
  * Samples N responses per prompt from an {@link OnnxPolicy} of any model family and the head being trained:
- * the prompt is prefilled once, its KV cache repeated for the N responses, then all N decode together one token
- * per step, each step's presents fed back as the next step's past without a copy, at the positions the family
- * gives (1-D, or M-RoPE's with the prompt's rope delta).
+ * each prompt is prefilled once and its KV cache repeated for the N responses; the groups of up to
+ * {@link #withPromptsPerBatch} prompts then decode together one token per step (shorter prompts left-padded and
+ * masked, the batch compacted once half its rows finished), each step's presents fed back as the next step's
+ * past without a copy, at the positions the family gives (1-D, or M-RoPE's with each prompt's rope delta).
  *
  * <p>The head's logits come from the same {@link GrpoOptimizer} that trains it, and the log-prob recorded for
  * each sampled token is the optimizer's own score of it ({@link GrpoOptimizer#score}), so a later scoring pass
@@ -52,7 +53,7 @@ public final class KvCacheSampler implements RolloutSampler {
     private final AnswerExtractor extractor;
     private final boolean evaluation;
     private final int promptsPerBatch;
-    /** Per-call buffers (hidden states, logits, masks, the tiled cache), reused across calls: no direct churn. */
+    /** Per-call buffers (hidden states, logits, masks, the stacked cache), reused across calls: no direct churn. */
     private final ScratchBuffers scratch = new ScratchBuffers();
 
     /**
