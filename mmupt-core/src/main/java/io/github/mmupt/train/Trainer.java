@@ -282,13 +282,8 @@ public final class Trainer {
             offsets[i + 1] = offsets[i] + sequences.get(i).tokens().length();
         }
         ImmutableIntArray targets = targetsB.build();
-        int[][] miniBatches = miniBatches(groups); // {first micro-batch, end micro-batch, first sequence, end sequence}
         List<StepHiddenStates.MicroBatch> micro = new ArrayList<>();
-        for (int[] mb : miniBatches) {
-            for (int m0 = mb[2]; m0 < mb[3]; m0 += settings.microBatchSequences()) {
-                micro.add(new StepHiddenStates.MicroBatch(m0, Math.min(mb[3], m0 + settings.microBatchSequences())));
-            }
-        }
+        int[][] miniBatches = miniBatches(groups, micro); // {first micro-batch, end micro-batch, first, end sequence}
         StepHiddenStates hidden = new StepHiddenStates(policy, sequences.stream()
                 .map(s -> new PromptResponse(s.prompt(), s.tokens())).toList(), micro, targets.length(),
                 settings.hiddenStateCacheBytes());
@@ -362,21 +357,21 @@ public final class Trainer {
 
     /**
      * Mini-batches of {@code promptsPerMiniBatch} whole groups, each as {first micro-batch, end micro-batch,
-     * first sequence, end sequence}, its sequences cut into micro-batches of {@code microBatchSequences}.
+     * first sequence, end sequence}; their sequences, cut into micro-batches of {@code microBatchSequences}, are
+     * appended to {@code micro}, the one partition every pass uses.
      */
-    private int[][] miniBatches(List<int[]> groups) {
+    private int[][] miniBatches(List<int[]> groups, List<StepHiddenStates.MicroBatch> micro) {
         int perMiniBatch = settings.promptsPerMiniBatch();
         int count = (groups.size() + perMiniBatch - 1) / perMiniBatch;
         int[][] out = new int[count][];
-        int micro = 0;
         for (int i = 0; i < count; i++) {
-            int g0 = i * perMiniBatch;
-            int g1 = Math.min(groups.size(), g0 + perMiniBatch);
-            int s0 = groups.get(g0)[0];
-            int s1 = groups.get(g1 - 1)[1];
-            int microBatches = (s1 - s0 + settings.microBatchSequences() - 1) / settings.microBatchSequences();
-            out[i] = new int[] {micro, micro + microBatches, s0, s1};
-            micro += microBatches;
+            int s0 = groups.get(i * perMiniBatch)[0];
+            int s1 = groups.get(Math.min(groups.size(), (i + 1) * perMiniBatch) - 1)[1];
+            int first = micro.size();
+            for (int m0 = s0; m0 < s1; m0 += settings.microBatchSequences()) {
+                micro.add(new StepHiddenStates.MicroBatch(m0, Math.min(s1, m0 + settings.microBatchSequences())));
+            }
+            out[i] = new int[] {first, micro.size(), s0, s1};
         }
         return out;
     }

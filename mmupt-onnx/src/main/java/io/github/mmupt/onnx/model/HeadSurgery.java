@@ -1,6 +1,5 @@
 package io.github.mmupt.onnx.model;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
@@ -101,8 +100,8 @@ public final class HeadSurgery {
         boolean transposed;
         if (node.getOpType().equals("MatMul")) {
             transposed = false;
-        } else if (node.getOpType().equals("Gemm") && intAttribute(node, "transB", 0) == 1
-                && intAttribute(node, "transA", 0) == 0 && node.getInputCount() == 2) {
+        } else if (node.getOpType().equals("Gemm") && HeadWeightSource.intAttribute(node, "transB", 0) == 1
+                && HeadWeightSource.intAttribute(node, "transA", 0) == 0 && node.getInputCount() == 2) {
             transposed = true;
         } else if (node.getOpType().equals("MatMulNBits") && (node.getInputCount() < 6 || node.getInput(5).isEmpty())
                 && (node.getInputCount() < 5 || node.getInput(4).isEmpty())) {
@@ -241,15 +240,7 @@ public final class HeadSurgery {
                 b.setNode(i, matmul);
             }
         }
-        removeUnused(b, loc.weightChain());
-        java.util.Set<String> read = new java.util.HashSet<>();
-        b.getNodeList().forEach(n -> read.addAll(n.getInputList()));
-        for (int i = b.getInitializerCount() - 1; i >= 0; i--) {
-            String name = b.getInitializer(i).getName();
-            if (!read.contains(name) && (name.equals(loc.weightName()) || head.getInputList().contains(name))) {
-                b.removeInitializer(i); // the quantized weight, its scales and zero points
-            }
-        }
+        removeUnused(b, loc.weightChain()); // and with them the quantized weight, its scales and zero points
         FloatTensor dxv = vxd.transpose();
         b.addInitializer(OnnxModel.floatInitializer(weight, dxv.dims(), dxv.values()));
         LOG.info("{}: the model's head is {}; the export writes the trained head as a separate float32 MatMul "
@@ -321,14 +312,5 @@ public final class HeadSurgery {
 
     private static Optional<NodeProto> producer(GraphProto g, String value) {
         return g.getNodeList().stream().filter(n -> n.getOutputList().contains(value)).findFirst();
-    }
-
-    private static long intAttribute(NodeProto n, String name, long fallback) {
-        for (AttributeProto a : n.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getI();
-            }
-        }
-        return fallback;
     }
 }
