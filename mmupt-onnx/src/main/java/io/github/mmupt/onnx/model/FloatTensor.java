@@ -23,6 +23,11 @@ public final class FloatTensor {
      * @return the tensor
      */
     public static FloatTensor of(long[] dims, float[] values) {
+        return wrap(dims, values.clone());
+    }
+
+    /** Like {@link #of} without the defensive copy: for a head of gigabytes, read once and handed on. */
+    static FloatTensor wrap(long[] dims, float[] values) {
         long n = 1;
         for (long d : dims) {
             if (d < 0) {
@@ -34,7 +39,12 @@ public final class FloatTensor {
             throw new IllegalArgumentException("a tensor of shape " + Arrays.toString(dims) + " needs " + n
                     + " values, got " + values.length);
         }
-        return new FloatTensor(dims.clone(), values.clone());
+        return new FloatTensor(dims.clone(), values);
+    }
+
+    /** The values themselves, not a copy: callers in this package must not change them. */
+    float[] valuesView() {
+        return values;
     }
 
     /** {@return a copy of the dimensions} */

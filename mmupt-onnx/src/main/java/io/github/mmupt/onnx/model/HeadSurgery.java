@@ -111,9 +111,9 @@ public final class HeadSurgery {
                     + node.getName() + "); expected MatMul(hidden, weight [d x V]), Gemm(hidden, weight [V x d], "
                     + "transB=1) or MatMulNBits, without bias");
         }
-        HeadWeightSource.Resolved w = HeadWeightSource.resolve(model, node);
-        int v = (int) w.vxd().dims()[0];
-        int d = (int) w.vxd().dims()[1];
+        HeadWeightSource.Resolved w = HeadWeightSource.resolve(model, node, false);
+        int v = w.vocabSize();
+        int d = w.hiddenSize();
         return new HeadLocation(logitsOutput, node.getInput(0), w.leaf(), transposed, List.copyOf(headOutputs), d, v,
                 w.description(), w.chainOutputs(), w.plainFloat());
     }
@@ -159,8 +159,8 @@ public final class HeadSurgery {
         }
         removeUnused(b, loc.weightChain());
         addHiddenOutput(b, model, loc, hiddenOutput);
-        FloatTensor vxd = HeadWeightSource.resolve(model, headNode(g, loc)).vxd();
-        HeadWeights head = HeadWeights.full(HeadShape.full(loc.vocabSize(), loc.hiddenSize()), vxd.values());
+        FloatTensor vxd = HeadWeightSource.resolve(model, headNode(g, loc), true).vxd();
+        HeadWeights head = HeadWeights.full(HeadShape.full(loc.vocabSize(), loc.hiddenSize()), vxd.valuesView());
         OnnxModel trunk = model.with(model.proto().toBuilder().setGraph(b).build());
         return new Detached(trunk, head, hiddenOutput, loc);
     }
@@ -219,16 +219,18 @@ public final class HeadSurgery {
             throw new IOException("a head of V=" + shape.vocabSize() + ", d=" + shape.hiddenSize() + " does not fit "
                     + original.source() + ", whose head is V=" + loc.vocabSize() + ", d=" + loc.hiddenSize());
         }
-        FloatTensor vxd = FloatTensor.of(new long[] {shape.vocabSize(), shape.hiddenSize()}, merged(trained));
+        FloatTensor vxd = FloatTensor.wrap(new long[] {shape.vocabSize(), shape.hiddenSize()}, merged(trained));
         GraphProto.Builder b = original.graph().toBuilder();
         if (loc.plainFloat()) {
             FloatTensor stored = loc.transposed() ? vxd : vxd.transpose();
             for (int i = 0; i < b.getInitializerCount(); i++) {
                 if (b.getInitializer(i).getName().equals(loc.weightName())) {
-                    b.setInitializer(i, OnnxModel.floatInitializer(loc.weightName(), stored.dims(), stored.values()));
+                    b.setInitializer(i, OnnxModel.heldInitializer(loc.weightName(), stored.dims()));
                 }
             }
-            return original.with(original.proto().toBuilder().setGraph(b).build());
+            // held, not inlined: a head may exceed protobuf's 2 GB; write(file, data) streams it
+            return original.withHeld(original.proto().toBuilder().setGraph(b).build(),
+                    java.util.Map.of(loc.weightName(), stored.valuesView()));
         }
         // tied, half-precision or quantized: a separate float32 head, the embeddings untouched
         NodeProto head = headNode(original.graph(), loc);
@@ -242,11 +244,11 @@ public final class HeadSurgery {
         }
         removeUnused(b, loc.weightChain()); // and with them the quantized weight, its scales and zero points
         FloatTensor dxv = vxd.transpose();
-        b.addInitializer(OnnxModel.floatInitializer(weight, dxv.dims(), dxv.values()));
+        b.addInitializer(OnnxModel.heldInitializer(weight, dxv.dims()));
         LOG.info("{}: the model's head is {}; the export writes the trained head as a separate float32 MatMul "
                 + "weight {} [d={} x V={}] (the token embeddings are unchanged)", original.source(), loc.form(), weight,
                 loc.hiddenSize(), loc.vocabSize());
-        return original.with(original.proto().toBuilder().setGraph(b).build());
+        return original.withHeld(original.proto().toBuilder().setGraph(b).build(), java.util.Map.of(weight, dxv.valuesView()));
     }
 
     /** The name the export gives a trained head that was not a float32 initializer of its own. */

@@ -25,7 +25,9 @@ final class HeadWeightSource {
     /**
      * The head's weight, read.
      *
-     * @param vxd          the weight as [V x d], float32
+     * @param vxd          the weight as [V x d], float32, or null where only its shape was asked for
+     * @param vocabSize    V
+     * @param hiddenSize   d
      * @param description  how the model stores it, for messages and the export's log line
      * @param chainOutputs values of the nodes between the stored weight and the head node (Transpose, Cast,
      *                     DequantizeLinear), which only the head may use
@@ -33,41 +35,49 @@ final class HeadWeightSource {
      * @param tied         whether that initializer is also used outside the head (the token embeddings)
      * @param plainFloat   a float32 initializer read directly by the head node (replaced in place on export)
      */
-    record Resolved(FloatTensor vxd, String description, List<String> chainOutputs, String leaf, boolean tied,
+    record Resolved(FloatTensor vxd, int vocabSize, int hiddenSize, String description, List<String> chainOutputs, String leaf, boolean tied,
             boolean plainFloat) {
     }
 
     private HeadWeightSource() {
     }
 
-    /** The weight of head node {@code head} (MatMul, Gemm with transB, or MatMulNBits). */
-    static Resolved resolve(OnnxModel model, NodeProto head) throws IOException {
+    /**
+     * The weight of head node {@code head} (MatMul, Gemm with transB, or MatMulNBits); its values are read only
+     * when {@code read} (locating the head needs its shape, not gigabytes of weights).
+     */
+    static Resolved resolve(OnnxModel model, NodeProto head, boolean read) throws IOException {
         GraphProto g = model.graph();
         List<String> chain = new ArrayList<>();
         List<String> steps = new ArrayList<>();
         FloatTensor vxd;
+        long[] dims;
         String leaf;
         switch (head.getOpType()) {
             case "MatMulNBits" -> {
                 leaf = head.getInput(1);
-                vxd = nBits(model, head);
+                vxd = read ? nBits(model, head) : null;
+                dims = new long[] {intAttribute(head, "N", -1), intAttribute(head, "K", -1)};
                 steps.add((int) intAttribute(head, "bits", 4) + "-bit MatMulNBits (block " + intAttribute(head, "block_size", 0)
                         + ")");
             }
             case "Gemm" -> {
-                Value w = value(model, head.getInput(1), chain, steps);
+                Value w = value(model, head.getInput(1), chain, steps, read);
                 vxd = w.tensor();
+                dims = w.dims();
                 leaf = w.leaf();
             }
             default -> { // MatMul: the weight is [d x V]
-                Value w = value(model, head.getInput(1), chain, steps);
-                vxd = w.tensor().transpose();
+                Value w = value(model, head.getInput(1), chain, steps, read);
+                vxd = read ? w.tensor().transpose() : null;
+                dims = reversed(w.dims());
                 leaf = w.leaf();
             }
         }
-        if (vxd.dims().length != 2) {
-            throw new IOException(model.source() + ": the head weight " + leaf + " has rank " + vxd.dims().length
-                    + ", expected 2");
+        if (dims.length != 2 || dims[0] <= 0 || dims[1] <= 0 || dims[0] > Integer.MAX_VALUE
+                || dims[1] > Integer.MAX_VALUE) {
+            throw new IOException(model.source() + ": the head weight " + leaf + " has shape "
+                    + java.util.Arrays.toString(dims) + ", expected 2 positive dimensions [V x d]");
         }
         Set<String> inHead = new HashSet<>(chain);
         inHead.addAll(head.getOutputList());
@@ -77,18 +87,33 @@ final class HeadWeightSource {
                 && initializer(g, leaf).map(t -> t.getDataType() == TensorProto.DataType.FLOAT_VALUE).orElse(false);
         String description = (tied ? "tied to " + leaf : "a separate " + leaf)
                 + (steps.isEmpty() ? " (float32)" : " through " + String.join(", ", steps));
-        return new Resolved(vxd, description, List.copyOf(chain), leaf, tied, plain);
+        return new Resolved(vxd, (int) dims[0], (int) dims[1], description, List.copyOf(chain), leaf, tied, plain);
     }
 
-    private record Value(FloatTensor tensor, String leaf) {
+    private static long[] reversed(long[] dims) {
+        long[] out = new long[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            out[i] = dims[dims.length - 1 - i];
+        }
+        return out;
+    }
+
+    /** A value's shape, and its values when they were asked for (else null). */
+    private record Value(long[] dims, FloatTensor tensor, String leaf) {
     }
 
     /** A value feeding the head, through Identity, Transpose, Cast and DequantizeLinear, to its initializer. */
-    private static Value value(OnnxModel model, String name, List<String> chain, List<String> steps) throws IOException {
+    private static Value value(OnnxModel model, String name, List<String> chain, List<String> steps, boolean read)
+            throws IOException {
         GraphProto g = model.graph();
         Optional<TensorProto> init = initializer(g, name);
         if (init.isPresent()) {
-            return new Value(floats(init.get(), model.source()), name);
+            TensorProto t = init.get();
+            if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE && t.getDataType() != TensorProto.DataType.FLOAT16_VALUE) {
+                throw new IOException(model.source() + ": initializer " + t.getName() + " has element type "
+                        + TensorProto.DataType.forNumber(t.getDataType()) + "; expected FLOAT or FLOAT16");
+            }
+            return new Value(dims(t), read ? floats(model, t) : null, name);
         }
         NodeProto n = g.getNodeList().stream().filter(x -> x.getOutputList().contains(name)).findFirst()
                 .orElseThrow(() -> new IOException(model.source() + ": the head weight " + name + " is neither an "
@@ -99,7 +124,7 @@ final class HeadWeightSource {
         chain.add(name);
         switch (n.getOpType()) {
             case "Identity" -> {
-                return value(model, n.getInput(0), chain, steps);
+                return value(model, n.getInput(0), chain, steps, read);
             }
             case "Transpose" -> {
                 long[] perm = intsAttribute(n, "perm");
@@ -108,8 +133,8 @@ final class HeadWeightSource {
                             + java.util.Arrays.toString(perm) + ", expected [1, 0]");
                 }
                 steps.add("Transpose");
-                Value in = value(model, n.getInput(0), chain, steps);
-                return new Value(in.tensor().transpose(), in.leaf());
+                Value in = value(model, n.getInput(0), chain, steps, read);
+                return new Value(reversed(in.dims()), read ? in.tensor().transpose() : null, in.leaf());
             }
             case "Cast" -> {
                 if (intAttribute(n, "to", 0) != TensorProto.DataType.FLOAT_VALUE) {
@@ -117,11 +142,12 @@ final class HeadWeightSource {
                             + TensorProto.DataType.forNumber((int) intAttribute(n, "to", 0)) + ", expected FLOAT");
                 }
                 steps.add("Cast");
-                return value(model, n.getInput(0), chain, steps);
+                return value(model, n.getInput(0), chain, steps, read);
             }
             case "DequantizeLinear" -> {
                 steps.add("DequantizeLinear");
-                return new Value(dequantize(model, n), n.getInput(0));
+                return new Value(dims(required(model, n.getInput(0), "DequantizeLinear's input")),
+                        read ? dequantize(model, n) : null, n.getInput(0));
             }
             default -> throw new IOException(model.source() + ": the head weight " + name + " comes from a "
                     + n.getOpType() + " node (" + n.getName() + "); expected an initializer, optionally through "
@@ -137,9 +163,9 @@ final class HeadWeightSource {
         TensorProto zp = n.getInputCount() > 2 && !n.getInput(2).isEmpty() ? required(model, n.getInput(2),
                 "DequantizeLinear's zero point") : null;
         long[] dims = dims(x);
-        int[] q = integers(x, model.source());
-        float[] s = floats(scale, model.source()).values();
-        int[] z = zp == null ? new int[s.length] : integers(zp, model.source());
+        int[] q = integers(model, x);
+        float[] s = floats(model, scale).values();
+        int[] z = zp == null ? new int[s.length] : integers(model, zp);
         if (dims.length != 2 || z.length != s.length) {
             throw new IOException(model.source() + ": DequantizeLinear " + n.getName() + " of the head: expected a 2-D "
                     + "input and one zero point per scale, got " + dims.length + " dims, " + s.length + " scales, "
@@ -158,7 +184,7 @@ final class HeadWeightSource {
             int k = s.length == 1 ? 0 : axis == 0 ? i / cols : i % cols;
             out[i] = (q[i] - z[k]) * s[k];
         }
-        return FloatTensor.of(dims, out);
+        return FloatTensor.wrap(dims, out);
     }
 
     /**
@@ -181,10 +207,10 @@ final class HeadWeightSource {
         }
         int blocks = (int) ((k + block - 1) / block);
         int blob = block * bits / 8;
-        byte[] packed = bytes(required(model, n.getInput(1), "MatMulNBits' B"));
-        float[] scales = floats(required(model, n.getInput(2), "MatMulNBits' scales"), model.source()).values();
+        byte[] packed = bytes(model, required(model, n.getInput(1), "MatMulNBits' B"));
+        float[] scales = floats(model, required(model, n.getInput(2), "MatMulNBits' scales")).values();
         byte[] zeros = n.getInputCount() > 3 && !n.getInput(3).isEmpty()
-                ? bytes(required(model, n.getInput(3), "MatMulNBits' zero points")) : null;
+                ? bytes(model, required(model, n.getInput(3), "MatMulNBits' zero points")) : null;
         int zpPerRow = bits == 4 ? (blocks + 1) / 2 : blocks;
         if (packed.length != nOut * blocks * blob || scales.length != nOut * blocks
                 || (zeros != null && zeros.length != nOut * zpPerRow)) {
@@ -211,7 +237,7 @@ final class HeadWeightSource {
                 }
             }
         }
-        return FloatTensor.of(new long[] {nOut, k}, w);
+        return FloatTensor.wrap(new long[] {nOut, k}, w);
     }
 
     // ------------------------------------------------------------------ reading initializers
@@ -229,18 +255,19 @@ final class HeadWeightSource {
         return t.getDimsList().stream().mapToLong(Long::longValue).toArray();
     }
 
-    /** float32 as stored, or float16 widened exactly. */
-    static FloatTensor floats(TensorProto t, String source) throws IOException {
+    /** float32 as stored, or float16 widened exactly, wherever the bytes are (inline or external). */
+    static FloatTensor floats(OnnxModel model, TensorProto t) throws IOException {
+        String source = model.source();
         if (t.getDataType() == TensorProto.DataType.FLOAT_VALUE) {
-            return OnnxModel.toFloatTensor(t, source);
+            return model.floatTensor(t);
         }
         if (t.getDataType() != TensorProto.DataType.FLOAT16_VALUE) {
             throw new IOException(source + ": initializer " + t.getName() + " has element type "
                     + TensorProto.DataType.forNumber(t.getDataType()) + "; expected FLOAT or FLOAT16");
         }
         float[] values;
-        if (!t.getRawData().isEmpty()) {
-            ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer raw = model.rawData(t);
+        if (raw.hasRemaining()) {
             values = new float[raw.remaining() / 2];
             for (int i = 0; i < values.length; i++) {
                 values[i] = halfToFloat(raw.getShort());
@@ -252,20 +279,20 @@ final class HeadWeightSource {
             }
         }
         try {
-            return FloatTensor.of(dims(t), values);
+            return FloatTensor.wrap(dims(t), values);
         } catch (IllegalArgumentException e) {
             throw new IOException(source + ": initializer " + t.getName() + ": " + e.getMessage(), e);
         }
     }
 
     /** int8 or uint8 values as ints. */
-    private static int[] integers(TensorProto t, String source) throws IOException {
+    private static int[] integers(OnnxModel model, TensorProto t) throws IOException {
         boolean signed = t.getDataType() == TensorProto.DataType.INT8_VALUE;
         if (!signed && t.getDataType() != TensorProto.DataType.UINT8_VALUE) {
-            throw new IOException(source + ": initializer " + t.getName() + " has element type "
+            throw new IOException(model.source() + ": initializer " + t.getName() + " has element type "
                     + TensorProto.DataType.forNumber(t.getDataType()) + "; expected INT8 or UINT8");
         }
-        byte[] b = bytes(t);
+        byte[] b = bytes(model, t);
         int[] out = new int[b.length];
         for (int i = 0; i < b.length; i++) {
             out[i] = signed ? b[i] : b[i] & 0xFF;
@@ -273,10 +300,13 @@ final class HeadWeightSource {
         return out;
     }
 
-    /** The bytes of an 8-bit tensor: raw data, or one int32 per element. */
-    private static byte[] bytes(TensorProto t) {
-        if (!t.getRawData().isEmpty()) {
-            return t.getRawData().toByteArray();
+    /** The bytes of an 8-bit tensor: raw data (inline or external), or one int32 per element. */
+    private static byte[] bytes(OnnxModel model, TensorProto t) throws IOException {
+        ByteBuffer raw = model.rawData(t);
+        if (raw.hasRemaining()) {
+            byte[] out = new byte[raw.remaining()];
+            raw.get(out);
+            return out;
         }
         byte[] out = new byte[t.getInt32DataCount()];
         for (int i = 0; i < out.length; i++) {

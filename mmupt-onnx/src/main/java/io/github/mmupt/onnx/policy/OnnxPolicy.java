@@ -129,16 +129,22 @@ public final class OnnxPolicy implements Policy {
                     + " x d=" + detached.head().shape().hiddenSize() + "] but the " + family.name()
                     + " configuration says [V=" + v + " x d=" + d + "]");
         }
-        String modelId = sha256(visionModel.toBytes(), embedModel.toBytes(), detached.trunk().toBytes());
+        // the digests stream external data: the id covers every weight without holding any of them
+        String modelId = sha256(visionModel.sha256(), embedModel.sha256(), detached.trunk().sha256());
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OrtSession> opened = new ArrayList<>();
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-            String provider = SessionSettings.configure(so, options);
-            OrtSession vs = open(env, visionModel, so, opened);
-            OrtSession es = open(env, embedModel, so, opened);
-            OrtSession ds = open(env, detached.trunk(), so, opened);
-            TrunkSessions sessions = new TrunkSessions(env, vs, es, ds, family.names(), family.shape(),
-                    options.runListener());
+        try {
+            String provider = "CPU";
+            OrtSession[] sessions3 = new OrtSession[3];
+            OnnxModel[] models = {visionModel, embedModel, detached.trunk()};
+            for (int i = 0; i < models.length; i++) {
+                try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+                    provider = SessionSettings.configure(so, options);
+                    sessions3[i] = open(env, models[i], so, opened);
+                }
+            }
+            TrunkSessions sessions = new TrunkSessions(env, sessions3[0], sessions3[1], sessions3[2], family.names(),
+                    family.shape(), options.runListener());
             return new OnnxPolicy(family, decoderModel, detached.head(), modelId, sessions, provider,
                     options.effectiveKvCacheBudget());
         } catch (OrtException e) {
@@ -152,6 +158,12 @@ public final class OnnxPolicy implements Policy {
 
     private static OrtSession open(OrtEnvironment env, OnnxModel model, OrtSession.SessionOptions so, List<OrtSession> opened)
             throws OrtException {
+        Optional<Path> folder = model.externalDataFolder();
+        if (folder.isPresent()) {
+            // the session is made from the graph's bytes; its external initializers resolve here, read by ONNX
+            // Runtime itself, so no weight passes through the Java heap
+            so.addConfigEntry("session.model_external_initializers_file_folder_path", folder.get().toString());
+        }
         OrtSession s = env.createSession(model.toBytes(), so);
         opened.add(s);
         return s;
@@ -250,22 +262,41 @@ public final class OnnxPolicy implements Policy {
         Path tmp = Files.createTempDirectory(target.toAbsolutePath().getParent(), target.getFileName() + ".tmp");
         try {
             for (String f : family.unchangedFiles()) {
-                Path to = tmp.resolve(f);
-                Files.createDirectories(to.getParent());
-                Files.copy(family.directory().resolve(f), to);
+                copy(family.directory().resolve(f), tmp.resolve(f));
+                if (f.endsWith(".onnx")) {
+                    // an unchanged graph's external data goes with it (a real embed_tokens.onnx may have some)
+                    Path from = family.directory().resolve(f);
+                    for (String data : OnnxModel.read(from).externalDataFiles()) {
+                        copy(from.resolveSibling(data), tmp.resolve(f).resolveSibling(data));
+                    }
+                }
             }
             Path decoderOut = tmp.resolve(family.decoderFile());
             Files.createDirectories(decoderOut.getParent());
             OnnxModel withHead = HeadSurgery.attach(originalDecoder, family.names().logits(), trained);
             Optional<String> data = family.decoderDataFile();
+            long headBytes = 4L * trained.shape().vocabSize() * trained.shape().hiddenSize();
+            if (data.isEmpty() && (!originalDecoder.externalDataFiles().isEmpty() || headBytes >= SINGLE_FILE_HEAD_LIMIT)) {
+                data = Optional.of(decoderOut.getFileName() + "_data");
+            }
             if (data.isPresent()) {
-                withHead.write(decoderOut, data.get());
+                withHead.write(decoderOut, data.get()); // streamed: the weights never sit in one buffer
             } else {
                 withHead.write(decoderOut);
             }
             AtomicFiles.move(tmp, target);
         } finally {
             AtomicFiles.deleteTree(tmp);
+        }
+    }
+
+    /** Heads at least this large are exported to a data file even where the source decoder had none. */
+    private static final long SINGLE_FILE_HEAD_LIMIT = 1L << 30;
+
+    private static void copy(Path from, Path to) throws IOException {
+        if (!Files.exists(to)) {
+            Files.createDirectories(to.toAbsolutePath().getParent());
+            Files.copy(from, to);
         }
     }
 
@@ -356,11 +387,11 @@ public final class OnnxPolicy implements Policy {
         return ByteBuffer.allocateDirect(Math.toIntExact(4 * n)).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
-    private static String sha256(byte[]... parts) {
+    private static String sha256(String... parts) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (byte[] p : parts) {
-                md.update(p);
+            for (String p : parts) {
+                md.update(p.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchAlgorithmException e) {

@@ -71,13 +71,46 @@ class OnnxModelTest {
     }
 
     @Test
+    void externalDataStaysInItsFileUntilAskedForAndIsStreamedOnWrite(@TempDir Path dir) throws Exception {
+        OnnxModel.of(wide(), "wide").write(dir.resolve("wide.onnx"), "wide.onnx_data");
+        OnnxModel back = OnnxModel.read(dir.resolve("wide.onnx"));
+        assertThat(back.graph().getInitializer(0).getDataLocation()).as("not inlined on read")
+                .isEqualTo(TensorProto.DataLocation.EXTERNAL);
+        assertThat(back.toBytes().length).as("the session bytes are the graph only").isLessThan(1024);
+        assertThat(back.externalDataFolder()).contains(dir.toAbsolutePath());
+        assertThat(back.externalDataFiles()).containsExactly("wide.onnx_data");
+        assertThat(back.initializer("w").values()).containsExactly(OnnxModel.of(wide(), "wide").initializer("w").values());
+        // written elsewhere, from the data file it was read from, under another name
+        Path other = Files.createDirectories(dir.resolve("copy"));
+        back.write(other.resolve("copy.onnx"), "copy.bin");
+        OnnxModel copy = OnnxModel.read(other.resolve("copy.onnx"));
+        assertThat(copy.externalDataFiles()).containsExactly("copy.bin");
+        assertThat(copy.sha256()).isEqualTo(back.sha256());
+        // and as one file, inlined
+        back.write(other.resolve("single.onnx"));
+        assertThat(OnnxModel.read(other.resolve("single.onnx")).externalDataFiles()).isEmpty();
+        assertThat(OnnxModel.read(other.resolve("single.onnx")).sha256()).isEqualTo(back.sha256());
+    }
+
+    @Test
+    void theDigestCoversTheWeights(@TempDir Path dir) throws Exception {
+        OnnxModel.of(wide(), "wide").write(dir.resolve("wide.onnx"), "wide.onnx_data");
+        String before = OnnxModel.read(dir.resolve("wide.onnx")).sha256();
+        byte[] data = Files.readAllBytes(dir.resolve("wide.onnx_data"));
+        data[17] ^= 1;
+        Files.write(dir.resolve("wide.onnx_data"), data);
+        assertThat(OnnxModel.read(dir.resolve("wide.onnx")).sha256()).as("one bit of one weight").isNotEqualTo(before);
+    }
+
+    @Test
     void hostileExternalDataIsRefusedNamingTheInitializer(@TempDir Path dir) throws Exception {
         OnnxModel.of(wide(), "wide").write(dir.resolve("wide.onnx"), "wide.onnx_data");
         ModelProto written = ModelProto.parseFrom(Files.readAllBytes(dir.resolve("wide.onnx")));
         for (String[] bad : new String[][] {{"location", "../wide.onnx_data", "must be a plain file name"},
             {"location", "/etc/hostname", "must be a plain file name"}, {"location", "gone.onnx_data", "is missing"},
             {"offset", "1000", "lies outside wide.onnx_data"}, {"length", "99999", "lies outside"},
-            {"offset", "ten", "not a number"}}) {
+            {"offset", "ten", "not a number"},
+            {"length", "1000", "is FLOAT [16, 16], 1024 bytes, but its external data in wide.onnx_data is 1000 bytes"}}) {
             TensorProto.Builder t = written.getGraph().getInitializer(0).toBuilder();
             for (int i = 0; i < t.getExternalDataCount(); i++) {
                 if (t.getExternalData(i).getKey().equals(bad[0])) {
