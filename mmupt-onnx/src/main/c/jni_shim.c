@@ -183,8 +183,8 @@ JNIEXPORT jlong JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_ownedBytes(J
 }
 
 JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_draw(JNIEnv *env, jclass cls, jlong h, jint vocab,
-        jint hidden, jobject logits, jint rows, jdouble temperature, jdoubleArray uniform, jintArray banned, jbooleanArray skip,
-        jintArray out) {
+        jint hidden, jobject logits, jint rows, jdouble temperature, jdouble topP, jdoubleArray uniform, jintArray banned,
+        jbooleanArray skip, jintArray out) {
     (void) cls;
     mmupt_error err;
     mmupt_head *head = handle(env, h);
@@ -209,7 +209,7 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_draw(JNIEnv *
     jint *o = (*env)->GetIntArrayElements(env, out, NULL);
     if (u != NULL && ban != NULL && sk != NULL && o != NULL) {
         /* jboolean is uint8_t and jint int32_t on every JNI platform we build for */
-        if (mmupt_head_draw(head, z, rows, temperature, u, (const int32_t *) ban, (int) nb, (const uint8_t *) sk,
+        if (mmupt_head_draw(head, z, rows, temperature, topP, u, (const int32_t *) ban, (int) nb, (const uint8_t *) sk,
                 (int32_t *) o, &err) != MMUPT_OK) {
             throw_error(env, &err);
         }

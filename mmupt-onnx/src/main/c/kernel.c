@@ -953,14 +953,69 @@ int mmupt_head_logits(mmupt_head *h, const float *hidden, int tokens, float *log
 
 /* ------------------------------------------------------------------------------------------ sampling */
 
-int mmupt_head_draw(const mmupt_head *h, float *logits, int rows, double temperature, const double *uniform,
-        const int32_t *banned, int banned_count, const uint8_t *skip, int32_t *out, mmupt_error *err) {
+/* Candidates of the boundary bucket: by weight descending, ties by id ascending (the order a stable sort of
+ * the probabilities gives). */
+typedef struct {
+    float w;
+    int32_t id;
+} weighted_id;
+
+static int by_weight_descending(const void *a, const void *b) {
+    const weighted_id *x = a, *y = b;
+    if (x->w != y->w) return x->w > y->w ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+#define MMUPT_TOP_P_BUCKETS 4096
+
+/* Keeps the nucleus of row z (weights >= 0, total their sum): the fewest heaviest tokens whose weight reaches
+ * top_p times the total, as a descending sort would choose them; every other weight becomes 0. The threshold is
+ * found by a radix select on the weights' float bits (non-negative floats order as their bits): one pass
+ * histograms the top 12 bits, and only the bucket the cut falls in is sorted. Returns the kept total. */
+static double keep_nucleus(float *z, size_t v, double total, double top_p, double *mass, weighted_id *scratch) {
+    double target = top_p * total;
+    memset(mass, 0, MMUPT_TOP_P_BUCKETS * sizeof(double));
+    for (size_t i = 0; i < v; i++) {
+        uint32_t bits;
+        memcpy(&bits, &z[i], sizeof bits);
+        mass[bits >> 20] += z[i];
+    }
+    double above = 0;
+    int cut = MMUPT_TOP_P_BUCKETS - 1;
+    while (cut > 0 && above + mass[cut] < target) above += mass[cut--];
+    size_t n = 0;
+    for (size_t i = 0; i < v; i++) {
+        uint32_t bits;
+        memcpy(&bits, &z[i], sizeof bits);
+        int bucket = (int) (bits >> 20);
+        if (bucket < cut) {
+            z[i] = 0.0f;
+        } else if (bucket == cut && z[i] > 0) {
+            scratch[n].w = z[i];
+            scratch[n].id = (int32_t) i;
+            n++;
+        }
+    }
+    qsort(scratch, n, sizeof(weighted_id), by_weight_descending);
+    double kept = above;
+    size_t j = 0;
+    while (j < n && kept < target) kept += scratch[j++].w;
+    for (; j < n; j++) z[scratch[j].id] = 0.0f;
+    return kept;
+}
+
+int mmupt_head_draw(const mmupt_head *h, float *logits, int rows, double temperature, double top_p,
+        const double *uniform, const int32_t *banned, int banned_count, const uint8_t *skip, int32_t *out,
+        mmupt_error *err) {
     if (h == NULL || (rows > 0 && (logits == NULL || uniform == NULL || out == NULL))) {
         return set_error(err, MMUPT_ERR_ARGUMENT, -1, "head, logits, uniform and out must not be NULL");
     }
     if (rows < 0 || banned_count < 0 || !(temperature > 0) || !isfinite(temperature)) {
         return set_error(err, MMUPT_ERR_ARGUMENT, -1, "need rows >= 0, banned_count >= 0 and a finite temperature > 0, "
                 "got %d, %d, %g", rows, banned_count, temperature);
+    }
+    if (!(top_p > 0 && top_p <= 1)) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "top_p must be in (0, 1], got %g", top_p);
     }
     for (int b = 0; b < banned_count; b++) {
         if (banned[b] < 0 || banned[b] >= h->vocab) {
@@ -976,8 +1031,13 @@ int mmupt_head_draw(const mmupt_head *h, float *logits, int rows, double tempera
     size_t v = (size_t) h->vocab;
     size_t blocks = (v + MMUPT_DRAW_BLOCK - 1) / MMUPT_DRAW_BLOCK;
     float *sums = malloc(blocks * sizeof(float));
-    if (sums == NULL) {
-        return set_error(err, MMUPT_ERR_MEMORY, -1, "out of memory for %zu block sums", blocks);
+    double *mass = top_p < 1 ? malloc(MMUPT_TOP_P_BUCKETS * sizeof(double)) : NULL;
+    weighted_id *scratch = top_p < 1 ? malloc(v * sizeof(weighted_id)) : NULL;
+    if (sums == NULL || (top_p < 1 && (mass == NULL || scratch == NULL))) {
+        free(sums);
+        free(mass);
+        free(scratch);
+        return set_error(err, MMUPT_ERR_MEMORY, -1, "out of memory for the draw's scratch (%zu tokens)", v);
     }
     for (int r = 0; r < rows; r++) {
         if (skip != NULL && skip[r]) {
@@ -1005,6 +1065,15 @@ int mmupt_head_draw(const mmupt_head *h, float *logits, int rows, double tempera
             out[r] = -1;
             continue;
         }
+        if (top_p < 1) {
+            total = keep_nucleus(z, v, total, top_p, mass, scratch);
+            for (size_t k = 0; k < blocks; k++) {
+                size_t end = (k + 1) * MMUPT_DRAW_BLOCK < v ? (k + 1) * MMUPT_DRAW_BLOCK : v;
+                float sum = 0;
+                for (size_t i = k * MMUPT_DRAW_BLOCK; i < end; i++) sum += z[i];
+                sums[k] = sum;
+            }
+        }
         /* the first token whose cumulative weight passes u * total: whole blocks first, then one by one */
         double target = uniform[r] * total, acc = 0;
         size_t k = 0;
@@ -1022,6 +1091,8 @@ int mmupt_head_draw(const mmupt_head *h, float *logits, int rows, double tempera
         out[r] = chosen;
     }
     free(sums);
+    free(mass);
+    free(scratch);
     return ok(err);
 }
 

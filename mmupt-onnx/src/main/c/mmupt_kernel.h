@@ -119,13 +119,16 @@ int mmupt_head_set_step(mmupt_head *head, long long step, mmupt_error *err);
 int mmupt_head_score(mmupt_head *head, const float *hidden, const int32_t *targets, int tokens, double temperature,
         float *logp, float *entropy, mmupt_error *err);
 
-/* Draws one token per row of logits [rows x V] from softmax(z / temperature) over the whole vocabulary (no
- * top-k or top-p), with uniform[r] in [0, 1): the first token whose cumulative weight, in id order, passes
- * uniform[r] times the total. banned tokens (stop tokens before minNewTokens) get weight 0. Rows are
- * overwritten by their weights. out[r]: the token, -1 when the row cannot be sampled (a NaN or +Inf logit,
- * or no token left), -2 when skip[r] is set (skip may be NULL). */
-int mmupt_head_draw(const mmupt_head *head, float *logits, int rows, double temperature, const double *uniform,
-        const int32_t *banned, int banned_count, const uint8_t *skip, int32_t *out, mmupt_error *err);
+/* Draws one token per row of logits [rows x V] from softmax(z / temperature), with uniform[r] in [0, 1): the
+ * first token whose cumulative weight, in id order, passes uniform[r] times the total. banned tokens (stop tokens
+ * before minNewTokens) get weight 0. top_p in (0, 1]: below 1 only the nucleus keeps its weight (the fewest
+ * heaviest tokens whose probability reaches top_p, ties by lower id, as a stable descending sort picks them;
+ * found by a radix select, not a sort of the vocabulary). Rows are overwritten by their weights. out[r]: the
+ * token, -1 when the row cannot be sampled (a NaN or +Inf logit, or no token left), -2 when skip[r] is set (skip
+ * may be NULL). */
+int mmupt_head_draw(const mmupt_head *head, float *logits, int rows, double temperature, double top_p,
+        const double *uniform, const int32_t *banned, int banned_count, const uint8_t *skip, int32_t *out,
+        mmupt_error *err);
 
 /* Raw logits [T x V] = W h (no temperature), for sampling. */
 int mmupt_head_logits(mmupt_head *head, const float *hidden, int tokens, float *logits, mmupt_error *err);

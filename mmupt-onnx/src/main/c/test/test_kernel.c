@@ -577,7 +577,7 @@ static void test_draw(const char *isa) {
     copy[6 * V + 12] = INFINITY;
     z[6 * V + 12] = INFINITY;
     double temperature = 0.7;
-    CHECK(mmupt_head_draw(head, z, rows, temperature, u, banned, 2, skip, out, &err) == MMUPT_OK, "%s: draw: %s", isa,
+    CHECK(mmupt_head_draw(head, z, rows, temperature, 1.0, u, banned, 2, skip, out, &err) == MMUPT_OK, "%s: draw: %s", isa,
             err.message);
     int ambiguous = 0;
     for (int r = 0; r < rows; r++) {
@@ -604,10 +604,98 @@ static void test_draw(const char *isa) {
     }
     CHECK(ambiguous < 4, "%s: %d rows too close to a boundary to judge", isa, ambiguous);
     double bad_u[1] = {1.0};
-    CHECK(mmupt_head_draw(head, z, 1, 1.0, bad_u, NULL, 0, NULL, out, &err) == MMUPT_ERR_ARGUMENT, "%s: u = 1 accepted", isa);
+    CHECK(mmupt_head_draw(head, z, 1, 1.0, 1.0, bad_u, NULL, 0, NULL, out, &err) == MMUPT_ERR_ARGUMENT, "%s: u = 1 accepted", isa);
     int32_t outside[1] = {V};
-    CHECK(mmupt_head_draw(head, z, 1, 1.0, u, outside, 1, NULL, out, &err) == MMUPT_ERR_ARGUMENT,
+    CHECK(mmupt_head_draw(head, z, 1, 1.0, 1.0, u, outside, 1, NULL, out, &err) == MMUPT_ERR_ARGUMENT,
             "%s: a banned token outside the vocabulary accepted", isa);
+    free(z);
+    free(copy);
+    mmupt_head_destroy(head);
+}
+
+typedef struct {
+    double w;
+    int id;
+} ref_weight;
+
+static int ref_descending(const void *a, const void *b) {
+    const ref_weight *x = a, *y = b;
+    if (x->w != y->w) return x->w > y->w ? -1 : 1;
+    return x->id - y->id;
+}
+
+/* Top-p draws against a double-precision reference: sort the probabilities descending (ties by id), keep the
+ * fewest reaching top_p, draw in id order among them. The same token unless the nucleus edge or u lies within
+ * 1e-5 of a boundary; banned tokens never drawn. Equal logits: the nucleus is the lowest ids. */
+static void test_draw_top_p(const char *isa) {
+    const int V = 1000, rows = 48;
+    mmupt_error err;
+    mmupt_head_desc desc = {V, 8, 0, 0.0f, 0, 1, isa};
+    mmupt_head *head = mmupt_head_create(&desc, &err);
+    CHECK(head != NULL, "%s: create: %s", isa, err.message);
+    if (head == NULL) return;
+    const double top_ps[3] = {0.5, 0.9, 0.99};
+    float *z = floats((size_t) rows * V, 3.0), *copy = malloc(sizeof(float) * rows * V);
+    memcpy(copy, z, sizeof(float) * rows * V);
+    ref_weight *sorted = malloc(sizeof(ref_weight) * V);
+    uint8_t *kept = malloc(V);
+    double u[48];
+    int32_t out[48], banned[1] = {3};
+    for (int r = 0; r < rows; r++) u[r] = uniform();
+    int ambiguous = 0, judged = 0;
+    for (int p = 0; p < 3; p++) {
+        memcpy(z, copy, sizeof(float) * rows * V);
+        double temperature = 0.7;
+        CHECK(mmupt_head_draw(head, z, rows, temperature, top_ps[p], u, banned, 1, NULL, out, &err) == MMUPT_OK,
+                "%s: top-p draw: %s", isa, err.message);
+        for (int r = 0; r < rows; r++) {
+            const float *x = copy + (size_t) r * V;
+            double m = -INFINITY, total = 0;
+            for (int i = 0; i < V; i++) if (i != 3 && x[i] > m) m = x[i];
+            for (int i = 0; i < V; i++) {
+                sorted[i].w = i == 3 ? 0 : exp((x[i] - m) / temperature);
+                sorted[i].id = i;
+                total += sorted[i].w;
+            }
+            qsort(sorted, V, sizeof(ref_weight), ref_descending);
+            double acc = 0, edge = 1;
+            memset(kept, 0, V);
+            for (int j = 0; j < V && acc < top_ps[p] * total; j++) {
+                double before = acc;
+                acc += sorted[j].w;
+                kept[sorted[j].id] = 1;
+                if (acc >= top_ps[p] * total) edge = fmin(top_ps[p] * total - before, acc - top_ps[p] * total) / total;
+            }
+            double kept_total = acc, run = 0, margin = 1;
+            int expected = -1;
+            for (int i = 0; i < V; i++) {
+                double w = kept[i] ? (i == 3 ? 0 : exp((x[i] - m) / temperature)) : 0;
+                double before = run;
+                run += w;
+                if (expected < 0 && u[r] * kept_total < run) {
+                    expected = i;
+                    margin = fmin(u[r] * kept_total - before, run - u[r] * kept_total) / kept_total;
+                }
+            }
+            if (margin < 1e-5 || edge < 1e-5) { ambiguous++; continue; }
+            judged++;
+            CHECK(out[r] == expected, "%s: top_p %.2f row %d drew %d, the reference %d", isa, top_ps[p], r, out[r],
+                    expected);
+            CHECK(out[r] != 3, "%s: row %d drew a banned token", isa, r);
+        }
+    }
+    CHECK(ambiguous < 6 && judged > 130, "%s: %d rows too close to a boundary to judge", isa, ambiguous);
+    float *flat = calloc(V, sizeof(float));
+    double half[1] = {0.999};
+    CHECK(mmupt_head_draw(head, flat, 1, 1.0, 0.5, half, NULL, 0, NULL, out, &err) == MMUPT_OK && out[0] >= 0
+            && out[0] < 501, "%s: equal logits, top_p 0.5: drew %d, outside the 500 lowest ids", isa, out[0]);
+    CHECK(mmupt_head_draw(head, flat, 1, 1.0, 0.0, half, NULL, 0, NULL, out, &err) == MMUPT_ERR_ARGUMENT,
+            "%s: top_p 0 accepted", isa);
+    CHECK(mmupt_head_draw(head, flat, 1, 1.0, 1.5, half, NULL, 0, NULL, out, &err) == MMUPT_ERR_ARGUMENT,
+            "%s: top_p 1.5 accepted", isa);
+    free(flat);
+    free(kept);
+    free(sorted);
     free(z);
     free(copy);
     mmupt_head_destroy(head);
@@ -739,6 +827,7 @@ int main(void) {
         test_thread_independence(isas[is]);
         test_row_transfer(isas[is]);
         test_draw(isas[is]);
+        test_draw_top_p(isas[is]);
         int bf = strcmp(isas[is], "avx512bf16") == 0;
         test_rounding_error(isas[is], bf ? BF16_LOGP_BOUND : 1e-5, bf ? BF16_GRAD_BOUND : 1e-5);
     }

@@ -49,22 +49,25 @@ public interface HeadScorer extends AutoCloseable {
     void logits(HiddenStates hidden, FloatBuffer out);
 
     /**
-     * Draws one token per row of {@code logits} (from {@link #logits}) from softmax(z / temperature) over the
-     * whole vocabulary, where this head has a faster way than the caller's own loop (the native kernel's SIMD
-     * exp): the first token whose cumulative weight, in id order, passes {@code uniform[r]} times the total. The
-     * rows may be overwritten. Returns false, touching nothing, when it has none; the caller then draws itself.
+     * Draws one token per row of {@code logits} (from {@link #logits}) from softmax(z / temperature), over the
+     * whole vocabulary or its top-p nucleus, where this head has a faster way than the caller's own loop (the
+     * native kernel's SIMD exp and radix select): the first token whose cumulative weight, in id order, passes
+     * {@code uniform[r]} times the total kept. The nucleus is the fewest heaviest tokens whose probability reaches
+     * {@code topP} (ties by lower id). The rows may be overwritten. Returns false, touching nothing, when it has
+     * none; the caller then draws itself.
      *
      * @param logits [rows x V], from its position
      * @param rows how many rows
      * @param temperature the logits are divided by it
+     * @param topP nucleus mass in (0, 1]; 1 keeps every token
      * @param uniform [rows] draws in [0, 1)
      * @param banned tokens that get probability 0
      * @param skip [rows] rows not to draw
      * @param out [rows] the tokens; -1 for a row that cannot be sampled (NaN or +Inf logits, nothing left)
      * @return whether it drew
      */
-    default boolean draw(FloatBuffer logits, int rows, double temperature, double[] uniform, int[] banned,
-            boolean[] skip, int[] out) {
+    default boolean draw(FloatBuffer logits, int rows, double temperature, double topP, double[] uniform,
+            int[] banned, boolean[] skip, int[] out) {
         return false;
     }
 

@@ -264,10 +264,10 @@ public final class SamplingBenchmark {
         }
 
         @Override
-        public boolean draw(FloatBuffer logits, int rows, double temperature, double[] uniform, int[] banned,
-                boolean[] skip, int[] out) {
+        public boolean draw(FloatBuffer logits, int rows, double temperature, double topP, double[] uniform,
+                int[] banned, boolean[] skip, int[] out) {
             long t0 = System.nanoTime();
-            boolean drew = head.draw(logits, rows, temperature, uniform, banned, skip, out);
+            boolean drew = head.draw(logits, rows, temperature, topP, uniform, banned, skip, out);
             nanos += System.nanoTime() - t0;
             return drew;
         }

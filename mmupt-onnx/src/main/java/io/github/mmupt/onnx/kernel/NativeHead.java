@@ -312,22 +312,26 @@ public final class NativeHead implements AutoCloseable {
     }
 
     /**
-     * Draws one token per row of {@code logits} [rows x V] from softmax(z / temperature) over the whole
-     * vocabulary (no top-k or top-p): the first token whose cumulative weight, in id order, passes
-     * {@code uniform[r]} times the total, as {@code KvCacheSampler}'s Java draw does, with the weights from the
-     * kernel's SIMD exp (float, about 2 ulp) rather than Java's double {@code Math.exp}. The rows are overwritten
-     * by their weights.
+     * Draws one token per row of {@code logits} [rows x V] from softmax(z / temperature), over the whole
+     * vocabulary or its top-p nucleus: the first token whose cumulative weight, in id order, passes
+     * {@code uniform[r]} times the total kept, with the weights from the kernel's SIMD exp (float, about 2 ulp)
+     * rather than Java's double {@code Math.exp}. The nucleus is the one {@code KvCacheSampler}'s Java draw keeps
+     * (the fewest heaviest tokens reaching {@code topP}, ties by lower id), found by a radix select over the
+     * weights' bits instead of a sort of the vocabulary; unlike the Java draw, which walks the nucleus heaviest
+     * first, the kernel walks it in id order: the same distribution, other tokens for the same uniforms. The rows
+     * are overwritten by their weights.
      *
      * @param logits [rows x V] (direct, native order), overwritten
      * @param rows how many rows
      * @param temperature the logits are divided by it, finite and &gt; 0
+     * @param topP nucleus mass in (0, 1]; 1 keeps every token
      * @param uniform [rows] draws in [0, 1), one per row
      * @param banned tokens that get weight 0 (stop tokens before {@code minNewTokens})
      * @param skip [rows] rows not to draw (their result is -2)
      * @param out [rows] the tokens; -1 for a row that cannot be sampled (a NaN or +Inf logit, or nothing left)
      */
-    public void draw(FloatBuffer logits, int rows, double temperature, double[] uniform, int[] banned, boolean[] skip,
-            int[] out) {
+    public void draw(FloatBuffer logits, int rows, double temperature, double topP, double[] uniform, int[] banned,
+            boolean[] skip, int[] out) {
         checkTokens(rows);
         FloatBuffer z = floats(logits, (long) rows * shape.vocabSize(), "logits", false);
         if (uniform == null || banned == null || skip == null || out == null || uniform.length < rows
@@ -335,7 +339,10 @@ public final class NativeHead implements AutoCloseable {
             throw new IllegalArgumentException("draw needs uniform, skip and out of at least " + rows
                     + " elements and a banned array");
         }
-        run(h -> draw(h, shape.vocabSize(), shape.hiddenSize(), z, rows, temperature, uniform, banned, skip, out));
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
+        }
+        run(h -> draw(h, shape.vocabSize(), shape.hiddenSize(), z, rows, temperature, topP, uniform, banned, skip, out));
     }
 
     /**
@@ -505,7 +512,7 @@ public final class NativeHead implements AutoCloseable {
             long rowCount, FloatBuffer v);
 
     private static native void draw(long handle, int vocab, int hidden, FloatBuffer logits, int rows, double temperature,
-            double[] uniform, int[] banned, boolean[] skip, int[] out);
+            double topP, double[] uniform, int[] banned, boolean[] skip, int[] out);
 
     private static native long bytes(int vocab, int hidden, int rank, boolean trainable, String isa);
 

@@ -70,13 +70,13 @@ public final class NativeHeadScorer implements HeadScorer {
 
     /** The kernel's draw ({@link NativeHead#draw}); logits that are not a direct native-order buffer: false. */
     @Override
-    public boolean draw(FloatBuffer logits, int rows, double temperature, double[] uniform, int[] banned, boolean[] skip,
-            int[] out) {
+    public boolean draw(FloatBuffer logits, int rows, double temperature, double topP, double[] uniform, int[] banned,
+            boolean[] skip, int[] out) {
         if (!logits.isDirect() || logits.order() != java.nio.ByteOrder.nativeOrder()) {
             return false;
         }
         return staging.guarded(() -> {
-            head.draw(logits, rows, temperature, uniform, banned, skip, out);
+            head.draw(logits, rows, temperature, topP, uniform, banned, skip, out);
             return true;
         });
     }

@@ -211,10 +211,10 @@ public final class KvCacheSampler implements RolloutSampler {
                 }
                 int[] banned = step < params.minNewTokens() ? stops : NONE;
                 int[] chosen = new int[width];
-                // the whole distribution: the head's own draw where it has one (the kernel's SIMD exp, which
-                // is what makes a 151,936-token vocabulary cheap to sample); top-k/top-p: the Java draw
-                if (!(params.topK() == 0 && params.topP() >= 1.0
-                        && head.draw(logits, width, params.temperature(), uniform, banned, done, chosen))) {
+                // the head's own draw where it has one (the kernel's SIMD exp and, for top-p, a radix select: what
+                // makes a 151,936-token vocabulary cheap to sample); top-k, or a head without one: the Java draw
+                if (!(params.topK() == 0
+                        && head.draw(logits, width, params.temperature(), params.topP(), uniform, banned, done, chosen))) {
                     javaDraw(logits, width, v, params, uniform, banned, done, chosen);
                 }
                 for (int j = 0; j < width; j++) {
