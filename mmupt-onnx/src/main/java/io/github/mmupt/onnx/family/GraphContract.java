@@ -32,7 +32,7 @@ public final class GraphContract {
     public static void checkEmbedding(ModelFamily family, OnnxModel embed) throws IOException {
         GraphNames io = family.names();
         expect(embed, true, io.inputIds(), "INT64", -1, -1);
-        expect(embed, false, io.inputsEmbeds(), "FLOAT", -1, -1, family.shape().hiddenSize());
+        expect(embed, false, io.inputsEmbeds(), FLOATING, -1, -1, family.shape().hiddenSize());
     }
 
     /**
@@ -47,7 +47,7 @@ public final class GraphContract {
     public static void checkDecoder(ModelFamily family, OnnxModel decoder) throws IOException {
         GraphNames io = family.names();
         TrunkShape m = family.shape();
-        expect(decoder, true, io.inputsEmbeds(), "FLOAT", -1, -1, m.hiddenSize());
+        expect(decoder, true, io.inputsEmbeds(), FLOATING, -1, -1, m.hiddenSize());
         expect(decoder, true, io.attentionMask(), "INT64", -1, -1);
         if (family.positionAxes() == 1) {
             expect(decoder, true, io.positionIds(), "INT64", -1, -1);
@@ -56,13 +56,25 @@ public final class GraphContract {
         }
         for (int i = 0; i < m.layers(); i++) {
             for (String name : new String[] {io.pastKey(i), io.pastValue(i)}) {
-                expect(decoder, true, name, "FLOAT", -1, m.kvHeads(), -1, m.headDim());
+                expect(decoder, true, name, FLOATING, -1, m.kvHeads(), -1, m.headDim());
             }
             for (String name : new String[] {io.presentKey(i), io.presentValue(i)}) {
-                expect(decoder, false, name, "FLOAT", -1, m.kvHeads(), -1, m.headDim());
+                expect(decoder, false, name, FLOATING, -1, m.kvHeads(), -1, m.headDim());
             }
         }
-        expect(decoder, false, io.logits(), "FLOAT", -1, -1, m.vocabSize());
+        expect(decoder, false, io.logits(), FLOATING, -1, -1, m.vocabSize());
+        String kv = m.layers() == 0 ? "FLOAT" : decoder.input(io.pastKey(0)).orElseThrow().elementType();
+        for (int i = 0; i < m.layers(); i++) {
+            for (String name : new String[] {io.pastKey(i), io.pastValue(i), io.presentKey(i), io.presentValue(i)}) {
+                String type = (name.equals(io.presentKey(i)) || name.equals(io.presentValue(i))
+                        ? decoder.output(name) : decoder.input(name)).orElseThrow().elementType();
+                if (!type.equals(kv)) {
+                    // the cache is fed back as it comes: every layer must keep it in one type
+                    throw new IOException(decoder.source() + ": " + name + " is " + type + " but " + io.pastKey(0)
+                            + " is " + kv + "; past and present keys and values must share one element type");
+                }
+            }
+        }
         // more past inputs than the shape's layers would fail only at the first decode step: refuse now
         String[] parts = io.pastKey().split("%d", -1);
         Pattern pastKey = Pattern.compile(Pattern.quote(parts[0]) + "(\\d+)" + Pattern.quote(parts[1]));
@@ -73,13 +85,16 @@ public final class GraphContract {
         }
     }
 
+    /** The element type for a float tensor that may be float32 or float16 (an fp16 export's). */
+    public static final String FLOATING = "FLOAT or FLOAT16";
+
     /**
      * Fails when the value is missing, has another element type, or a fixed dimension that differs.
      *
      * @param model the graph
      * @param input true for an input, false for an output
      * @param name the value's name
-     * @param type the element type, as {@link TensorInfo#elementType()} spells it
+     * @param type the element type, as {@link TensorInfo#elementType()} spells it, or {@link #FLOATING}
      * @param dims the expected dimensions, -1 where any size will do
      * @throws IOException naming the graph, the value, what it declares and what was expected
      */
@@ -91,7 +106,9 @@ public final class GraphContract {
                 .orElseThrow(() -> new IOException(model.source() + " has no " + kind + name
                         + " (it has " + declared.stream().map(TensorInfo::name).toList() + ")"));
         String expected = expectedText(dims);
-        if (!info.elementType().equals(type)) {
+        boolean typeOk = type.equals(FLOATING) ? info.elementType().equals("FLOAT") || info.elementType().equals("FLOAT16")
+                : info.elementType().equals(type);
+        if (!typeOk) {
             throw new IOException(model.source() + ": " + kind + name + " is " + info.elementType() + " "
                     + info.shapeText() + " but the policy expects " + type + " " + expected);
         }

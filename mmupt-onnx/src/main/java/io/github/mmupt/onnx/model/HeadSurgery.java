@@ -54,10 +54,11 @@ public final class HeadSurgery {
      *                     DequantizeLinear)
      * @param plainFloat   the head node reads a float32 initializer of its own directly (the export replaces it in
      *                     place); otherwise the export writes a separate float32 MatMul head and says so
+     * @param hiddenType   the hidden state's element type, "FLOAT" or "FLOAT16" (an fp16 export's)
      */
     public record HeadLocation(String logitsOutput, String hiddenName, String weightName, boolean transposed,
             List<String> headOutputs, int hiddenSize, int vocabSize, String form, List<String> weightChain,
-            boolean plainFloat) {
+            boolean plainFloat, String hiddenType) {
     }
 
     /** Trunk without head, and the head. */
@@ -115,7 +116,7 @@ public final class HeadSurgery {
         int v = w.vocabSize();
         int d = w.hiddenSize();
         return new HeadLocation(logitsOutput, node.getInput(0), w.leaf(), transposed, List.copyOf(headOutputs), d, v,
-                w.description(), w.chainOutputs(), w.plainFloat());
+                w.description(), w.chainOutputs(), w.plainFloat(), TensorProto.DataType.forNumber(w.computeType()).name());
     }
 
     /**
@@ -235,12 +236,21 @@ public final class HeadSurgery {
         // tied, half-precision or quantized: a separate float32 head, the embeddings untouched
         NodeProto head = headNode(original.graph(), loc);
         String weight = uniqueName(original, TRAINED_WEIGHT);
+        boolean half = loc.hiddenType().equals("FLOAT16");
+        // an fp16 graph's hidden state is widened for the float32 head and its logits narrowed back, so the
+        // graph's outputs keep their types
+        String in = half ? weight + ".hidden_float" : loc.hiddenName();
+        String out = half ? weight + ".logits_float" : head.getOutput(0);
         NodeProto matmul = NodeProto.newBuilder().setOpType("MatMul").setName(weight + "_matmul")
-                .addInput(loc.hiddenName()).addInput(weight).addOutput(head.getOutput(0)).build();
+                .addInput(in).addInput(weight).addOutput(out).build();
         for (int i = 0; i < b.getNodeCount(); i++) {
             if (b.getNode(i).getOutputList().contains(head.getOutput(0))) {
                 b.setNode(i, matmul);
             }
+        }
+        if (half) {
+            b.addNode(cast(loc.hiddenName(), in, TensorProto.DataType.FLOAT));
+            b.addNode(cast(out, head.getOutput(0), TensorProto.DataType.FLOAT16));
         }
         removeUnused(b, loc.weightChain()); // and with them the quantized weight, its scales and zero points
         FloatTensor dxv = vxd.transpose();
@@ -249,6 +259,13 @@ public final class HeadSurgery {
                 + "weight {} [d={} x V={}] (the token embeddings are unchanged)", original.source(), loc.form(), weight,
                 loc.hiddenSize(), loc.vocabSize());
         return original.withHeld(original.proto().toBuilder().setGraph(b).build(), java.util.Map.of(weight, dxv.valuesView()));
+    }
+
+    private static NodeProto cast(String from, String to, TensorProto.DataType type) {
+        return NodeProto.newBuilder().setOpType("Cast").setName(to + "_cast").addInput(from).addOutput(to)
+                .addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("to")
+                        .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INT).setI(type.getNumber()))
+                .build();
     }
 
     /** The name the export gives a trained head that was not a float32 initializer of its own. */
@@ -309,7 +326,7 @@ public final class HeadSurgery {
                     : logits.dims().get(i) >= 0 ? (Object) logits.dims().get(i)
                     : logits.dimNames().get(i).isEmpty() ? "dim" + i : logits.dimNames().get(i));
         }
-        b.addOutput(GraphBuilder.valueInfo(hiddenOutput, TensorProto.DataType.FLOAT, dims.toArray()));
+        b.addOutput(GraphBuilder.valueInfo(hiddenOutput, TensorProto.DataType.valueOf(loc.hiddenType()), dims.toArray()));
     }
 
     private static Optional<NodeProto> producer(GraphProto g, String value) {

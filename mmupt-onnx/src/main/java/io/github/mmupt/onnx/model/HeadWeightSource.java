@@ -34,9 +34,11 @@ final class HeadWeightSource {
      * @param leaf         the initializer the weight comes from
      * @param tied         whether that initializer is also used outside the head (the token embeddings)
      * @param plainFloat   a float32 initializer read directly by the head node (replaced in place on export)
+     * @param computeType  the element type the head node computes in, so that of the hidden state it reads
+     *                     ({@code TensorProto.DataType} FLOAT or FLOAT16)
      */
     record Resolved(FloatTensor vxd, int vocabSize, int hiddenSize, String description, List<String> chainOutputs, String leaf, boolean tied,
-            boolean plainFloat) {
+            boolean plainFloat, int computeType) {
     }
 
     private HeadWeightSource() {
@@ -53,11 +55,13 @@ final class HeadWeightSource {
         FloatTensor vxd;
         long[] dims;
         String leaf;
+        int type;
         switch (head.getOpType()) {
             case "MatMulNBits" -> {
                 leaf = head.getInput(1);
                 vxd = read ? nBits(model, head) : null;
                 dims = new long[] {intAttribute(head, "N", -1), intAttribute(head, "K", -1)};
+                type = required(model, head.getInput(2), "MatMulNBits' scales").getDataType();
                 steps.add((int) intAttribute(head, "bits", 4) + "-bit MatMulNBits (block " + intAttribute(head, "block_size", 0)
                         + ")");
             }
@@ -66,12 +70,14 @@ final class HeadWeightSource {
                 vxd = w.tensor();
                 dims = w.dims();
                 leaf = w.leaf();
+                type = w.type();
             }
             default -> { // MatMul: the weight is [d x V]
                 Value w = value(model, head.getInput(1), chain, steps, read);
                 vxd = read ? w.tensor().transpose() : null;
                 dims = reversed(w.dims());
                 leaf = w.leaf();
+                type = w.type();
             }
         }
         if (dims.length != 2 || dims[0] <= 0 || dims[1] <= 0 || dims[0] > Integer.MAX_VALUE
@@ -86,8 +92,14 @@ final class HeadWeightSource {
         boolean plain = chain.isEmpty() && !head.getOpType().equals("MatMulNBits") && !tied
                 && initializer(g, leaf).map(t -> t.getDataType() == TensorProto.DataType.FLOAT_VALUE).orElse(false);
         String description = (tied ? "tied to " + leaf : "a separate " + leaf)
-                + (steps.isEmpty() ? " (float32)" : " through " + String.join(", ", steps));
-        return new Resolved(vxd, (int) dims[0], (int) dims[1], description, List.copyOf(chain), leaf, tied, plain);
+                + (steps.isEmpty() ? (type == TensorProto.DataType.FLOAT16_VALUE ? " (float16)" : " (float32)")
+                        : " through " + String.join(", ", steps));
+        if (type != TensorProto.DataType.FLOAT_VALUE && type != TensorProto.DataType.FLOAT16_VALUE) {
+            throw new IOException(model.source() + ": the head computes in " + TensorProto.DataType.forNumber(type)
+                    + "; expected FLOAT or FLOAT16");
+        }
+        return new Resolved(vxd, (int) dims[0], (int) dims[1], description, List.copyOf(chain), leaf, tied, plain,
+                type);
     }
 
     private static long[] reversed(long[] dims) {
@@ -98,8 +110,8 @@ final class HeadWeightSource {
         return out;
     }
 
-    /** A value's shape, and its values when they were asked for (else null). */
-    private record Value(long[] dims, FloatTensor tensor, String leaf) {
+    /** A value's shape, its element type, and its values when they were asked for (else null). */
+    private record Value(long[] dims, FloatTensor tensor, String leaf, int type) {
     }
 
     /** A value feeding the head, through Identity, Transpose, Cast and DequantizeLinear, to its initializer. */
@@ -113,7 +125,7 @@ final class HeadWeightSource {
                 throw new IOException(model.source() + ": initializer " + t.getName() + " has element type "
                         + TensorProto.DataType.forNumber(t.getDataType()) + "; expected FLOAT or FLOAT16");
             }
-            return new Value(dims(t), read ? floats(model, t) : null, name);
+            return new Value(dims(t), read ? floats(model, t) : null, name, t.getDataType());
         }
         NodeProto n = g.getNodeList().stream().filter(x -> x.getOutputList().contains(name)).findFirst()
                 .orElseThrow(() -> new IOException(model.source() + ": the head weight " + name + " is neither an "
@@ -134,7 +146,7 @@ final class HeadWeightSource {
                 }
                 steps.add("Transpose");
                 Value in = value(model, n.getInput(0), chain, steps, read);
-                return new Value(reversed(in.dims()), read ? in.tensor().transpose() : null, in.leaf());
+                return new Value(reversed(in.dims()), read ? in.tensor().transpose() : null, in.leaf(), in.type());
             }
             case "Cast" -> {
                 if (intAttribute(n, "to", 0) != TensorProto.DataType.FLOAT_VALUE) {
@@ -142,12 +154,14 @@ final class HeadWeightSource {
                             + TensorProto.DataType.forNumber((int) intAttribute(n, "to", 0)) + ", expected FLOAT");
                 }
                 steps.add("Cast");
-                return value(model, n.getInput(0), chain, steps, read);
+                Value in = value(model, n.getInput(0), chain, steps, read);
+                return new Value(in.dims(), in.tensor(), in.leaf(), TensorProto.DataType.FLOAT_VALUE);
             }
             case "DequantizeLinear" -> {
                 steps.add("DequantizeLinear");
                 return new Value(dims(required(model, n.getInput(0), "DequantizeLinear's input")),
-                        read ? dequantize(model, n) : null, n.getInput(0));
+                        read ? dequantize(model, n) : null, n.getInput(0),
+                        required(model, n.getInput(1), "DequantizeLinear's scale").getDataType());
             }
             default -> throw new IOException(model.source() + ": the head weight " + name + " comes from a "
                     + n.getOpType() + " node (" + n.getName() + "); expected an initializer, optionally through "
@@ -270,12 +284,12 @@ final class HeadWeightSource {
         if (raw.hasRemaining()) {
             values = new float[raw.remaining() / 2];
             for (int i = 0; i < values.length; i++) {
-                values[i] = halfToFloat(raw.getShort());
+                values[i] = Float16.toFloat(raw.getShort());
             }
         } else {
             values = new float[t.getInt32DataCount()];
             for (int i = 0; i < values.length; i++) {
-                values[i] = halfToFloat((short) t.getInt32Data(i));
+                values[i] = Float16.toFloat((short) t.getInt32Data(i));
             }
         }
         try {
@@ -313,22 +327,6 @@ final class HeadWeightSource {
             out[i] = (byte) t.getInt32Data(i);
         }
         return out;
-    }
-
-    /** IEEE 754 binary16 to float32, exactly (subnormals, infinities and NaN included). */
-    static float halfToFloat(short h) {
-        int bits = h & 0xFFFF;
-        int sign = (bits & 0x8000) << 16;
-        int exponent = (bits >> 10) & 0x1F;
-        int mantissa = bits & 0x3FF;
-        if (exponent == 0x1F) {
-            return Float.intBitsToFloat(sign | 0x7F800000 | (mantissa << 13));
-        }
-        if (exponent == 0) {
-            float value = mantissa * 0x1p-24f; // subnormal (or zero): exact in float
-            return sign == 0 ? value : -value;
-        }
-        return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
     }
 
     static long intAttribute(NodeProto n, String name, long fallback) {

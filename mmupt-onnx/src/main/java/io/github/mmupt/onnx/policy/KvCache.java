@@ -4,19 +4,21 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.github.mmupt.onnx.family.TrunkShape;
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The past keys and values of a decoder, [batch x kvHeads x length x headDim] per layer, as ONNX Runtime
- * tensors that are fed straight back as the next step's inputs (no copy through Java). Owns what holds them:
- * the decoder run's result, or tensors it created; {@link #close()} frees them.
+ * tensors that are fed straight back as the next step's inputs (no copy through Java), in the decoder's own
+ * element type (float32 or float16, never converted: stacking and compaction copy raw elements). Owns what
+ * holds them: the decoder run's result, or tensors it created; {@link #close()} frees them.
  */
 final class KvCache implements AutoCloseable {
 
     /** The data of every zero-length tensor: one shared empty buffer, not a new one per cache. */
-    private static final FloatBuffer NO_FLOATS = OnnxPolicy.directFloats(0);
+    private static final ByteBuffer NO_BYTES = ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder());
 
     private final List<OnnxTensor> keys;
     private final List<OnnxTensor> values;
@@ -41,8 +43,8 @@ final class KvCache implements AutoCloseable {
             List<OnnxTensor> k = new ArrayList<>();
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {
-                k.add(track(created, OnnxTensor.createTensor(sessions.environment(), NO_FLOATS, shape)));
-                v.add(track(created, OnnxTensor.createTensor(sessions.environment(), NO_FLOATS, shape)));
+                k.add(track(created, OnnxTensor.createTensor(sessions.environment(), NO_BYTES, shape, sessions.kvType())));
+                v.add(track(created, OnnxTensor.createTensor(sessions.environment(), NO_BYTES, shape, sessions.kvType())));
             }
             return new KvCache(k, v, 0, batch, () -> created.forEach(OnnxTensor::close));
         } catch (OrtException e) {
@@ -84,10 +86,12 @@ final class KvCache implements AutoCloseable {
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {
                 int layer = i;
-                k.add(track(created, OnnxTensor.createTensor(sessions.environment(),
-                        stack(singles, c -> c.keys.get(layer), n, length, m, scratch, "stacked-key-" + i), shape)));
-                v.add(track(created, OnnxTensor.createTensor(sessions.environment(),
-                        stack(singles, c -> c.values.get(layer), n, length, m, scratch, "stacked-value-" + i), shape)));
+                k.add(track(created, OnnxTensor.createTensor(sessions.environment(), stack(singles,
+                        c -> c.keys.get(layer), n, length, m, sessions.kvElementBytes(), scratch, "stacked-key-" + i),
+                        shape, sessions.kvType())));
+                v.add(track(created, OnnxTensor.createTensor(sessions.environment(), stack(singles,
+                        c -> c.values.get(layer), n, length, m, sessions.kvElementBytes(), scratch, "stacked-value-" + i),
+                        shape, sessions.kvType())));
             }
             return new KvCache(k, v, length, rows, () -> created.forEach(OnnxTensor::close));
         } catch (OrtException e) {
@@ -103,16 +107,16 @@ final class KvCache implements AutoCloseable {
     KvCache gather(TrunkSessions sessions, int[] keep, ScratchBuffers scratch, String slot) {
         TrunkShape m = sessions.shape();
         long[] shape = {keep.length, m.kvHeads(), length, m.headDim()};
-        int rowSize = m.kvHeads() * length * m.headDim();
+        int rowSize = m.kvHeads() * length * m.headDim() * sessions.kvElementBytes();
         List<OnnxTensor> created = new ArrayList<>();
         try {
             List<OnnxTensor> k = new ArrayList<>();
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {
                 k.add(track(created, OnnxTensor.createTensor(sessions.environment(),
-                        rows(keys.get(i), keep, rowSize, scratch, slot + "-key-" + i), shape)));
+                        rows(keys.get(i), keep, rowSize, scratch, slot + "-key-" + i), shape, sessions.kvType())));
                 v.add(track(created, OnnxTensor.createTensor(sessions.environment(),
-                        rows(values.get(i), keep, rowSize, scratch, slot + "-value-" + i), shape)));
+                        rows(values.get(i), keep, rowSize, scratch, slot + "-value-" + i), shape, sessions.kvType())));
             }
             return new KvCache(k, v, length, keep.length, () -> created.forEach(OnnxTensor::close));
         } catch (OrtException e) {
@@ -121,32 +125,34 @@ final class KvCache implements AutoCloseable {
         }
     }
 
-    private static FloatBuffer rows(OnnxTensor t, int[] keep, int rowSize, ScratchBuffers scratch, String slot) {
-        FloatBuffer all = t.getFloatBuffer();
-        FloatBuffer out = scratch.floats(slot, (long) keep.length * rowSize);
+    /** Rows of {@code rowSize} bytes. */
+    private static ByteBuffer rows(OnnxTensor t, int[] keep, int rowSize, ScratchBuffers scratch, String slot) {
+        ByteBuffer all = t.getByteBuffer();
+        ByteBuffer out = scratch.bytes(slot, (long) keep.length * rowSize);
         for (int r : keep) {
-            FloatBuffer row = all.duplicate();
+            ByteBuffer row = all.duplicate();
             row.position(r * rowSize).limit((r + 1) * rowSize);
             out.put(row);
         }
         return out.flip();
     }
 
-    private static FloatBuffer stack(List<KvCache> singles, java.util.function.Function<KvCache, OnnxTensor> part, int n,
-            int length, TrunkShape m, ScratchBuffers scratch, String slot) {
+    /** Elements of {@code bytes} bytes each, copied as they are. */
+    private static ByteBuffer stack(List<KvCache> singles, java.util.function.Function<KvCache, OnnxTensor> part, int n,
+            int length, TrunkShape m, int bytes, ScratchBuffers scratch, String slot) {
         int heads = m.kvHeads();
-        int hd = m.headDim();
-        FloatBuffer out = scratch.floats(slot, (long) singles.size() * n * heads * length * hd);
-        float[] zeros = new float[hd];
+        int hd = m.headDim() * bytes;
+        ByteBuffer out = scratch.bytes(slot, (long) singles.size() * n * heads * length * hd);
+        byte[] zeros = new byte[hd];
         for (KvCache c : singles) {
-            FloatBuffer one = part.apply(c).getFloatBuffer(); // [1, heads, c.length, hd]
+            ByteBuffer one = part.apply(c).getByteBuffer(); // [1, heads, c.length, head dim]
             int pad = length - c.length;
             for (int b = 0; b < n; b++) {
                 for (int h = 0; h < heads; h++) {
                     for (int t = 0; t < pad; t++) {
                         out.put(zeros); // scratch contents are unspecified: the padding is written, not assumed
                     }
-                    FloatBuffer head = one.duplicate();
+                    ByteBuffer head = one.duplicate();
                     head.position(h * c.length * hd).limit((h + 1) * c.length * hd);
                     out.put(head);
                 }

@@ -341,7 +341,8 @@ public final class OnnxPolicy implements Policy {
             throw new IllegalArgumentException("prompt " + prompt.id() + ": decoding " + batch + " responses of up to "
                     + length + " tokens (prompt and new) needs a KV cache of " + bytes + " bytes = 2 (past and present) x "
                     + batch + " sequences x " + length + " positions x " + t.layers() + " layers x 2 (keys and values) x "
-                    + t.kvHeads() + " kv heads x " + t.headDim() + " head dim x 4 bytes (float32), over the budget of "
+                    + t.kvHeads() + " kv heads x " + t.headDim() + " head dim x " + sessions.kvElementBytes() + " bytes ("
+                    + (sessions.kvElementBytes() == 2 ? "float16" : "float32") + "), over the budget of "
                     + kvCacheBudget + " bytes (PolicyOptions.withKvCacheBudget): sample fewer responses at a time, "
                     + "fewer new tokens, or raise the budget");
         }
@@ -355,7 +356,7 @@ public final class OnnxPolicy implements Policy {
     /** Bytes of the past and present KV caches of a decoding batch at its longest. */
     long kvCacheBytes(int batch, int length) {
         var shape = family.shape();
-        return 2L * batch * length * shape.layers() * 2L * shape.kvHeads() * shape.headDim() * Float.BYTES;
+        return 2L * batch * length * shape.layers() * 2L * shape.kvHeads() * shape.headDim() * sessions.kvElementBytes();
     }
 
     void checkTokens(ImmutableIntArray ids, String what) {

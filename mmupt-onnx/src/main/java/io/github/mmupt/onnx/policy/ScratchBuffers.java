@@ -29,6 +29,11 @@ final class ScratchBuffers {
         return f.limit((int) n).slice();
     }
 
+    /** Exactly {@code n} bytes of the slot, native order; contents unspecified. */
+    ByteBuffer bytes(String slot, long n) {
+        return ensure(slot, n).duplicate().clear().limit((int) n).slice().order(ByteOrder.nativeOrder());
+    }
+
     /** A long view of exactly {@code n} elements of the slot; contents unspecified. */
     LongBuffer longs(String slot, long n) {
         LongBuffer l = ensure(slot, 8 * n).asLongBuffer();

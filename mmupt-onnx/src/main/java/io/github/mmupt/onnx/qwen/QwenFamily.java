@@ -231,9 +231,9 @@ public final class QwenFamily implements ModelFamily {
     @Override
     public void checkVision(OnnxModel vision) throws IOException {
         int patchDim = 3 * processor.temporalPatchSize() * processor.patchSize() * processor.patchSize();
-        GraphContract.expect(vision, true, names().pixelValues(), "FLOAT", -1, patchDim);
+        GraphContract.expect(vision, true, names().pixelValues(), GraphContract.FLOATING, -1, patchDim);
         GraphContract.expect(vision, true, gridInput(), "INT64", -1, 3);
-        GraphContract.expect(vision, false, names().imageFeatures(), "FLOAT", -1, shape.hiddenSize());
+        GraphContract.expect(vision, false, names().imageFeatures(), GraphContract.FLOATING, -1, shape.hiddenSize());
     }
 
     /** {@inheritDoc} Exports name it after the graph: {@code decoder_model_merged.onnx_data}. */

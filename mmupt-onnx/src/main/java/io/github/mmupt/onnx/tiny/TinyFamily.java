@@ -204,8 +204,8 @@ public final class TinyFamily implements ModelFamily {
     @Override
     public void checkVision(OnnxModel vision) throws IOException {
         long s = manifest.imageSize();
-        GraphContract.expect(vision, true, manifest.io().pixelValues(), "FLOAT", 1, 3, s, s);
-        GraphContract.expect(vision, false, manifest.io().imageFeatures(), "FLOAT", 1, manifest.imageTokens(),
+        GraphContract.expect(vision, true, manifest.io().pixelValues(), GraphContract.FLOATING, 1, 3, s, s);
+        GraphContract.expect(vision, false, manifest.io().imageFeatures(), GraphContract.FLOATING, 1, manifest.imageTokens(),
                 manifest.hiddenSize());
     }
 }
