@@ -5,10 +5,9 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.github.mmupt.head.HeadShape;
 import io.github.mmupt.head.HeadWeights;
+import io.github.mmupt.onnx.ChildJvm;
 import io.github.mmupt.policy.HiddenStates;
 import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,18 +24,7 @@ class LargeHeadTest {
     @Test
     void aHeadOverTwoGigabytesUploadsInPiecesAndScores() throws Exception {
         assumeThat(NativeMemory.available()).as("this test needs about 7 GB of free memory").isGreaterThan(8L << 30);
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process child = new ProcessBuilder(java, "-Xmx5g", "-cp", System.getProperty("java.class.path"),
-                Child.class.getName()).redirectErrorStream(true).start();
-        String out;
-        try {
-            assertThat(child.waitFor(180, TimeUnit.SECONDS)).isTrue();
-        } finally {
-            out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            child.destroyForcibly();
-        }
-        assertThat(child.exitValue()).as(out).isZero();
-        assertThat(out).contains("rows checked: 5, max relative error");
+        assertThat(ChildJvm.run(Child.class, "5g", 180, java.util.List.of())).contains("rows checked: 5, max relative error");
     }
 
     /** The weight of row v, column j: cheap to recompute, different in every row. */

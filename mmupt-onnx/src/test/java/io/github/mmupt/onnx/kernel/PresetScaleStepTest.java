@@ -13,6 +13,7 @@ import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.StepStats;
 import io.github.mmupt.head.HeadShape;
 import io.github.mmupt.head.HeadWeights;
+import io.github.mmupt.onnx.ChildJvm;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PolicySpec;
@@ -23,16 +24,11 @@ import io.github.mmupt.rollout.FinishReason;
 import io.github.mmupt.rollout.Rollout;
 import io.github.mmupt.rollout.RolloutGroup;
 import io.github.mmupt.rollout.RolloutSampler;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,40 +47,20 @@ class PresetScaleStepTest {
 
     @Test
     void aStepOfThePublishedSizeRunsInBoundedMemory() throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process child = new ProcessBuilder(java, "-Xmx" + (HEAP_CAP >> 20) + "m", "-cp",
-                System.getProperty("java.class.path"), Child.class.getName()).redirectErrorStream(true).start();
-        String out;
-        try {
-            assertThat(child.waitFor(240, TimeUnit.SECONDS)).as("the step finishes within 4 minutes").isTrue();
-        } finally {
-            out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            child.destroyForcibly();
-        }
-        assertThat(child.exitValue()).as(out).isZero();
-        String last = out.strip().lines().reduce((a, b) -> b).orElseThrow();
-        long stepTokens = value(last, "step_tokens");
-        long largestRequest = value(last, "largest_request_floats");
-        long peakHeap = value(last, "peak_heap_bytes");
+        String last = ChildJvm.lastLine(ChildJvm.run(Child.class, (HEAP_CAP >> 20) + "m", 240, List.of()));
+        long stepTokens = ChildJvm.value(last, "step_tokens");
+        long largestRequest = ChildJvm.value(last, "largest_request_floats");
+        long peakHeap = ChildJvm.value(last, "peak_heap_bytes");
         assertThat(stepTokens).isEqualTo(512L * 10 * RESPONSE_TOKENS);
         assertThat(stepTokens * D).as("the step's hidden states overflow one Java buffer").isGreaterThan(Integer.MAX_VALUE);
-        assertThat(value(last, "requested_tokens")).as("scored once, then recomputed for the one PPO pass")
+        assertThat(ChildJvm.value(last, "requested_tokens")).as("scored once, then recomputed for the one PPO pass")
                 .isEqualTo(2 * stepTokens);
         assertThat(largestRequest).as("the trunk is asked for one micro-batch at a time").isEqualTo(64L * RESPONSE_TOKENS * D);
-        assertThat(value(last, "updates")).as("one update per mini-batch of 128 prompts").isEqualTo(4);
-        assertThat(value(last, "skipped")).isZero();
+        assertThat(ChildJvm.value(last, "updates")).as("one update per mini-batch of 128 prompts").isEqualTo(4);
+        assertThat(ChildJvm.value(last, "skipped")).isZero();
         System.out.println("preset-scale step: " + last + " (the documented bound: max(256 MiB cache, micro-batch "
                 + 64L * RESPONSE_TOKENS * D * 4 + " bytes) of hidden states; heap cap " + HEAP_CAP + ")");
         assertThat(peakHeap).isLessThanOrEqualTo(HEAP_CAP);
-    }
-
-    private static long value(String line, String key) {
-        for (String part : line.split(" ")) {
-            if (part.startsWith(key + "=")) {
-                return Long.parseLong(part.substring(key.length() + 1));
-            }
-        }
-        throw new AssertionError("no " + key + " in: " + line);
     }
 
     /** The step, in a JVM whose heap is far smaller than the step's hidden states. */
@@ -100,19 +76,12 @@ class PresetScaleStepTest {
             for (int i = 0; i < w.length; i++) {
                 w[i] = (float) (rng.nextGaussian() * 0.01);
             }
-            for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-                pool.resetPeakUsage();
-            }
+            ChildJvm.HeapPeak heap = new ChildJvm.HeapPeak();
             try (NativeGrpoOptimizer optimizer = new NativeGrpoOptimizer(HeadWeights.full(HeadShape.full(V, D), w),
                     GrpoLossConfig.mmUpt(), AdamWConfig.mmUpt(), KernelOptions.defaults())) {
                 StepStats stats = MmUpt.builder().policy(policy).sampler(sampler()).optimizer(optimizer)
                         .data(Dataset.of("wide", examples)).mmUptPreset().steps(1).build().trainer().step();
-                long peak = 0;
-                for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-                    if (pool.getType() == MemoryType.HEAP) {
-                        peak += pool.getPeakUsage().getUsed();
-                    }
-                }
+                long peak = heap.stop();
                 System.out.println("step_tokens=" + Math.round(stats.responses() * stats.meanResponseLength())
                         + " requested_tokens=" + policy.requested + " largest_request_floats=" + policy.largest
                         + " updates=" + stats.updates().size() + " skipped=" + stats.updates().stream()

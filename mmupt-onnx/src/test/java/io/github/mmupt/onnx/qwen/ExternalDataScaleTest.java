@@ -9,6 +9,7 @@ import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.head.HeadWeights;
+import io.github.mmupt.onnx.ChildJvm;
 import io.github.mmupt.onnx.kernel.HeadOptimizers;
 import io.github.mmupt.onnx.kernel.KernelOptions;
 import io.github.mmupt.onnx.policy.KvCacheSampler;
@@ -19,11 +20,9 @@ import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.train.RunResult;
 import io.github.mmupt.train.TrainingMode;
 import io.github.mmupt.vote.MajorityVoteLabeler;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,24 +58,13 @@ class ExternalDataScaleTest {
         assertThat(dataBytes).as("the weights are twice the child's heap").isGreaterThan(2 * HEAP_CAP);
         Path jsonl = QwenLoopTest.writeData(dir.resolve("data"), 4);
 
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process child = new ProcessBuilder(java, "-Xmx" + (HEAP_CAP >> 20) + "m", "-cp",
-                System.getProperty("java.class.path"), "-Dmmupt.qwen.tokenizer=" + QwenTokenizerFiles.qwen2VlFile(),
-                Child.class.getName(), model.toString(), jsonl.toString(), dir.resolve("exported").toString())
-                .redirectErrorStream(true).start();
-        String out;
-        try {
-            assertThat(child.waitFor(300, TimeUnit.SECONDS)).as("open, train and export finish in 5 minutes").isTrue();
-        } finally {
-            out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            child.destroyForcibly();
-        }
-        assertThat(child.exitValue()).as(out).isZero();
-        String last = out.strip().lines().reduce((a, b) -> b).orElseThrow();
-        long peakHeap = value(last, "peak_heap_bytes");
-        assertThat(value(last, "same_model_id")).as("the export keeps the trunk's identity: " + last).isEqualTo(1);
-        assertThat(value(last, "head_round_trips")).as("the exported head is the trained one: " + last).isEqualTo(1);
-        assertThat(value(last, "head_moved")).as("training changed the head: " + last).isEqualTo(1);
+        String last = ChildJvm.lastLine(ChildJvm.run(Child.class, (HEAP_CAP >> 20) + "m", 300,
+                List.of("-Dmmupt.qwen.tokenizer=" + QwenTokenizerFiles.qwen2VlFile()), model.toString(), jsonl.toString(),
+                dir.resolve("exported").toString()));
+        long peakHeap = ChildJvm.value(last, "peak_heap_bytes");
+        assertThat(ChildJvm.value(last, "same_model_id")).as("the export keeps the trunk's identity: " + last).isEqualTo(1);
+        assertThat(ChildJvm.value(last, "head_round_trips")).as("the exported head is the trained one: " + last).isEqualTo(1);
+        assertThat(ChildJvm.value(last, "head_moved")).as("training changed the head: " + last).isEqualTo(1);
         Path exportedData = dir.resolve("exported/onnx/decoder_model_merged.onnx_data");
         assertThat(Files.size(exportedData)).as("the export streams every weight to its own data file")
                 .isEqualTo(dataBytes);
@@ -85,36 +73,13 @@ class ExternalDataScaleTest {
         assertThat(peakHeap).isPositive().isLessThanOrEqualTo(HEAP_CAP);
     }
 
-    private static long value(String line, String key) {
-        for (String part : line.split(" ")) {
-            if (part.startsWith(key + "=")) {
-                return Long.parseLong(part.substring(key.length() + 1));
-            }
-        }
-        throw new AssertionError("no " + key + " in: " + line);
-    }
-
     /** Open, SFT, MM-UPT, export and reopen, in a JVM whose heap is smaller than the model's weights. */
     public static final class Child {
         public static void main(String[] args) throws Exception {
             Path model = Path.of(args[0]);
             Path jsonl = Path.of(args[1]);
             Path exported = Path.of(args[2]);
-            // the heap's used size sampled every 2 ms: its true peak, garbage included (summing the pools' own
-            // peaks would add maxima of different moments)
-            java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
-            Thread sampler = new Thread(() -> {
-                while (!Thread.currentThread().isInterrupted()) {
-                    peak.accumulateAndGet(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max);
-                    try {
-                        Thread.sleep(2);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            });
-            sampler.setDaemon(true);
-            sampler.start();
+            ChildJvm.HeapPeak peak = new ChildJvm.HeapPeak();
             HeadWeights start;
             HeadWeights trained;
             String modelId;
@@ -131,9 +96,9 @@ class ExternalDataScaleTest {
                 sameId = reopened.spec().modelId().equals(modelId);
                 roundTrip = reopened.initialHead().equals(trained);
             }
-            sampler.interrupt();
+            long peakBytes = peak.stop();
             System.out.println("same_model_id=" + (sameId ? 1 : 0) + " head_round_trips=" + (roundTrip ? 1 : 0)
-                    + " head_moved=" + (trained.equals(start) ? 0 : 1) + " peak_heap_bytes=" + peak.get());
+                    + " head_moved=" + (trained.equals(start) ? 0 : 1) + " peak_heap_bytes=" + peakBytes);
         }
 
         private static RunResult run(OnnxPolicy policy, HeadWeights start, double lr, TrainingMode mode, Path jsonl)
