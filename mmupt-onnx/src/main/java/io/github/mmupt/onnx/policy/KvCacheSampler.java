@@ -123,32 +123,35 @@ public final class KvCacheSampler implements RolloutSampler {
                     + "loss temperature " + head.temperature() + ": recorded log-probs would not be the "
                     + "ones training uses (MM-UPT divides logits by the rollout temperature in both)");
         }
-        // every prompt is encoded and checked before any decoding, so a group that cannot fit fails the call at once
-        List<EncodedPrompt> encoded = new ArrayList<>(prompts.size());
-        for (Prompt prompt : prompts) {
-            EncodedPrompt e = policy.encode(prompt);
-            policy.checkLength(prompt, e.ids().length(), params.maxNewTokens(), "new");
-            policy.checkKvCache(prompt, params.responsesPerPrompt(), e.ids().length() + params.maxNewTokens());
-            encoded.add(e);
+        // every prompt is encoded and checked before any decoding, so a group that cannot fit fails the call at once;
+        // only its length is kept: a step's prompts' pixels (512 images at MM-UPT's size) would not be bounded
+        int[] promptTokens = new int[prompts.size()];
+        for (int i = 0; i < prompts.size(); i++) {
+            Prompt prompt = prompts.get(i);
+            promptTokens[i] = policy.encode(prompt).ids().length();
+            policy.checkLength(prompt, promptTokens[i], params.maxNewTokens(), "new");
+            policy.checkKvCache(prompt, params.responsesPerPrompt(), promptTokens[i] + params.maxNewTokens());
         }
         List<RolloutGroup> groups = new ArrayList<>(prompts.size());
         int first = 0;
         while (first < prompts.size()) {
             // as many prompts as the decode batch and the KV budget allow, decoded together
             int end = first + 1;
-            int longest = encoded.get(first).ids().length();
+            int longest = promptTokens[first];
             while (end < prompts.size() && end - first < promptsPerBatch) {
-                int longer = Math.max(longest, encoded.get(end).ids().length());
+                int longer = Math.max(longest, promptTokens[end]);
                 if (!policy.fitsKvCache((end - first + 1) * params.responsesPerPrompt(), longer + params.maxNewTokens())) {
                     break;
                 }
                 longest = longer;
                 end++;
             }
-            groups.addAll(sampleBatch(prompts.subList(first, end), encoded.subList(first, end), first, params, seed));
-            for (int i = first; i < end; i++) {
-                encoded.set(i, null); // its pixels are no longer needed
+            // encoded again, one batch at a time (the encoding is deterministic): at most a batch's pixels live
+            List<EncodedPrompt> encoded = new ArrayList<>(end - first);
+            for (Prompt prompt : prompts.subList(first, end)) {
+                encoded.add(policy.encode(prompt));
             }
+            groups.addAll(sampleBatch(prompts.subList(first, end), encoded, first, params, seed));
             first = end;
         }
         return groups;
