@@ -62,6 +62,9 @@ import java.util.TreeSet;
  * eq.equivalent("(1, 2]", "(1,2)");        // false: the brackets differ
  * }</pre>
  *
+ * <p>{@link #vqa()} is the third variant, for visual-question answers that are not math (yes/no, multiple
+ * choice, short text, chart values): see its rules there.
+ *
  * <p>Instances are immutable and thread-safe.
  */
 public final class AnswerEquivalence {
@@ -79,13 +82,16 @@ public final class AnswerEquivalence {
     private static final java.util.regex.Pattern DECIMAL_LITERAL =
             java.util.regex.Pattern.compile("[+-]?+(?:\\d++\\.\\d*+|\\.\\d++|\\d++(?=e))(?:e[+-]?+\\d++)?+");
 
-    private static final AnswerEquivalence STANDARD = new AnswerEquivalence(false);
-    private static final AnswerEquivalence MATH_RULER = new AnswerEquivalence(true);
+    private static final AnswerEquivalence STANDARD = new AnswerEquivalence(false, false);
+    private static final AnswerEquivalence MATH_RULER = new AnswerEquivalence(true, false);
+    private static final AnswerEquivalence VQA = new AnswerEquivalence(false, true);
 
     private final boolean mathRulerRules;
+    private final boolean vqaRules;
 
-    private AnswerEquivalence(boolean mathRulerRules) {
+    private AnswerEquivalence(boolean mathRulerRules, boolean vqaRules) {
         this.mathRulerRules = mathRulerRules;
+        this.vqaRules = vqaRules;
     }
 
     /** {@return the library's rules: everything MathRuler accepts on its string and numeric stages, and more} */
@@ -100,6 +106,49 @@ public final class AnswerEquivalence {
      */
     public static AnswerEquivalence mathRulerCompatible() {
         return MATH_RULER;
+    }
+
+    /**
+     * Visual-question answers as VQA-style benchmarks compare them (VQA v2's normalization, ChartQA's relaxed
+     * accuracy), for the labeler and the evaluator on data that is not math. The rules, in order:
+     * <ol>
+     *   <li><b>Normalization</b> (VQA v2's answer processing): lower case; {@code %} read as the word
+     *       {@code percent}; apostrophes dropped ({@code don't = dont}); thousands separators dropped
+     *       ({@code 1,000 = 1000}); periods dropped except decimal points; other punctuation and hyphens (not a
+     *       leading minus) become spaces; the articles {@code a}, {@code an}, {@code the} dropped; the number words
+     *       {@code none}, {@code zero} .. {@code ten} written as digits; white space collapsed.</li>
+     *   <li><b>Multiple choice</b>: an answer written as a choice ({@code (B)}, {@code (b)}, {@code B.},
+     *       {@code B)}, {@code B:} or a bare capital {@code B}, each optionally followed by the option's text, and
+     *       {@code option B} / {@code answer: b} in any case) is its letter, and equals the same letter written
+     *       any of those ways or as the bare normalized answer {@code b}. A capital followed by a word is a
+     *       sentence, not a choice ({@code A cat}).</li>
+     *   <li><b>Numbers</b>: two answers whose normalized text is a number (a percentage divided by 100, as
+     *       ChartQA reads {@code 12%}) are equal when they differ by at most 5% of the smaller magnitude: ChartQA's
+     *       relaxed accuracy (5% of the gold), made symmetric without ever accepting what ChartQA would reject
+     *       with either one as the gold. {@code 0} equals only {@code 0}.</li>
+     *   <li><b>Yes/no</b>: an answer that is exactly {@code yes} or {@code no} equals one that starts with that
+     *       word ({@code yes = "Yes, there are two."}); two longer answers compare as text.</li>
+     *   <li><b>Text</b>: otherwise the normalized texts must be equal (and not empty).</li>
+     * </ol>
+     * Answers over {@value ParsedAnswer#MAX_STRUCTURED_CHARS} characters compare as their lower-cased text
+     * without white space. Symmetric; not transitive (the 5% rule), like the math variants.
+     *
+     * <pre>{@code
+     * AnswerEquivalence vqa = AnswerEquivalence.vqa();
+     * vqa.equivalent("Two", "2");                  // true
+     * vqa.equivalent("(B) a red car", "b");         // true
+     * vqa.equivalent("12.4", "12");                 // true: within 5% of 12
+     * }</pre>
+     *
+     * @return the visual-question-answer rules
+     */
+    public static AnswerEquivalence vqa() {
+        return VQA;
+    }
+
+    /** {@return whether this is the visual-question-answer variant} */
+    public boolean isVqa() {
+        return vqaRules;
     }
 
     /** {@return whether this is the MathRuler-compatible variant} */
@@ -132,7 +181,8 @@ public final class AnswerEquivalence {
         if (answer == null) {
             throw new IllegalArgumentException("answer must not be null");
         }
-        return new Prepared(ParsedAnswer.of(answer));
+        return vqaRules ? new Prepared(answer.strip(), null, VqaAnswer.of(answer))
+                : new Prepared(answer.strip(), ParsedAnswer.of(answer), null);
     }
 
     /**
@@ -143,8 +193,11 @@ public final class AnswerEquivalence {
      * @return whether they mean the same
      */
     public boolean equivalent(Prepared a, Prepared b) {
-        ParsedAnswer x = a.parsed;
-        ParsedAnswer y = b.parsed;
+        if (vqaRules) {
+            return a.raw.equals(b.raw) || a.vqa().sameAs(b.vqa());
+        }
+        ParsedAnswer x = a.parsed();
+        ParsedAnswer y = b.parsed();
         return x.raw().equals(y.raw()) || equivalentByRules(x, y);
     }
 
@@ -180,7 +233,10 @@ public final class AnswerEquivalence {
      * @return its keys
      */
     public List<String> keys(Prepared prepared) {
-        ParsedAnswer p = prepared.parsed;
+        if (vqaRules) {
+            return prepared.vqa().keys();
+        }
+        ParsedAnswer p = prepared.parsed();
         if (p.oversized()) {
             return List.of("o:" + p.mathNormalized());
         }
@@ -405,7 +461,8 @@ public final class AnswerEquivalence {
 
     @Override
     public String toString() {
-        return mathRulerRules ? "AnswerEquivalence[MathRuler-compatible]" : "AnswerEquivalence[standard]";
+        return vqaRules ? "AnswerEquivalence[VQA]"
+                : mathRulerRules ? "AnswerEquivalence[MathRuler-compatible]" : "AnswerEquivalence[standard]";
     }
 
     /**
@@ -413,20 +470,43 @@ public final class AnswerEquivalence {
      * {@link #equivalent(Prepared, Prepared)} of the same or any other {@code AnswerEquivalence}.
      */
     public static final class Prepared {
-        private final ParsedAnswer parsed;
+        private final String raw;
+        // each read lazily when a variant that needs it compares (idempotent, so a race only repeats the work)
+        private volatile ParsedAnswer parsed;
+        private volatile VqaAnswer vqa;
 
-        private Prepared(ParsedAnswer parsed) {
+        private Prepared(String raw, ParsedAnswer parsed, VqaAnswer vqa) {
+            this.raw = raw;
             this.parsed = parsed;
+            this.vqa = vqa;
+        }
+
+        ParsedAnswer parsed() {
+            ParsedAnswer p = parsed;
+            if (p == null) {
+                p = ParsedAnswer.of(raw);
+                parsed = p;
+            }
+            return p;
+        }
+
+        VqaAnswer vqa() {
+            VqaAnswer v = vqa;
+            if (v == null) {
+                v = VqaAnswer.of(raw);
+                vqa = v;
+            }
+            return v;
         }
 
         /** {@return the answer as given, stripped} */
         public String answer() {
-            return parsed.raw();
+            return raw;
         }
 
         @Override
         public String toString() {
-            return parsed.raw();
+            return raw;
         }
     }
 }

@@ -1,6 +1,5 @@
 package io.github.mmupt.examples.cli;
 
-import io.github.mmupt.answer.AnswerEquivalence;
 import io.github.mmupt.answer.AnswerExtractor;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.Example;
@@ -66,7 +65,7 @@ final class EvalCommand implements Callable<Integer> {
         try (OnnxPolicy policy = model.openPolicy()) {
             try (HeadScorer head = HeadOptimizers.scorer(policy.initialHead(), voteTemperature, model.kernel())) {
                 KvCacheSampler sampler = KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed());
-                EvalResult r = new Evaluator(sampler, AnswerEquivalence.standard()).evaluate(data.examples(),
+                EvalResult r = new Evaluator(sampler, model.equivalence()).evaluate(data.examples(),
                         passTemperature, samples, voteTemperature, maxNewTokens, model.seed);
                 spec.commandLine().getOut().printf(Locale.ROOT, "examples=%d pass@1=%.4f maj@%d=%.4f%n", r.examples(),
                         r.passAt1(), r.n(), r.majorityAtN());

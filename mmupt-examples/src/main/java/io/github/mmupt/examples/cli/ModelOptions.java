@@ -1,5 +1,6 @@
 package io.github.mmupt.examples.cli;
 
+import io.github.mmupt.answer.AnswerEquivalence;
 import io.github.mmupt.data.DataErrorPolicy;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.JsonlDataset;
@@ -42,6 +43,21 @@ final class ModelOptions {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
             description = "The root seed of sampling and data order (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    /** Which answers count as the same: math (the default) or visual-question answers. */
+    enum Answers {
+        math, vqa
+    }
+
+    @Option(names = "--answers", paramLabel = "KIND", defaultValue = "math",
+            description = "How answers are compared, for votes and for evaluation: math (numbers, fractions, "
+                    + "expressions, sets) or vqa (yes/no, multiple choice, short text with VQA's normalizations, "
+                    + "numbers within 5% as ChartQA) (default: ${DEFAULT-VALUE}).")
+    Answers answers;
+
+    AnswerEquivalence equivalence() {
+        return answers == Answers.vqa ? AnswerEquivalence.vqa() : AnswerEquivalence.standard();
+    }
 
     OnnxPolicy openPolicy() throws IOException {
         if (!Files.isDirectory(model)) {

@@ -117,7 +117,7 @@ final class UptCommand implements Callable<Integer> {
             MmUpt run = MmUpt.builder().policy(policy).optimizer(head)
                     .sampler(new KvCacheSampler(policy, head, AnswerExtractor.boxed())).data(data).mode(trainingMode)
                     .steps(steps).promptsPerStep(promptsPerStep).sampling(sampling).seed(model.seed)
-                    .labeler(MajorityVoteLabeler.builder().minAgreement(minVoteShare).build())
+                    .labeler(MajorityVoteLabeler.builder().equivalence(model.equivalence()).minAgreement(minVoteShare).build())
                     .listener(new MetricsFile(out.resolve("metrics.jsonl")))
                     .listener(new ProgressBar(mode, err, System.console() != null))
                     .checkpoints(out.resolve("checkpoints"), checkpointEvery).resume(resume).stopWhen(stop::requested)

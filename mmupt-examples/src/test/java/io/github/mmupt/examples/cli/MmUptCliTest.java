@@ -52,7 +52,7 @@ class MmUptCliTest {
         assertThat(r.status()).isZero();
         for (String option : List.of("--model", "--data", "--out", "--mode", "--steps", "--prompts-per-step",
                 "--responses", "--max-new-tokens", "--temperature", "--lr", "--min-vote-share", "--checkpoint-every",
-                "--resume", "--seed", "--ort-threads", "--kernel-threads", "--skip-bad-lines")) {
+                "--resume", "--seed", "--ort-threads", "--kernel-threads", "--skip-bad-lines", "--answers")) {
             assertThat(r.out()).contains(option);
         }
         String flowed = r.out().replaceAll("\\s+", " "); // help text wraps at 80 columns
@@ -77,10 +77,11 @@ class MmUptCliTest {
                 new String[] {"upt", "--model", model.toString(), "--data", data.toString(), "--out",
                         dir.resolve("o4").toString(), "--prompts-per-step", "9"},
                 new String[] {"eval", "--model", model.toString(), "--data", data.toString(), "--samples", "many"},
+                new String[] {"eval", "--model", model.toString(), "--data", data.toString(), "--answers", "chess"},
                 new String[] {"frobnicate"});
         List<String> expected = List.of("Missing required option: '--model=DIR'", "nowhere is not a directory",
                 "gone.png", "--mode must be upt, grpo or sft, got 'rlhf'", "--prompts-per-step 9 is more than the 8 examples",
-                "'many' is not an int", "Unmatched argument at index 0: 'frobnicate'");
+                "'many' is not an int", "--answers", "Unmatched argument at index 0: 'frobnicate'");
         for (int i = 0; i < cases.size(); i++) {
             Run r = cli(cases.get(i));
             assertThat(r.status()).as(String.join(" ", cases.get(i))).isIn(1, 2);
@@ -113,6 +114,11 @@ class MmUptCliTest {
                 "--max-new-tokens", "8");
         assertThat(eval.status()).as(eval.err()).isZero();
         assertThat(eval.out()).containsPattern("examples=8 pass@1=[01]\\.\\d{4} maj@4=[01]\\.\\d{4}");
+        // the squares' answers are digits: VQA's comparison scores them as the math one does
+        Run vqa = cli("eval", "--model", upt.resolve("model").toString(), "--data", data.toString(), "--samples", "4",
+                "--max-new-tokens", "8", "--answers", "vqa");
+        assertThat(vqa.status()).as(vqa.err()).isZero();
+        assertThat(vqa.out()).isEqualTo(eval.out());
         Path synthesized = dir.resolve("synth/new.jsonl");
         Run synth = cli("synthesize", "--model", upt.resolve("model").toString(), "--data", data.toString(), "--out",
                 synthesized.toString(), "--strategy", "direct", "--max-new-tokens", "8");
