@@ -192,9 +192,12 @@ public final class Trainer {
             votes.add(vote);
             Optional<String> gold = batch.get(g).goldAnswer();
             gold.ifPresent(answer -> audits.add(settings.labeler().audit(vote, answer)));
-            rewards.add(settings.mode() == TrainingMode.UPT ? vote.rewards() : goldRewards(group, gold.orElseThrow(
-                    () -> new IllegalStateException("supervised GRPO needs gold answers; example " + group.prompt().id()
-                            + " has none"))));
+            rewards.add(settings.mode() != TrainingMode.SUPERVISED_GRPO ? vote.rewards() : goldRewards(group,
+                    gold.orElseThrow(() -> new IllegalStateException("supervised GRPO needs gold answers; example "
+                            + group.prompt().id() + " has none"))));
+        }
+        if (settings.mode() == TrainingMode.LMSI) {
+            return lmsiStep(groups, votes, audits, rewards, times, t1);
         }
         GroupAdvantages advantages = settings.advantages().compute(rewards);
         List<Sequence> sequences = new ArrayList<>();
@@ -215,6 +218,42 @@ public final class Trainer {
         times.put(StepPhase.VOTE, Duration.ofNanos(t2 - t1));
 
         TrainOutcome outcome = train(sequences, groupRanges, times);
+        double rewardMean = rewards.stream().flatMapToDouble(a -> java.util.Arrays.stream(a.toArray())).average().orElse(0);
+        int responses = groups.stream().mapToInt(RolloutGroup::size).sum();
+        double meanLength = groups.stream().flatMap(gr -> gr.rollouts().stream()).mapToInt(Rollout::length).average()
+                .orElse(0);
+        return new StepStats(step, rewardMean, VoteSummary.of(votes, audits), outcome.loss(), outcome.updates(), responses,
+                meanLength, outcome.meanLogProb(), times);
+    }
+
+    /**
+     * LMSI (Huang et al., 2022): the responses whose answer is the majority's, in groups whose vote the labeler
+     * accepts (its {@code minAgreement} is the confidence threshold), are trained on as if they were gold
+     * responses (advantage 1, the SFT gradient); the others, and groups that abstain, are not used. Like MM-UPT it
+     * sees no gold answer: the vote's rewards select the responses.
+     */
+    private StepStats lmsiStep(List<RolloutGroup> groups, List<VoteResult> votes, List<LabelAudit> audits,
+            List<ImmutableDoubleArray> rewards, Map<StepPhase, Duration> times, long t1) {
+        List<Sequence> sequences = new ArrayList<>();
+        List<int[]> ranges = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            if (votes.get(g).label().isEmpty()) {
+                continue;
+            }
+            int first = sequences.size();
+            List<Rollout> rollouts = groups.get(g).rollouts();
+            for (int r = 0; r < rollouts.size(); r++) {
+                Rollout rollout = rollouts.get(r);
+                if (rewards.get(g).get(r) > 0 && rollout.finish() != FinishReason.NON_FINITE && rollout.length() > 0) {
+                    sequences.add(new Sequence(groups.get(g).prompt(), rollout.tokenIds(), 1.0, false));
+                }
+            }
+            if (sequences.size() > first) {
+                ranges.add(new int[] {first, sequences.size()});
+            }
+        }
+        times.put(StepPhase.VOTE, Duration.ofNanos(System.nanoTime() - t1));
+        TrainOutcome outcome = train(sequences, ranges, times);
         double rewardMean = rewards.stream().flatMapToDouble(a -> java.util.Arrays.stream(a.toArray())).average().orElse(0);
         int responses = groups.stream().mapToInt(RolloutGroup::size).sum();
         double meanLength = groups.stream().flatMap(gr -> gr.rollouts().stream()).mapToInt(Rollout::length).average()

@@ -1,7 +1,7 @@
 package io.github.mmupt.train;
 
 /**
- * What a run trains on; the three share sampling, scoring, the loss kernel and the optimizer.
+ * What a run trains on; all share sampling, scoring, the loss kernel and the optimizer.
  *
  * <ul>
  *   <li>{@link #UPT} (MM-UPT): rewards from majority voting over the model's own answers; gold answers, where a
@@ -9,6 +9,10 @@ package io.github.mmupt.train;
  *   <li>{@link #SUPERVISED_GRPO}: rewards 1/0 from equivalence with the gold answer (the paper's "GRPO" row).</li>
  *   <li>{@link #SFT}: cross-entropy on gold responses (advantage 1 on every gold token at ratio 1, which has the
  *       cross-entropy gradient).</li>
+ *   <li>{@link #LMSI} (Huang et al., 2022, "Large Language Models Can Self-Improve"): the same cross-entropy on
+ *       the model's own responses that agree with the majority of their group, in groups whose vote holds at
+ *       least the labeler's {@code minAgreement} share: self-consistency filtering instead of rewards. No gold
+ *       answer is used; like {@link #UPT}, gold answers only feed the audit.</li>
  * </ul>
  */
 public enum TrainingMode {
@@ -17,5 +21,7 @@ public enum TrainingMode {
     /** Rewards from the gold answers (a baseline). */
     SUPERVISED_GRPO,
     /** Cross-entropy on gold responses (stage 1, or a baseline). */
-    SFT
+    SFT,
+    /** Cross-entropy on the model's own majority-agreeing responses (an unsupervised baseline). */
+    LMSI
 }

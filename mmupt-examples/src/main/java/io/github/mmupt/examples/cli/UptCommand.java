@@ -47,8 +47,9 @@ final class UptCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--mode", defaultValue = "upt", paramLabel = "MODE",
-            description = "upt (majority vote, no labels), grpo (gold answers) or sft (gold responses); "
-                    + "default: ${DEFAULT-VALUE}.")
+            description = "upt (majority vote, no labels), grpo (gold answers), sft (gold responses) or lmsi "
+                    + "(cross-entropy on the model's own majority-agreeing responses, no labels; --min-vote-share is "
+                    + "its confidence threshold); default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "-1",
@@ -93,8 +94,9 @@ final class UptCommand implements Callable<Integer> {
             case "upt" -> TrainingMode.UPT;
             case "grpo" -> TrainingMode.SUPERVISED_GRPO;
             case "sft" -> TrainingMode.SFT;
+            case "lmsi" -> TrainingMode.LMSI;
             default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--mode must be upt, grpo or sft, got '" + mode + "'");
+                    "--mode must be upt, grpo, sft or lmsi, got '" + mode + "'");
         };
         Dataset data = model.readData();
         if (promptsPerStep > data.size()) {

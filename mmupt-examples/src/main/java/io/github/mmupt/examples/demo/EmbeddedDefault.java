@@ -40,6 +40,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -105,6 +106,26 @@ public final class EmbeddedDefault {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final List<String> ROWS = List.of("base", "sft", "grpo", "upt");
+    /** {@code --table 1-full}: every row the library has so far (issue 15 adds SRLM, Genixer and STIC). */
+    private static final List<String> FULL_ROWS = List.of("base", "sft", "grpo", "lmsi", "upt");
+
+    /**
+     * LMSI's own settings: its learning rate (cross-entropy on its own majority-agreeing responses, like SFT) and
+     * the vote share a group needs for its responses to be used.
+     *
+     * @param learningRate AdamW's learning rate
+     * @param minShare the labeler's {@code minAgreement}
+     */
+    public record LmsiSettings(double learningRate, double minShare) {
+
+        /** {@return the settings chosen on seeds 1-3 (README: "Table 1 with every row")} */
+        public static LmsiSettings chosen() {
+            return new LmsiSettings(LMSI_LEARNING_RATE, LMSI_MIN_SHARE);
+        }
+    }
+
+    static final double LMSI_LEARNING_RATE = 0.001;
+    static final double LMSI_MIN_SHARE = 0.5;
 
     private EmbeddedDefault() {
     }
@@ -114,9 +135,11 @@ public final class EmbeddedDefault {
         int seeds = 3;
         long firstSeed = 1;
         Settings settings = Settings.standard();
-        int table = 1;
+        String table = "1";
         boolean continual = false;
         boolean quick = false;
+        double lmsiLr = LMSI_LEARNING_RATE;
+        double lmsiShare = LMSI_MIN_SHARE;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
@@ -127,44 +150,82 @@ public final class EmbeddedDefault {
                     quick = true;
                 }
                 case "--continual" -> continual = true;
-                case "--table" -> table = Integer.parseInt(args[++i]);
+                case "--table" -> table = args[++i];
+                case "--lmsi-lr" -> lmsiLr = Double.parseDouble(args[++i]);
+                case "--lmsi-min-share" -> lmsiShare = Double.parseDouble(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (expected --out DIR, --seeds N, --first-seed S, --quick, --table 1|2, --continual)");
+                        + " (expected --out DIR, --seeds N, --first-seed S, --quick, --table 1|1-full|2, --continual, "
+                        + "--lmsi-lr X, --lmsi-min-share X)");
             }
         }
         if (continual) {
             ContinualDemo.run(out, firstSeed, seeds, settings,
                     quick ? ContinualDemo.Settings.quick() : ContinualDemo.Settings.standard());
-        } else if (table == 2) {
+        } else if (table.equals("2")) {
             SynthesisDemo.run(out, firstSeed, seeds, settings);
-        } else if (table == 1) {
+        } else if (table.equals("1")) {
             run(out, firstSeed, seeds, settings);
+        } else if (table.equals("1-full")) {
+            run(out, firstSeed, seeds, settings, new LmsiSettings(lmsiLr, lmsiShare));
         } else {
-            throw new IllegalArgumentException("--table is 1 (Table 1: base, SFT, GRPO, MM-UPT) or 2 (Table 2: synthesized "
-                    + "questions), got " + table);
+            throw new IllegalArgumentException("--table is 1 (Table 1: base, SFT, GRPO, MM-UPT), 1-full (with the "
+                    + "unsupervised baselines) or 2 (Table 2: synthesized questions), got " + table);
         }
+    }
+
+    /**
+     * Runs every seed and writes Table 1 with every row the library has (LMSI with {@code lmsi}), its JSON and
+     * curves; returns the per-seed results.
+     *
+     * @param out where to write
+     * @param firstSeed the first seed
+     * @param seeds how many
+     * @param settings the miniature's settings
+     * @param lmsi LMSI's settings
+     * @return the per-seed results
+     * @throws IOException when writing fails
+     */
+    public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings, LmsiSettings lmsi)
+            throws IOException {
+        return run(out, firstSeed, seeds, settings, Optional.of(lmsi));
     }
 
     /** Runs every seed and writes the table, JSON and curves; returns the per-seed results. */
     public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings) throws IOException {
+        return run(out, firstSeed, seeds, settings, Optional.empty());
+    }
+
+    private static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings,
+            Optional<LmsiSettings> lmsi) throws IOException {
+        List<String> rows = lmsi.isPresent() ? FULL_ROWS : ROWS;
         long started = System.nanoTime();
         List<SeedResult> results = new ArrayList<>();
         for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
-            results.add(runSeed(out.resolve("seed-" + seed), seed, settings));
+            results.add(runSeed(out.resolve("seed-" + seed), seed, settings, lmsi));
         }
-        printTable(results, settings);
-        writeResults(out, results, settings);
+        printTable(results, settings, rows);
+        writeResults(out, results, settings, rows);
         Curves.write(out.resolve("curves.png"), results, settings.rlSteps());
         System.out.printf(Locale.ROOT, "finished in %.1f s; results in %s%n", (System.nanoTime() - started) / 1e9,
                 out.toAbsolutePath());
         double base = mean(results, "base");
         double grpo = mean(results, "grpo");
         double upt = mean(results, "upt");
-        // with no GRPO gain the share is undefined: NaN, not an infinity that reads like a result
-        double share = Math.abs(grpo - base) < 1e-12 ? Double.NaN : (upt - base) / (grpo - base);
-        System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f upt=%.3f upt_gain_share=%.2f%n", base,
-                mean(results, "sft"), grpo, upt, share);
+        if (lmsi.isPresent()) {
+            System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f lmsi=%.3f upt=%.3f upt_gain_share=%.2f "
+                    + "lmsi_gain_share=%.2f%n", base, mean(results, "sft"), grpo, mean(results, "lmsi"), upt,
+                    gainShare(base, grpo, upt), gainShare(base, grpo, mean(results, "lmsi")));
+        } else {
+            System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f upt=%.3f upt_gain_share=%.2f%n", base,
+                    mean(results, "sft"), grpo, upt, gainShare(base, grpo, upt));
+        }
         return results;
+    }
+
+    /** A row's gain over the base as a share of supervised GRPO's. */
+    private static double gainShare(double base, double grpo, double row) {
+        // with no GRPO gain the share is undefined: NaN, not an infinity that reads like a result
+        return Math.abs(grpo - base) < 1e-12 ? Double.NaN : (row - base) / (grpo - base);
     }
 
     /** One seed's data (as JSONL + PNG, read back through the library's reader) and generated model. */
@@ -186,7 +247,7 @@ public final class EmbeddedDefault {
                 JsonlDataset.reader().read(data.resolve("test.jsonl")).examples(), model);
     }
 
-    static SeedResult runSeed(Path dir, long seed, Settings s) throws IOException {
+    static SeedResult runSeed(Path dir, long seed, Settings s, Optional<LmsiSettings> lmsi) throws IOException {
         Prepared p = prepare(dir, seed, s);
         Map<String, Path> models = new LinkedHashMap<>();
         Map<String, List<Map<String, Object>>> curves = new LinkedHashMap<>();
@@ -215,9 +276,18 @@ public final class EmbeddedDefault {
                 sftRun);
         models.put("sft", sftRun.resolve("model"));
 
+        if (lmsi.isPresent()) {
+            Path lmsiRun = dir.resolve("lmsi");
+            AtomicFiles.deleteTree(lmsiRun);
+            train(baseModel, lmsiRun.resolve("model"), p.unlabeled(), TrainingMode.LMSI, s.rlSteps(),
+                    lmsi.get().learningRate(), lmsi.get().minShare(), s, seed, lmsiRun);
+            models.put("lmsi", lmsiRun.resolve("model"));
+            curves.put("lmsi", readMetrics(lmsiRun.resolve("metrics.jsonl")));
+        }
+
         Map<String, EvalResult> rows = new LinkedHashMap<>();
         Map<String, Map<String, Double>> ways = new LinkedHashMap<>();
-        for (String row : ROWS) {
+        for (String row : lmsi.isPresent() ? FULL_ROWS : ROWS) {
             RowEvaluation e = evaluate(models.get(row), p.test(), s, seed);
             rows.put(row, e.accuracy());
             ways.put(row, e.waysOfLooking());
@@ -266,8 +336,16 @@ public final class EmbeddedDefault {
     /** Trains the head of {@code modelDir} in one mode and exports the result as a model directory. */
     static void train(Path modelDir, Path exportTo, Dataset data, TrainingMode mode, long steps, double lr, Settings s,
             long seed, Path runDir) throws IOException {
+        train(modelDir, exportTo, data, mode, steps, lr, s.minAgreement(), s, seed, runDir);
+    }
+
+    /** A training run from {@code modelDir}, exported to {@code exportTo}; the labeler abstains below {@code minShare}. */
+    static void train(Path modelDir, Path exportTo, Dataset data, TrainingMode mode, long steps, double lr,
+            double minShare, Settings s, long seed, Path runDir) throws IOException {
+        // cross-entropy modes (SFT, and LMSI on its own responses) train without the KL term, as SFT does
+        boolean crossEntropy = mode == TrainingMode.SFT || mode == TrainingMode.LMSI;
         GrpoLossConfig loss = GrpoLossConfig.builder().temperature(s.trainTemperature())
-                .kl(mode == TrainingMode.SFT ? KlPenalty.none() : new KlPenalty(s.klBeta(), KlEstimator.K3, true)).build();
+                .kl(crossEntropy ? KlPenalty.none() : new KlPenalty(s.klBeta(), KlEstimator.K3, true)).build();
         AdamWConfig adamW = AdamWConfig.builder().learningRate(lr).weightDecay(0).build();
         try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
                 GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(), loss, adamW, KernelOptions.defaults())) {
@@ -279,7 +357,7 @@ public final class EmbeddedDefault {
                 b.sampler(new KvCacheSampler(policy, head, AnswerExtractor.boxed()))
                         .sampling(SamplingParams.builder().responsesPerPrompt(s.responses()).temperature(s.trainTemperature())
                                 .topP(1.0).maxNewTokens(s.maxNewTokens()).build())
-                        .labeler(MajorityVoteLabeler.builder().minAgreement(s.minAgreement()).build());
+                        .labeler(MajorityVoteLabeler.builder().minAgreement(minShare).build());
             }
             RunResult result = b.build().run();
             policy.exportModel(exportTo, result.finalHead());
@@ -313,16 +391,16 @@ public final class EmbeddedDefault {
         return values.length > 1 ? Math.sqrt(ss / (values.length - 1)) : 0.0;
     }
 
-    private static void printTable(List<SeedResult> results, Settings settings) {
+    private static void printTable(List<SeedResult> results, Settings settings, List<String> rowNames) {
         Map<String, String> names = Map.of("base", "Base (stage-1 SFT)", "sft", "+ SFT (labels)", "grpo",
-                "+ GRPO (labels)", "upt", "+ MM-UPT (no labels)");
+                "+ GRPO (labels)", "lmsi", "+ LMSI (no labels)", "upt", "+ MM-UPT (no labels)");
         System.out.println();
         System.out.printf(Locale.ROOT, "Table 1 in miniature: held-out accuracy, mean (std) over %d seed(s)%n", results.size());
         System.out.printf(Locale.ROOT, "%-22s %-16s %-15s %s%n", "",
                 String.format(Locale.ROOT, "pass@1 (T=%.1f)", settings.passTemperature()),
                 String.format(Locale.ROOT, "maj@%d (T=%.1f)", settings.voteN(), settings.voteTemperature()),
                 "ways of looking % (" + String.join("/", ShapesTask.METHODS) + ")");
-        for (String row : ROWS) {
+        for (String row : rowNames) {
             double m = mean(results, row);
             double sd = spread(results, row);
             double maj = results.stream().mapToDouble(r -> r.rows().get(row).majorityAtN()).average().orElse(Double.NaN);
@@ -334,12 +412,13 @@ public final class EmbeddedDefault {
             System.out.printf(Locale.ROOT, "%-22s %5.1f (%4.1f)      %5.1f           %s%n", names.get(row), 100 * m, 100 * sd,
                     100 * maj, ways);
         }
-        System.out.println("per seed (pass@1): " + results.stream().map(r -> String.format(Locale.ROOT,
-                "seed %d base %.3f sft %.3f grpo %.3f upt %.3f", r.seed(), r.rows().get("base").passAt1(),
-                r.rows().get("sft").passAt1(), r.rows().get("grpo").passAt1(), r.rows().get("upt").passAt1())).toList());
+        System.out.println("per seed (pass@1): " + results.stream().map(r -> "seed " + r.seed() + rowNames.stream()
+                .map(row -> String.format(Locale.ROOT, " %s %.3f", row, r.rows().get(row).passAt1()))
+                .collect(java.util.stream.Collectors.joining())).toList());
     }
 
-    private static void writeResults(Path out, List<SeedResult> results, Settings settings) throws IOException {
+    private static void writeResults(Path out, List<SeedResult> results, Settings settings, List<String> rowNames)
+            throws IOException {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("settings", settings);
         List<Map<String, Object>> seeds = new ArrayList<>();
@@ -352,7 +431,7 @@ public final class EmbeddedDefault {
         }
         json.put("seeds", seeds);
         Map<String, Object> summary = new LinkedHashMap<>();
-        for (String row : ROWS) {
+        for (String row : rowNames) {
             summary.put(row, Map.of("pass_at_1_mean", mean(results, row), "pass_at_1_std", spread(results, row)));
         }
         json.put("summary", summary);

@@ -80,7 +80,7 @@ class MmUptCliTest {
                 new String[] {"eval", "--model", model.toString(), "--data", data.toString(), "--answers", "chess"},
                 new String[] {"frobnicate"});
         List<String> expected = List.of("Missing required option: '--model=DIR'", "nowhere is not a directory",
-                "gone.png", "--mode must be upt, grpo or sft, got 'rlhf'", "--prompts-per-step 9 is more than the 8 examples",
+                "gone.png", "--mode must be upt, grpo, sft or lmsi, got 'rlhf'", "--prompts-per-step 9 is more than the 8 examples",
                 "'many' is not an int", "--answers", "Unmatched argument at index 0: 'frobnicate'");
         for (int i = 0; i < cases.size(); i++) {
             Run r = cli(cases.get(i));
