@@ -35,4 +35,14 @@ class EmbeddedDefaultSmokeTest {
         assertThat(seed.resolve("upt/checkpoints/step-00000002/head.safetensors")).isRegularFile();
         assertThat(seed.resolve("upt/model/mmupt-model.json")).isRegularFile();
     }
+
+    @Test
+    void theFullTableAddsTheLmsiRow() throws Exception {
+        List<EmbeddedDefault.SeedResult> results = EmbeddedDefault.run(out, 4, 1, EmbeddedDefault.Settings.quick(),
+                EmbeddedDefault.LmsiSettings.chosen());
+        assertThat(results.get(0).rows()).containsOnlyKeys("base", "sft", "grpo", "lmsi", "upt");
+        assertThat(Files.readAllLines(out.resolve("seed-4/lmsi/metrics.jsonl"))).hasSize(2);
+        JsonNode json = new ObjectMapper().readTree(out.resolve("results.json").toFile());
+        assertThat(json.get("summary").fieldNames()).toIterable().containsExactly("base", "sft", "grpo", "lmsi", "upt");
+    }
 }
