@@ -6,24 +6,15 @@ import com.google.common.primitives.ImmutableIntArray;
 import io.github.mmupt.MmUpt;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.Example;
-import io.github.mmupt.grpo.AdamWConfig;
-import io.github.mmupt.grpo.GrpoLossConfig;
+import io.github.mmupt.grpo.ForwardingGrpoOptimizer;
 import io.github.mmupt.grpo.GrpoOptimizer;
-import io.github.mmupt.grpo.HeadVersion;
 import io.github.mmupt.grpo.LossBatch;
 import io.github.mmupt.grpo.LossMetrics;
-import io.github.mmupt.grpo.OptimizerState;
-import io.github.mmupt.grpo.UpdateResult;
-import io.github.mmupt.head.HeadShape;
-import io.github.mmupt.head.HeadWeights;
-import io.github.mmupt.head.TokenScores;
-import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.prompt.Prompt;
 import io.github.mmupt.vote.LabelAudit;
 import io.github.mmupt.vote.MajorityVoteLabeler;
 import io.github.mmupt.vote.PseudoLabeler;
 import io.github.mmupt.vote.VoteResult;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -86,14 +77,13 @@ class LmsiModeTest {
     }
 
     /** The optimizer, recording the sequences it is given to train on (two-token responses: digit, end). */
-    private static final class Recording implements GrpoOptimizer {
-        final GrpoOptimizer inner;
+    private static final class Recording extends ForwardingGrpoOptimizer {
         long sequences;
         final List<Double> advantages = new ArrayList<>();
         final List<Integer> firstTokens = new ArrayList<>();
 
         Recording(GrpoOptimizer inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         @Override
@@ -104,72 +94,7 @@ class LmsiModeTest {
                 firstTokens.add(t.get(i));
                 advantages.add(batch.advantages().get(i));
             }
-            return inner.accumulate(batch);
-        }
-
-        @Override
-        public HeadShape shape() {
-            return inner.shape();
-        }
-
-        @Override
-        public GrpoLossConfig lossConfig() {
-            return inner.lossConfig();
-        }
-
-        @Override
-        public AdamWConfig adamW() {
-            return inner.adamW();
-        }
-
-        @Override
-        public void adamW(AdamWConfig config) {
-            inner.adamW(config);
-        }
-
-        @Override
-        public TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version) {
-            return inner.score(hidden, targets, version);
-        }
-
-        @Override
-        public void logits(HiddenStates hidden, FloatBuffer out) {
-            inner.logits(hidden, out);
-        }
-
-        @Override
-        public UpdateResult update() {
-            return inner.update();
-        }
-
-        @Override
-        public void discardGradient() {
-            inner.discardGradient();
-        }
-
-        @Override
-        public long step() {
-            return inner.step();
-        }
-
-        @Override
-        public HeadWeights weights() {
-            return inner.weights();
-        }
-
-        @Override
-        public OptimizerState state() {
-            return inner.state();
-        }
-
-        @Override
-        public void restore(OptimizerState state) {
-            inner.restore(state);
-        }
-
-        @Override
-        public void close() {
-            inner.close();
+            return super.accumulate(batch);
         }
     }
 }

@@ -7,16 +7,14 @@ import io.github.mmupt.data.JsonlDataset;
 import io.github.mmupt.examples.demo.SquaresData;
 import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
+import io.github.mmupt.grpo.ForwardingGrpoOptimizer;
 import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.HeadVersion;
 import io.github.mmupt.grpo.LossBatch;
 import io.github.mmupt.grpo.LossMetrics;
-import io.github.mmupt.grpo.OptimizerState;
 import io.github.mmupt.grpo.StepPhase;
 import io.github.mmupt.grpo.StepStats;
 import io.github.mmupt.grpo.UpdateResult;
-import io.github.mmupt.head.HeadShape;
-import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.head.TokenScores;
 import io.github.mmupt.onnx.kernel.HeadOptimizers;
 import io.github.mmupt.onnx.kernel.KernelOptions;
@@ -189,16 +187,21 @@ public final class StepProfileBenchmark {
     }
 
     /** The optimizer, timed: head-kernel calls while sampling, the kernel's scoring and gradients, AdamW. */
-    private static final class TimedOptimizer implements GrpoOptimizer {
-        private final GrpoOptimizer inner;
+    private static final class TimedOptimizer extends ForwardingGrpoOptimizer {
         private final Clock clock;
         long samplingNanos;
         long kernelNanos;
         long updateNanos;
 
         TimedOptimizer(GrpoOptimizer inner, Clock clock) {
-            this.inner = inner;
+            super(inner);
             this.clock = clock;
+        }
+
+        void reset() {
+            samplingNanos = 0;
+            kernelNanos = 0;
+            updateNanos = 0;
         }
 
         /** Kernel time, to the sampler's account while it runs (it scores its own tokens), else the trainer's. */
@@ -211,36 +214,10 @@ public final class StepProfileBenchmark {
             }
         }
 
-        void reset() {
-            samplingNanos = 0;
-            kernelNanos = 0;
-            updateNanos = 0;
-        }
-
-        @Override
-        public HeadShape shape() {
-            return inner.shape();
-        }
-
-        @Override
-        public GrpoLossConfig lossConfig() {
-            return inner.lossConfig();
-        }
-
-        @Override
-        public AdamWConfig adamW() {
-            return inner.adamW();
-        }
-
-        @Override
-        public void adamW(AdamWConfig config) {
-            inner.adamW(config);
-        }
-
         @Override
         public TokenScores score(HiddenStates hidden, ImmutableIntArray targets, HeadVersion version) {
             long t0 = System.nanoTime();
-            TokenScores s = inner.score(hidden, targets, version);
+            TokenScores s = super.score(hidden, targets, version);
             kernel(t0);
             return s;
         }
@@ -248,7 +225,7 @@ public final class StepProfileBenchmark {
         @Override
         public void logits(HiddenStates hidden, FloatBuffer out) {
             long t0 = System.nanoTime();
-            inner.logits(hidden, out);
+            super.logits(hidden, out);
             kernel(t0);
         }
 
@@ -256,7 +233,7 @@ public final class StepProfileBenchmark {
         public boolean draw(FloatBuffer logits, int rows, double temperature, double topP, double[] uniform,
                 int[] banned, boolean[] skip, int[] out) {
             long t0 = System.nanoTime();
-            boolean drew = inner.draw(logits, rows, temperature, topP, uniform, banned, skip, out);
+            boolean drew = super.draw(logits, rows, temperature, topP, uniform, banned, skip, out);
             kernel(t0);
             return drew;
         }
@@ -264,7 +241,7 @@ public final class StepProfileBenchmark {
         @Override
         public LossMetrics accumulate(LossBatch batch) {
             long t0 = System.nanoTime();
-            LossMetrics m = inner.accumulate(batch);
+            LossMetrics m = super.accumulate(batch);
             kernel(t0);
             return m;
         }
@@ -272,39 +249,9 @@ public final class StepProfileBenchmark {
         @Override
         public UpdateResult update() {
             long t0 = System.nanoTime();
-            UpdateResult u = inner.update();
+            UpdateResult u = super.update();
             updateNanos += System.nanoTime() - t0;
             return u;
-        }
-
-        @Override
-        public void discardGradient() {
-            inner.discardGradient();
-        }
-
-        @Override
-        public long step() {
-            return inner.step();
-        }
-
-        @Override
-        public HeadWeights weights() {
-            return inner.weights();
-        }
-
-        @Override
-        public OptimizerState state() {
-            return inner.state();
-        }
-
-        @Override
-        public void restore(OptimizerState state) {
-            inner.restore(state);
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 }
