@@ -261,6 +261,7 @@ public final class OnnxPolicy implements Policy {
     public void exportModel(Path target, HeadWeights trained) throws IOException {
         Path tmp = Files.createTempDirectory(target.toAbsolutePath().getParent(), target.getFileName() + ".tmp");
         try {
+            java.util.Set<Path> copiedData = new java.util.HashSet<>();
             for (String f : family.unchangedFiles()) {
                 copy(family.directory().resolve(f), tmp.resolve(f));
                 if (f.endsWith(".onnx")) {
@@ -268,6 +269,7 @@ public final class OnnxPolicy implements Policy {
                     Path from = family.directory().resolve(f);
                     for (String data : OnnxModel.read(from).externalDataFiles()) {
                         copy(from.resolveSibling(data), tmp.resolve(f).resolveSibling(data));
+                        copiedData.add(tmp.resolve(f).resolveSibling(data).normalize());
                     }
                 }
             }
@@ -278,6 +280,10 @@ public final class OnnxPolicy implements Policy {
             long headBytes = 4L * trained.shape().vocabSize() * trained.shape().hiddenSize();
             if (data.isEmpty() && (!originalDecoder.externalDataFiles().isEmpty() || headBytes >= SINGLE_FILE_HEAD_LIMIT)) {
                 data = Optional.of(decoderOut.getFileName() + "_data");
+            }
+            if (data.isPresent() && copiedData.contains(decoderOut.resolveSibling(data.get()).normalize())) {
+                // a data file the other graphs share must not be rewritten under them: the decoder gets its own
+                data = Optional.of(decoderOut.getFileName() + ".mmupt_data");
             }
             if (data.isPresent()) {
                 withHead.write(decoderOut, data.get()); // streamed: the weights never sit in one buffer
