@@ -218,12 +218,7 @@ public final class Trainer {
         times.put(StepPhase.VOTE, Duration.ofNanos(t2 - t1));
 
         TrainOutcome outcome = train(sequences, groupRanges, times);
-        double rewardMean = rewards.stream().flatMapToDouble(a -> java.util.Arrays.stream(a.toArray())).average().orElse(0);
-        int responses = groups.stream().mapToInt(RolloutGroup::size).sum();
-        double meanLength = groups.stream().flatMap(gr -> gr.rollouts().stream()).mapToInt(Rollout::length).average()
-                .orElse(0);
-        return new StepStats(step, rewardMean, VoteSummary.of(votes, audits), outcome.loss(), outcome.updates(), responses,
-                meanLength, outcome.meanLogProb(), times);
+        return rlStats(groups, votes, audits, rewards, outcome, times);
     }
 
     /**
@@ -254,6 +249,12 @@ public final class Trainer {
         }
         times.put(StepPhase.VOTE, Duration.ofNanos(System.nanoTime() - t1));
         TrainOutcome outcome = train(sequences, ranges, times);
+        return rlStats(groups, votes, audits, rewards, outcome, times);
+    }
+
+    /** The statistics of a step that sampled and voted (MM-UPT, supervised GRPO, LMSI). */
+    private StepStats rlStats(List<RolloutGroup> groups, List<VoteResult> votes, List<LabelAudit> audits,
+            List<ImmutableDoubleArray> rewards, TrainOutcome outcome, Map<StepPhase, Duration> times) {
         double rewardMean = rewards.stream().flatMapToDouble(a -> java.util.Arrays.stream(a.toArray())).average().orElse(0);
         int responses = groups.stream().mapToInt(RolloutGroup::size).sum();
         double meanLength = groups.stream().flatMap(gr -> gr.rollouts().stream()).mapToInt(Rollout::length).average()

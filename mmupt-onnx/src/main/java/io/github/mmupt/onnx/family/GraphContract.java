@@ -54,27 +54,21 @@ public final class GraphContract {
         } else {
             expect(decoder, true, io.positionIds(), "INT64", family.positionAxes(), -1, -1);
         }
-        for (int i = 0; i < m.layers(); i++) {
-            for (String name : new String[] {io.pastKey(i), io.pastValue(i)}) {
-                expect(decoder, true, name, FLOATING, -1, m.kvHeads(), -1, m.headDim());
-            }
-            for (String name : new String[] {io.presentKey(i), io.presentValue(i)}) {
-                expect(decoder, false, name, FLOATING, -1, m.kvHeads(), -1, m.headDim());
-            }
-        }
-        expect(decoder, false, io.logits(), FLOATING, -1, -1, m.vocabSize());
-        String kv = m.layers() == 0 ? "FLOAT" : decoder.input(io.pastKey(0)).orElseThrow().elementType();
+        String kv = null;
         for (int i = 0; i < m.layers(); i++) {
             for (String name : new String[] {io.pastKey(i), io.pastValue(i), io.presentKey(i), io.presentValue(i)}) {
-                String type = (name.equals(io.presentKey(i)) || name.equals(io.presentValue(i))
-                        ? decoder.output(name) : decoder.input(name)).orElseThrow().elementType();
-                if (!type.equals(kv)) {
+                boolean past = name.equals(io.pastKey(i)) || name.equals(io.pastValue(i));
+                String type = expect(decoder, past, name, FLOATING, -1, m.kvHeads(), -1, m.headDim()).elementType();
+                if (kv == null) {
+                    kv = type;
+                } else if (!type.equals(kv)) {
                     // the cache is fed back as it comes: every layer must keep it in one type
                     throw new IOException(decoder.source() + ": " + name + " is " + type + " but " + io.pastKey(0)
                             + " is " + kv + "; past and present keys and values must share one element type");
                 }
             }
         }
+        expect(decoder, false, io.logits(), FLOATING, -1, -1, m.vocabSize());
         // more past inputs than the shape's layers would fail only at the first decode step: refuse now
         String[] parts = io.pastKey().split("%d", -1);
         Pattern pastKey = Pattern.compile(Pattern.quote(parts[0]) + "(\\d+)" + Pattern.quote(parts[1]));
@@ -96,9 +90,10 @@ public final class GraphContract {
      * @param name the value's name
      * @param type the element type, as {@link TensorInfo#elementType()} spells it, or {@link #FLOATING}
      * @param dims the expected dimensions, -1 where any size will do
+     * @return the value as the graph declares it
      * @throws IOException naming the graph, the value, what it declares and what was expected
      */
-    public static void expect(OnnxModel model, boolean input, String name, String type, long... dims)
+    public static TensorInfo expect(OnnxModel model, boolean input, String name, String type, long... dims)
             throws IOException {
         List<TensorInfo> declared = input ? model.inputs() : model.outputs();
         String kind = input ? "input " : "output ";
@@ -120,6 +115,7 @@ public final class GraphContract {
             throw new IOException(model.source() + ": " + kind + name + " has shape " + info.shapeText()
                     + " but the model's configuration implies " + expected);
         }
+        return info;
     }
 
     private static String expectedText(long... dims) {

@@ -220,6 +220,20 @@ class HalfPrecisionSessionTest {
         }
     }
 
+    @Test
+    void aCacheOfMixedTypesIsRefusedAtOpen() throws Exception {
+        Path onnx = model.resolve("onnx");
+        OnnxModel decoder = OnnxModel.read(onnx.resolve("decoder_model_merged.onnx"));
+        Set<String> pasts = new java.util.HashSet<>();
+        decoder.inputs().stream().filter(i -> i.name().startsWith("past_key_values.")).forEach(i -> pasts.add(i.name()));
+        // float16 past inputs, float32 presents: feeding a present back as the next past would fail mid-sampling
+        OnnxModel mixed = half(onnx.resolve("decoder_model_merged.onnx"), pasts, Set.of(), false);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.github.mmupt.onnx.family.GraphContract.checkDecoder(
+                QwenFamily.open(model, OnnxVariant.FP32), mixed))
+                .hasMessageContaining("present.0.key is FLOAT but past_key_values.0.key is FLOAT16")
+                .hasMessageContaining("must share one element type");
+    }
+
     private static List<Prompt> prompts() {
         List<Prompt> prompts = new ArrayList<>();
         int[][] sizes = {{56, 56}, {112, 56}, {28, 28}};
