@@ -9,6 +9,7 @@ import io.github.mmupt.data.Example;
 import io.github.mmupt.grpo.AdvantageEstimator;
 import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.StepStats;
+import io.github.mmupt.judge.JudgeReward;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.rollout.RolloutSampler;
 import io.github.mmupt.rollout.SamplingParams;
@@ -225,6 +226,7 @@ public final class MmUpt {
         private PseudoLabeler labeler = MajorityVoteLabeler.standard();
         private AdvantageEstimator advantages = AdvantageEstimator.grpo();
         private AnswerEquivalence equivalence = AnswerEquivalence.standard();
+        private JudgeReward judge;
         private long seed = 1;
         private final List<StepListener> listeners = new ArrayList<>();
         private Path checkpointDirectory;
@@ -393,6 +395,19 @@ public final class MmUpt {
         }
 
         /**
+         * Rewards from a judge of the responses: required in {@link TrainingMode#SRLM} (with weight 1,
+         * {@link JudgeReward#only}); in {@link TrainingMode#UPT} a weight below 1 blends the vote's reward with the
+         * judge's score. Default none.
+         *
+         * @param judge the judge and its share of the reward
+         * @return this builder
+         */
+        public Builder judge(JudgeReward judge) {
+            this.judge = judge;
+            return this;
+        }
+
+        /**
          * Advantages. Default {@link AdvantageEstimator#grpo()}: group std, epsilon 1e-6 (MM-UPT).
          *
          * @param estimator the new value
@@ -557,7 +572,7 @@ public final class MmUpt {
             TrainingSettings settings;
             try {
                 settings = new TrainingSettings(mode, runSteps, promptsPerStep, miniBatch, iterations, microBatchSequences,
-                        sampling, labeler, advantages, equivalence, seed, hiddenStateCacheBytes);
+                        sampling, labeler, advantages, equivalence, seed, hiddenStateCacheBytes, Optional.ofNullable(judge));
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }

@@ -84,6 +84,18 @@ public final class Seeds {
         return synthesisSeed ^ 0x2545F491L;
     }
 
+    /**
+     * The sampling seed of the judge's pass at a training step (SRLM, or MM-UPT blended with a judge), apart
+     * from the step's rollout seed.
+     *
+     * @param runSeed the run's seed
+     * @param step the step, from 0
+     * @return the judging pass's seed
+     */
+    public static long judge(long runSeed, long step) {
+        return splitMix(runSeed ^ 0x4A554447L, step);
+    }
+
     /** SplitMix64 of two values: independent streams per (seed, index). */
     private static long splitMix(long seed, long index) {
         return finish(seed + 0x9E3779B97F4A7C15L * (index + 1));

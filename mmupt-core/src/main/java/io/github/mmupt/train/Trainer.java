@@ -15,6 +15,7 @@ import io.github.mmupt.grpo.LossMetrics;
 import io.github.mmupt.grpo.StepPhase;
 import io.github.mmupt.grpo.StepStats;
 import io.github.mmupt.grpo.UpdateResult;
+import io.github.mmupt.judge.JudgeReward;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PromptResponse;
@@ -34,6 +35,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Random;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +73,8 @@ public final class Trainer {
     private List<Integer> order;
     private boolean anyAnswer;
     private boolean warnedNoAnswers;
+    private boolean anyJudged;
+    private boolean warnedNoJudgments;
 
     /**
      * A trainer positioned at {@code start}.
@@ -196,6 +200,9 @@ public final class Trainer {
                     gold.orElseThrow(() -> new IllegalStateException("supervised GRPO needs gold answers; example "
                             + group.prompt().id() + " has none"))));
         }
+        if (settings.judge().isPresent()) {
+            judgeRewards(settings.judge().get(), groups, rewards);
+        }
         if (settings.mode() == TrainingMode.LMSI) {
             return lmsiStep(groups, votes, audits, rewards, times, t1);
         }
@@ -252,7 +259,34 @@ public final class Trainer {
         return rlStats(groups, votes, audits, rewards, outcome, times);
     }
 
-    /** The statistics of a step that sampled and voted (MM-UPT, supervised GRPO, LMSI). */
+    /**
+     * Replaces each group's vote rewards by their blend with the judge's scores (SRLM: the scores alone). The
+     * judge sees the sampled groups only, like the labeler.
+     */
+    private void judgeRewards(JudgeReward judge, List<RolloutGroup> groups, List<ImmutableDoubleArray> rewards) {
+        List<List<OptionalDouble>> scores = judge.judge().judge(groups, Seeds.judge(settings.seed(), step));
+        if (scores.size() != groups.size()) {
+            throw new IllegalStateException("the judge returned scores for " + scores.size() + " groups of " + groups.size());
+        }
+        int judged = 0;
+        int responses = 0;
+        for (int g = 0; g < groups.size(); g++) {
+            rewards.set(g, judge.blend(rewards.get(g), scores.get(g)));
+            judged += (int) scores.get(g).stream().filter(OptionalDouble::isPresent).count();
+            responses += groups.get(g).size();
+        }
+        LOG.debug("step {}: the judge scored {} of {} responses", step, judged, responses);
+        if (judged > 0) {
+            anyJudged = true;
+        } else if (!anyJudged && !warnedNoJudgments) {
+            warnedNoJudgments = true;
+            LOG.warn("step {}: the judge gave no readable score for any of the {} responses, so the judge's part of "
+                    + "every reward is 0; check that its prompt asks for the format JudgeScores reads (\"Score: N\" "
+                    + "within the prompt's scale) and that judgments are long enough to reach it", step, responses);
+        }
+    }
+
+    /** The statistics of a step that sampled and voted (MM-UPT, supervised GRPO, LMSI, SRLM). */
     private StepStats rlStats(List<RolloutGroup> groups, List<VoteResult> votes, List<LabelAudit> audits,
             List<ImmutableDoubleArray> rewards, TrainOutcome outcome, Map<StepPhase, Duration> times) {
         double rewardMean = rewards.stream().flatMapToDouble(a -> java.util.Arrays.stream(a.toArray())).average().orElse(0);

@@ -13,7 +13,12 @@ package io.github.mmupt.train;
  *       the model's own responses that agree with the majority of their group, in groups whose vote holds at
  *       least the labeler's {@code minAgreement} share: self-consistency filtering instead of rewards. No gold
  *       answer is used; like {@link #UPT}, gold answers only feed the audit.</li>
+ *   <li>{@link #SRLM} (Yuan et al., 2024, "Self-Rewarding Language Models"): GRPO with rewards from a judge
+ *       ({@link io.github.mmupt.judge.ResponseJudge}; the policy judging its own responses, or a separate model)
+ *       instead of the vote. The vote is still taken, for monitoring. No gold answer reaches the judge.</li>
  * </ul>
+ * A {@link #UPT} run may also take a judge with a weight below 1: the vote-judge blend of
+ * {@link io.github.mmupt.judge.JudgeReward}.
  */
 public enum TrainingMode {
     /** Rewards from the majority vote: no labels. */
@@ -23,5 +28,7 @@ public enum TrainingMode {
     /** Cross-entropy on gold responses (stage 1, or a baseline). */
     SFT,
     /** Cross-entropy on the model's own majority-agreeing responses (an unsupervised baseline). */
-    LMSI
+    LMSI,
+    /** Rewards from a judge of the responses (an unsupervised baseline). */
+    SRLM
 }

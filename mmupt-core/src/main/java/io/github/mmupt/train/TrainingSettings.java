@@ -2,8 +2,10 @@ package io.github.mmupt.train;
 
 import io.github.mmupt.answer.AnswerEquivalence;
 import io.github.mmupt.grpo.AdvantageEstimator;
+import io.github.mmupt.judge.JudgeReward;
 import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.vote.PseudoLabeler;
+import java.util.Optional;
 
 /**
  * The resolved settings of a run, as {@code MmUpt.Builder} checked them. See the builder for what each does,
@@ -22,10 +24,12 @@ import io.github.mmupt.vote.PseudoLabeler;
  * @param seed                the root seed of sampling and data order
  * @param hiddenStateCacheBytes keep a step's hidden states between its passes when they need at most this many
  *                            bytes, else recompute them per micro-batch; bounds memory, not the result
+ * @param judge               the judge and its share of the reward: required by SRLM (weight 1), optional in UPT (a
+ *                            vote-judge blend), refused by the other modes
  */
 public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep, int promptsPerMiniBatch, int iterations,
         int microBatchSequences, SamplingParams sampling, PseudoLabeler labeler, AdvantageEstimator advantages,
-        AnswerEquivalence equivalence, long seed, long hiddenStateCacheBytes) {
+        AnswerEquivalence equivalence, long seed, long hiddenStateCacheBytes, Optional<JudgeReward> judge) {
 
     /**
      * Checks the components; the class description gives the range of each.
@@ -42,10 +46,21 @@ public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep
      * @param equivalence the component {@code equivalence}, described with the class
      * @param seed the component {@code seed}, described with the class
      * @param hiddenStateCacheBytes the component {@code hiddenStateCacheBytes}, described with the class
+     * @param judge the component {@code judge}, described with the class
      */
     public TrainingSettings {
-        if (mode == null || sampling == null || labeler == null || advantages == null || equivalence == null) {
-            throw new IllegalArgumentException("mode, sampling, labeler, advantages and equivalence must be set");
+        if (mode == null || sampling == null || labeler == null || advantages == null || equivalence == null
+                || judge == null) {
+            throw new IllegalArgumentException("mode, sampling, labeler, advantages, equivalence and judge (Optional) "
+                    + "must be set");
+        }
+        if (mode == TrainingMode.SRLM && (judge.isEmpty() || judge.get().judgeWeight() != 1.0)) {
+            throw new IllegalArgumentException(judge.isEmpty() ? "SRLM rewards come from a judge: set one (e.g. a "
+                    + "SamplerJudge on the policy's own sampler)" : "SRLM's rewards are the judge's alone (weight 1), got "
+                    + "weight " + judge.get().judgeWeight() + "; a vote-judge blend is TrainingMode.UPT with a judge");
+        }
+        if (judge.isPresent() && mode != TrainingMode.SRLM && mode != TrainingMode.UPT) {
+            throw new IllegalArgumentException(mode + " does not use a judge (only SRLM and UPT do)");
         }
         if (steps < 1 || promptsPerStep < 1 || promptsPerMiniBatch < 1 || iterations < 1 || microBatchSequences < 1) {
             throw new IllegalArgumentException("steps, promptsPerStep, promptsPerMiniBatch, iterations and "

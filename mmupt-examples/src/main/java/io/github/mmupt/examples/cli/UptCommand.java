@@ -6,6 +6,8 @@ import io.github.mmupt.data.Dataset;
 import io.github.mmupt.grpo.AdamWConfig;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
+import io.github.mmupt.judge.JudgeReward;
+import io.github.mmupt.judge.SamplerJudge;
 import io.github.mmupt.onnx.kernel.HeadOptimizers;
 import io.github.mmupt.onnx.policy.KvCacheSampler;
 import io.github.mmupt.onnx.policy.OnnxPolicy;
@@ -28,7 +30,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code mmupt upt}: trains a model's head on a JSONL file, by majority vote (MM-UPT, no labels read), by the
- * gold answers (supervised GRPO) or on the gold responses (SFT, stage 1), and writes under {@code --out}: the
+ * gold answers (supervised GRPO), on the gold responses (SFT, stage 1), or by the unsupervised baselines LMSI and
+ * SRLM, and writes under {@code --out}: the
  * metrics JSONL, the curves PNG, checkpoints and the exported model, runnable by any ONNX Runtime.
  */
 @Command(name = "upt", mixinStandardHelpOptions = true, sortOptions = false,
@@ -49,8 +52,14 @@ final class UptCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "upt", paramLabel = "MODE",
             description = "upt (majority vote, no labels), grpo (gold answers), sft (gold responses) or lmsi "
                     + "(cross-entropy on the model's own majority-agreeing responses, no labels; --min-vote-share is "
-                    + "its confidence threshold); default: ${DEFAULT-VALUE}.")
+                    + "its confidence threshold) or srlm (GRPO on the model's own judgments of its responses, "
+                    + "JudgePrompt.standard(), no labels); default: ${DEFAULT-VALUE}.")
     String mode;
+
+    @Option(names = "--judge-weight", paramLabel = "W", defaultValue = "0",
+            description = "With --mode upt: blend the vote's reward with the model's own judgment of each response, "
+                    + "reward = (1 - W) vote + W judge, W in [0, 1) (default: ${DEFAULT-VALUE}, the vote alone).")
+    double judgeWeight;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "-1",
             description = "Steps in total, counting those a resumed run did; -1: one pass over the data "
@@ -95,9 +104,14 @@ final class UptCommand implements Callable<Integer> {
             case "grpo" -> TrainingMode.SUPERVISED_GRPO;
             case "sft" -> TrainingMode.SFT;
             case "lmsi" -> TrainingMode.LMSI;
+            case "srlm" -> TrainingMode.SRLM;
             default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--mode must be upt, grpo, sft or lmsi, got '" + mode + "'");
+                    "--mode must be upt, grpo, sft, lmsi or srlm, got '" + mode + "'");
         };
+        if (!(judgeWeight >= 0 && judgeWeight < 1) || (judgeWeight > 0 && trainingMode != TrainingMode.UPT)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--judge-weight is in [0, 1) and only "
+                    + "for --mode upt (srlm is the judge alone), got " + judgeWeight + " with --mode " + mode);
+        }
         Dataset data = model.readData();
         if (promptsPerStep > data.size()) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--prompts-per-step " + promptsPerStep
@@ -123,6 +137,8 @@ final class UptCommand implements Callable<Integer> {
                     .listener(new MetricsFile(out.resolve("metrics.jsonl")))
                     .listener(new ProgressBar(mode, err, System.console() != null))
                     .checkpoints(out.resolve("checkpoints"), checkpointEvery).resume(resume).stopWhen(stop::requested)
+                    .judge(trainingMode == TrainingMode.SRLM ? JudgeReward.only(selfJudge(policy, head))
+                            : judgeWeight > 0 ? new JudgeReward(selfJudge(policy, head), judgeWeight) : null)
                     .build();
             RunResult result = run.run();
             RunCurves.write(out.resolve("metrics.jsonl"), out.resolve("curves.png"), mode);
@@ -142,6 +158,11 @@ final class UptCommand implements Callable<Integer> {
         } finally {
             stop.uninstall();
         }
+    }
+
+    /** The model judging its own responses with the head being trained (SRLM's self-rewarding). */
+    private SamplerJudge selfJudge(OnnxPolicy policy, GrpoOptimizer head) {
+        return SamplerJudge.builder().sampler(KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed())).build();
     }
 
     /** Steps completed in all, counting a resumed run's earlier ones. */
