@@ -360,6 +360,37 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_update(JNIEnv
     (*env)->SetDoubleArrayRegion(env, resultOut, 0, 4, out);
 }
 
+/* logProbs: chosen[P], rejected[P], refChosen[P], refRejected[P] concatenated; out: coefChosen[P], coefRejected[P],
+ * then loss, mean margin, accuracy (2P + 3). No head is needed. */
+JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_dpoPairs(JNIEnv *env, jclass cls,
+        jdoubleArray logProbs, jint pairs, jdouble beta, jdoubleArray out) {
+    (void) cls;
+    mmupt_error err;
+    if (logProbs == NULL || out == NULL || pairs < 1 || pairs > (1 << 26)
+            || (*env)->GetArrayLength(env, logProbs) != 4 * (jsize) pairs
+            || (*env)->GetArrayLength(env, out) != 2 * (jsize) pairs + 3) {
+        throw_named(env, "java/lang/IllegalArgumentException", "dpoPairs needs pairs >= 1, 4 * pairs log-probs and "
+                "2 * pairs + 3 output slots");
+        return;
+    }
+    jdouble *in = (*env)->GetDoubleArrayElements(env, logProbs, NULL);
+    if (in == NULL) {
+        return; /* OutOfMemoryError pending */
+    }
+    jdouble *o = (*env)->GetDoubleArrayElements(env, out, NULL);
+    if (o == NULL) {
+        (*env)->ReleaseDoubleArrayElements(env, logProbs, in, JNI_ABORT);
+        return;
+    }
+    int status = mmupt_dpo_pairs(in, in + pairs, in + 2 * pairs, in + 3 * pairs, pairs, beta, o, o + pairs,
+            o + 2 * pairs, o + 2 * pairs + 1, o + 2 * pairs + 2, &err);
+    (*env)->ReleaseDoubleArrayElements(env, logProbs, in, JNI_ABORT);
+    (*env)->ReleaseDoubleArrayElements(env, out, o, status == MMUPT_OK ? 0 : JNI_ABORT);
+    if (status != MMUPT_OK) {
+        throw_error(env, &err);
+    }
+}
+
 JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_zeroGrad(JNIEnv *env, jclass cls, jlong h) {
     (void) cls;
     mmupt_error err;

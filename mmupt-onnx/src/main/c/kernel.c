@@ -1625,3 +1625,66 @@ int mmupt_head_update(mmupt_head *h, const mmupt_adamw_config *cfg, mmupt_update
     out->skipped = 0;
     return ok(err);
 }
+
+/* ------------------------------------------------------------------ DPO */
+
+/* log(1 + e^x) and 1 / (1 + e^-x) in forms that never overflow. */
+static double dpo_softplus(double x) {
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+static double dpo_sigmoid(double x) {
+    if (x >= 0) {
+        return 1.0 / (1.0 + exp(-x));
+    }
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+int mmupt_dpo_pairs(const double *chosen, const double *rejected, const double *ref_chosen, const double *ref_rejected,
+        int pairs, double beta, double *coef_chosen, double *coef_rejected, double *loss, double *margin_mean,
+        double *accuracy, mmupt_error *err) {
+    if (chosen == NULL || rejected == NULL || ref_chosen == NULL || ref_rejected == NULL || coef_chosen == NULL
+            || coef_rejected == NULL) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "DPO needs the four log-prob arrays and both coefficient arrays");
+    }
+    if (pairs < 1) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "DPO needs at least one pair, got %d", pairs);
+    }
+    if (!(beta > 0) || !isfinite(beta)) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "DPO's beta must be finite and > 0, got %g", beta);
+    }
+    for (int i = 0; i < pairs; i++) {
+        double m = (chosen[i] - ref_chosen[i]) - (rejected[i] - ref_rejected[i]);
+        if (!isfinite(m)) {
+            return set_error(err, MMUPT_ERR_NONFINITE, i, "pair %d has a non-finite log-prob (chosen %g, rejected %g, "
+                    "reference %g, %g)", i, chosen[i], rejected[i], ref_chosen[i], ref_rejected[i]);
+        }
+        if (!isfinite(beta * m)) {
+            return set_error(err, MMUPT_ERR_NONFINITE, i, "pair %d: beta %g times its margin %g overflows", i, beta, m);
+        }
+    }
+    /* inputs all checked: only now are the outputs written */
+    double total = 0, margins = 0;
+    long long right = 0;
+    for (int i = 0; i < pairs; i++) {
+        double m = (chosen[i] - ref_chosen[i]) - (rejected[i] - ref_rejected[i]);
+        double x = beta * m;
+        total += dpo_softplus(-x);
+        double g = beta * dpo_sigmoid(-x) / pairs;
+        coef_chosen[i] = -g;
+        coef_rejected[i] = g;
+        margins += m;
+        right += m > 0;
+    }
+    if (loss != NULL) {
+        *loss = total / pairs;
+    }
+    if (margin_mean != NULL) {
+        *margin_mean = margins / pairs;
+    }
+    if (accuracy != NULL) {
+        *accuracy = (double) right / pairs;
+    }
+    return ok(err);
+}

@@ -145,6 +145,17 @@ int mmupt_head_update(mmupt_head *head, const mmupt_adamw_config *config, mmupt_
         mmupt_error *err);
 int mmupt_head_zero_grad(mmupt_head *head, mmupt_error *err);
 
+/* DPO over `pairs` preference pairs from their sequence log-probs (double; sums over each response's tokens):
+ *   m_i = (chosen_i - ref_chosen_i) - (rejected_i - ref_rejected_i),  loss = mean_i softplus(-beta m_i),
+ *   coef_chosen_i = dL/dchosen_i = -beta sigmoid(-beta m_i) / pairs = -coef_rejected_i.
+ * Stable for any finite margin. The gradient of the head follows from train mode with advantage -coef on each
+ * token of the sequence at ratio 1 (io.github.mmupt.grpo.DpoLoss.surrogate). loss, margin_mean and accuracy
+ * (share of positive margins) may be NULL. Fails on pairs < 1, beta not finite and > 0, or a non-finite input
+ * (index names the pair). Uses no head: DPO's coefficients are the same for every head. */
+int mmupt_dpo_pairs(const double *chosen, const double *rejected, const double *ref_chosen, const double *ref_rejected,
+        int pairs, double beta, double *coef_chosen, double *coef_rejected, double *loss, double *margin_mean,
+        double *accuracy, mmupt_error *err);
+
 /* The head's own dimensions, which every buffer size is checked against (never the caller's claims). */
 void mmupt_head_dims(const mmupt_head *head, int *vocab, int *hidden, int *rank);
 /* Bytes of scratch memory the last score, logits or train call allocated (its peak). */

@@ -778,8 +778,47 @@ static int isa_supported(const char *isa) {
 #define BF16_LOGP_BOUND 1e-2 /* measured 4.3e-3 */
 #define BF16_GRAD_BOUND 1.5e-2 /* measured 3.4e-3 (dh), 5.9e-3 (dW) */
 
+/* DPO's coefficients against the closed form, at ordinary and at saturating margins, and its refusals. */
+static void test_dpo_pairs(void) {
+    mmupt_error err;
+    double c[3] = {-3.0, -1.0, -2.0}, r[3] = {-4.0, -1.0, -900.0}, rc[3] = {-3.5, -1.0, -2.0}, rr[3] = {-3.0, -1.0, 0.0};
+    double cc[3], cr[3], loss = 0, margin = 0, acc = 0;
+    double beta = 2.0;
+    CHECK(mmupt_dpo_pairs(c, r, rc, rr, 3, beta, cc, cr, &loss, &margin, &acc, &err) == MMUPT_OK, "dpo: %s", err.message);
+    double expected_loss = 0, expected_margin = 0;
+    for (int i = 0; i < 3; i++) {
+        double m = (c[i] - rc[i]) - (r[i] - rr[i]);
+        double x = -beta * m;
+        double sp = x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+        expected_loss += sp / 3;
+        expected_margin += m / 3;
+        double g = beta / (1 + exp(beta * m)) / 3;
+        CHECK(fabs(cc[i] + g) <= 1e-15 && cr[i] == -cc[i], "dpo coefficient %d: %g vs %g", i, cc[i], -g);
+    }
+    CHECK(fabs(loss - expected_loss) <= 1e-12 && fabs(margin - expected_margin) <= 1e-12, "dpo loss %g vs %g", loss,
+            expected_loss);
+    CHECK(fabs(acc - 2.0 / 3.0) <= 1e-15, "dpo accuracy %g", acc); /* margins 1.5, 0, 1798: two positive */
+    CHECK(isfinite(cc[2]) && cc[2] <= 0 && cc[2] > -1e-12, "dpo saturated coefficient %g", cc[2]);
+    double big[1] = {-1e300}, zero[1] = {0}, one[1];
+    CHECK(mmupt_dpo_pairs(zero, big, zero, zero, 1, 1e3, one, one + 0, &loss, NULL, NULL, &err) == MMUPT_OK
+            && isfinite(loss) && loss == 0.0, "dpo: a huge positive margin must give loss 0, got %g", loss);
+    CHECK(mmupt_dpo_pairs(big, zero, zero, zero, 1, 1e3, one, one + 0, &loss, NULL, NULL, &err) == MMUPT_OK
+            && isfinite(loss) && loss > 1e300, "dpo: a huge negative margin must give a huge finite loss, got %g", loss);
+    CHECK(mmupt_dpo_pairs(big, zero, zero, zero, 1, 1e10, one, one + 0, &loss, NULL, NULL, &err) == MMUPT_ERR_NONFINITE,
+            "dpo: beta x margin overflowing to infinity accepted");
+    double nan_[2] = {0, NAN};
+    double before = cc[0];
+    CHECK(mmupt_dpo_pairs(nan_, c, rc, rr, 2, 0.1, cc, cr, NULL, NULL, NULL, &err) == MMUPT_ERR_NONFINITE
+            && err.index == 1 && cc[0] == before, "dpo: a NaN log-prob accepted, or outputs written before refusing");
+    CHECK(mmupt_dpo_pairs(c, r, rc, rr, 0, 0.1, cc, cr, NULL, NULL, NULL, &err) == MMUPT_ERR_ARGUMENT, "dpo: 0 pairs");
+    CHECK(mmupt_dpo_pairs(c, r, rc, rr, 3, 0.0, cc, cr, NULL, NULL, NULL, &err) == MMUPT_ERR_ARGUMENT, "dpo: beta 0");
+    CHECK(mmupt_dpo_pairs(c, r, rc, rr, 3, INFINITY, cc, cr, NULL, NULL, NULL, &err) == MMUPT_ERR_ARGUMENT, "dpo: beta inf");
+    CHECK(mmupt_dpo_pairs(NULL, r, rc, rr, 3, 0.1, cc, cr, NULL, NULL, NULL, &err) == MMUPT_ERR_ARGUMENT, "dpo: NULL");
+}
+
 int main(void) {
     test_errors();
+    test_dpo_pairs();
 #if defined(__x86_64__)
     const char *isas[] = {"generic", "avx2", "avx512", "avx512bf16"};
     int nisa = 4;

@@ -94,6 +94,11 @@ public class ForwardingGrpoOptimizer implements GrpoOptimizer {
     }
 
     @Override
+    public DpoPairs dpoPairs(double[] chosen, double[] rejected, double[] refChosen, double[] refRejected, double beta) {
+        return delegate.dpoPairs(chosen, rejected, refChosen, refRejected, beta);
+    }
+
+    @Override
     public UpdateResult update() {
         return delegate.update();
     }

@@ -78,6 +78,22 @@ public interface GrpoOptimizer extends HeadScorer {
     void logits(HiddenStates hidden, FloatBuffer out);
 
     /**
+     * DPO's loss and per-sequence coefficients for preference pairs ({@link DpoLoss}); the native kernel computes
+     * them in C ({@code mmupt_dpo_pairs}), checked against {@link DpoLoss}. The gradient itself then flows
+     * through {@link #accumulate} (see {@code io.github.mmupt.preference.DpoTrainer}).
+     *
+     * @param chosen the policy's log-prob of each chosen response
+     * @param rejected the policy's log-prob of each rejected response
+     * @param refChosen the reference's log-prob of each chosen response
+     * @param refRejected the reference's log-prob of each rejected response
+     * @param beta DPO's beta, > 0
+     * @return the loss, coefficients and statistics
+     */
+    default DpoPairs dpoPairs(double[] chosen, double[] rejected, double[] refChosen, double[] refRejected, double beta) {
+        return DpoLoss.pairs(chosen, rejected, refChosen, refRejected, beta);
+    }
+
+    /**
      * Evaluates the loss of one micro-batch and adds its gradient to the accumulated gradient.
      *
      * @param batch the tokens, advantages and log-probs of a micro-batch

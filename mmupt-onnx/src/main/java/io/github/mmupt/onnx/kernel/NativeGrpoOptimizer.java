@@ -2,6 +2,7 @@ package io.github.mmupt.onnx.kernel;
 
 import com.google.common.primitives.ImmutableIntArray;
 import io.github.mmupt.grpo.AdamWConfig;
+import io.github.mmupt.grpo.DpoPairs;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.HeadVersion;
@@ -273,6 +274,12 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
             throw new IllegalStateException("no reference head: the KL term is off (beta = 0), so none was kept");
         }
         return reference;
+    }
+
+    /** DPO's coefficients from the kernel ({@link NativeHead#dpoPairs}). */
+    @Override
+    public DpoPairs dpoPairs(double[] chosen, double[] rejected, double[] refChosen, double[] refRejected, double beta) {
+        return NativeHead.dpoPairs(chosen, rejected, refChosen, refRejected, beta);
     }
 
     @Override

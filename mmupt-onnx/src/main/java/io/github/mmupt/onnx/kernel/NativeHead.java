@@ -6,6 +6,7 @@ import static io.github.mmupt.onnx.kernel.KernelBuffers.floats;
 import static io.github.mmupt.onnx.kernel.KernelBuffers.ints;
 
 import io.github.mmupt.grpo.AdamWConfig;
+import io.github.mmupt.grpo.DpoPairs;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.LossMetrics;
 import io.github.mmupt.grpo.UpdateResult;
@@ -122,6 +123,38 @@ public final class NativeHead implements AutoCloseable {
             throw new IllegalArgumentException("not a valid head shape for the kernel: " + shape);
         }
         return bytes;
+    }
+
+    /**
+     * DPO's loss and coefficients computed by the kernel ({@code mmupt_dpo_pairs}); the same contract as
+     * {@link io.github.mmupt.grpo.DpoLoss#pairs}, which it is checked against. It needs no head.
+     *
+     * @param chosen the policy's log-prob of each chosen response
+     * @param rejected the policy's log-prob of each rejected response
+     * @param refChosen the reference's log-prob of each chosen response
+     * @param refRejected the reference's log-prob of each rejected response
+     * @param beta DPO's beta, finite and > 0
+     * @return the loss, coefficients and statistics
+     * @throws IllegalArgumentException on mismatched lengths, no pairs, a bad beta or a non-finite input (named)
+     */
+    public static DpoPairs dpoPairs(double[] chosen, double[] rejected, double[] refChosen, double[] refRejected,
+            double beta) {
+        int n = chosen.length;
+        if (n == 0 || rejected.length != n || refChosen.length != n || refRejected.length != n) {
+            throw new IllegalArgumentException("DPO needs the same number (>= 1) of chosen, rejected, reference-chosen "
+                    + "and reference-rejected log-probs, got " + n + ", " + rejected.length + ", " + refChosen.length
+                    + ", " + refRejected.length);
+        }
+        NativeLibrary.load();
+        double[] in = new double[4 * n];
+        System.arraycopy(chosen, 0, in, 0, n);
+        System.arraycopy(rejected, 0, in, n, n);
+        System.arraycopy(refChosen, 0, in, 2 * n, n);
+        System.arraycopy(refRejected, 0, in, 3 * n, n);
+        double[] out = new double[2 * n + 3];
+        dpoPairs(in, n, beta, out);
+        return new DpoPairs(out[2 * n], java.util.Arrays.copyOfRange(out, 0, n), java.util.Arrays.copyOfRange(out, n, 2 * n),
+                out[2 * n + 1], out[2 * n + 2]);
     }
 
     static String describe(HeadShape shape, boolean trainable) {
@@ -535,6 +568,8 @@ public final class NativeHead implements AutoCloseable {
     private static native void update(long handle, double[] config, double[] result);
 
     private static native void zeroGrad(long handle);
+
+    private static native void dpoPairs(double[] logProbs, int pairs, double beta, double[] out);
 
     private static native long workspaceBytes(long handle);
 
