@@ -51,6 +51,7 @@ public final class PreferencePairWriter {
     private final String poorPrompt;
     private final ImageCorruption corruption;
     private final SamplingParams sampling;
+    private final SamplingParams poorSampling;
     private final long seed;
 
     private PreferencePairWriter(Builder b) {
@@ -59,6 +60,7 @@ public final class PreferencePairWriter {
         this.poorPrompt = b.poorPrompt;
         this.corruption = b.corruption;
         this.sampling = b.sampling;
+        this.poorSampling = b.poorSampling == null ? b.sampling : b.poorSampling;
         this.seed = b.seed;
     }
 
@@ -85,7 +87,7 @@ public final class PreferencePairWriter {
             return List.of();
         }
         List<RolloutGroup> preferred = sampler.sample(good, sampling, seed);
-        List<RolloutGroup> dispreferred = sampler.sample(poor, sampling, Seeds.synthesisConsistency(seed));
+        List<RolloutGroup> dispreferred = sampler.sample(poor, poorSampling, Seeds.synthesisConsistency(seed));
         if (preferred.size() != sources.size() || dispreferred.size() != sources.size()) {
             throw new IllegalStateException("the sampler returned " + preferred.size() + " and " + dispreferred.size()
                     + " groups for " + sources.size() + " prompts");
@@ -124,6 +126,7 @@ public final class PreferencePairWriter {
         private ImageCorruption corruption = ImageCorruption.LOW_RESOLUTION;
         private SamplingParams sampling = SamplingParams.builder().responsesPerPrompt(1).temperature(0.7).topP(1.0)
                 .maxNewTokens(512).build();
+        private SamplingParams poorSampling;
         private long seed = 1;
 
         private Builder() {
@@ -175,13 +178,26 @@ public final class PreferencePairWriter {
         }
 
         /**
-         * How both responses are sampled (the first response of each group is used).
+         * How both responses are sampled (the first response of each group is used), unless
+         * {@link #poorSampling} sets the dispreferred one's.
          *
          * @param params the new value
          * @return this builder
          */
         public Builder sampling(SamplingParams params) {
             this.sampling = params;
+            return this;
+        }
+
+        /**
+         * How the dispreferred response alone is sampled (e.g. hotter, as a poorer policy would). Default: as
+         * {@link #sampling}.
+         *
+         * @param params the new value
+         * @return this builder
+         */
+        public Builder poorSampling(SamplingParams params) {
+            this.poorSampling = params;
             return this;
         }
 
@@ -199,7 +215,8 @@ public final class PreferencePairWriter {
         /** {@return the writer, its settings checked} */
         public PreferencePairWriter build() {
             if (sampler == null || corruption == null || sampling == null) {
-                throw new IllegalStateException("PreferencePairWriter needs a sampler, a corruption and sampling settings");
+                throw new IllegalStateException("PreferencePairWriter needs a sampler, a corruption and sampling "
+                        + "settings");
             }
             for (String t : new String[] {goodPrompt, poorPrompt}) {
                 if (t == null || !t.contains(IMAGES) || !t.contains(QUESTION)) {
@@ -207,8 +224,8 @@ public final class PreferencePairWriter {
                 }
             }
             if (goodPrompt.equals(poorPrompt) && corruption == ImageCorruption.NONE) {
-                throw new IllegalStateException("the good and poor prompts are the same and the image is not corrupted: "
-                        + "the two responses would differ by chance only");
+                throw new IllegalStateException("the good and poor prompts are the same and the image is not "
+                        + "corrupted: the two responses would differ by chance only");
             }
             return new PreferencePairWriter(this);
         }

@@ -113,7 +113,7 @@ public final class QaSynthesizer {
                     outOfLength++;
                 } else if (SynthesisFilters.similarity(question, original) >= filters.maxSimilarity()) {
                     duplicateOfOriginal++;
-                } else if (nearDuplicate(question, filters.duplicatesAcrossImages() ? keptTexts : keptHere)) {
+                } else if (filters.nearDuplicate(question, filters.duplicatesAcrossImages() ? keptTexts : keptHere)) {
                     duplicateOfKept++;
                 } else {
                     keptHere.add(question);
@@ -182,15 +182,6 @@ public final class QaSynthesizer {
             }
         }
         return Optional.empty();
-    }
-
-    private boolean nearDuplicate(String text, List<String> kept) {
-        for (String k : kept) {
-            if (SynthesisFilters.similarity(text, k) >= filters.maxSimilarity()) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private record Candidate(Example source, String question, String answer, int index) {

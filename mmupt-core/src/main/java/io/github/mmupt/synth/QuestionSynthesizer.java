@@ -120,7 +120,7 @@ public final class QuestionSynthesizer {
                 } else if (SynthesisFilters.similarity(text, original) >= filters.maxSimilarity()) {
                     c.duplicateOfOriginal++;
                     LOG.debug("{}: duplicate of the original: {}", source.prompt().id(), text);
-                } else if (nearDuplicate(text, filters.duplicatesAcrossImages() ? keptTexts : keptHere)) {
+                } else if (filters.nearDuplicate(text, filters.duplicatesAcrossImages() ? keptTexts : keptHere)) {
                     c.duplicateOfKept++;
                     LOG.debug("{}: duplicate: {}", source.prompt().id(), text);
                 } else {
@@ -173,15 +173,6 @@ public final class QuestionSynthesizer {
         int duplicateOfKept;
         int inconsistent;
         int surplus;
-    }
-
-    private boolean nearDuplicate(String text, List<String> kept) {
-        for (String k : kept) {
-            if (SynthesisFilters.similarity(text, k) >= filters.maxSimilarity()) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** The answer shown with each source in in-context synthesizing (empty for direct, or when the vote abstains). */

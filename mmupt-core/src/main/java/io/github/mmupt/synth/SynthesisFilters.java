@@ -106,6 +106,16 @@ public record SynthesisFilters(Predicate<String> questionCheck, int minWords, in
         return t.isEmpty() ? new String[0] : t.split(" ");
     }
 
+    /** Whether {@code text} is a near-duplicate (similarity at or above {@code maxSimilarity}) of one of {@code kept}. */
+    boolean nearDuplicate(String text, java.util.List<String> kept) {
+        for (String k : kept) {
+            if (similarity(text, k) >= maxSimilarity) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * Jaccard similarity of two texts' word sets; 1 for two texts without words.
      *
