@@ -16,6 +16,9 @@ import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.HeadScorer;
 import io.github.mmupt.grpo.KlEstimator;
 import io.github.mmupt.grpo.KlPenalty;
+import io.github.mmupt.judge.JudgePrompt;
+import io.github.mmupt.judge.JudgeReward;
+import io.github.mmupt.judge.SamplerJudge;
 import io.github.mmupt.onnx.kernel.HeadOptimizers;
 import io.github.mmupt.onnx.kernel.KernelOptions;
 import io.github.mmupt.onnx.policy.KvCacheSampler;
@@ -24,9 +27,18 @@ import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tiny.TinyVlmBuilder;
 import io.github.mmupt.onnx.tiny.TinyVlmConfig;
 import io.github.mmupt.onnx.tokenizer.VocabularyTokenizer;
+import io.github.mmupt.preference.ImageCorruption;
+import io.github.mmupt.preference.PreferencePair;
+import io.github.mmupt.preference.PreferencePairWriter;
 import io.github.mmupt.rollout.RolloutSampler;
 import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.storage.AtomicFiles;
+import io.github.mmupt.synth.QaPrompts;
+import io.github.mmupt.synth.QaSynthesizer;
+import io.github.mmupt.synth.SynthesisFilters;
+import io.github.mmupt.synth.SynthesisPrompts;
+import io.github.mmupt.synth.SynthesisResult;
+import io.github.mmupt.train.DpoTrainer;
 import io.github.mmupt.train.MetricsFile;
 import io.github.mmupt.train.ProgressLog;
 import io.github.mmupt.train.RunResult;
@@ -59,7 +71,10 @@ import java.util.function.Function;
  * <p>Arguments: {@code --out DIR} (default {@code mmupt-demo}), {@code --seeds N} (default 3),
  * {@code --first-seed S} (default 1), {@code --quick} (tiny budgets, for the smoke test), {@code --table 2} (the
  * Table 2 comparison of {@link SynthesisDemo} instead), {@code --continual} (the guarded continual run of
- * {@link ContinualDemo} instead).
+ * {@link ContinualDemo} instead), {@code --table 1-full} (also the unsupervised baselines SRLM, LMSI, Genixer and
+ * STIC, each with its settings from {@link BaselineSettings#chosen()} unless overridden by its {@code --srlm-*},
+ * {@code --lmsi-*}, {@code --genixer-*} or {@code --stic-*} options; {@code --rows} runs some rows beside the base;
+ * it ends with {@code base=... sft=... grpo=... srlm=... lmsi=... genixer=... stic=... upt=... upt_gain_share=...}).
  */
 public final class EmbeddedDefault {
 
@@ -107,25 +122,58 @@ public final class EmbeddedDefault {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final List<String> ROWS = List.of("base", "sft", "grpo", "upt");
     /** {@code --table 1-full}: every row the library has so far (issue 15 adds SRLM, Genixer and STIC). */
-    private static final List<String> FULL_ROWS = List.of("base", "sft", "grpo", "lmsi", "upt");
+    private static final List<String> FULL_ROWS = List.of("base", "sft", "grpo", "srlm", "lmsi", "genixer", "stic",
+            "upt");
 
     /**
-     * LMSI's own settings: its learning rate (cross-entropy on its own majority-agreeing responses, like SFT) and
-     * the vote share a group needs for its responses to be used.
-     *
-     * @param learningRate AdamW's learning rate
-     * @param minShare the labeler's {@code minAgreement}
+     * Genixer's question-answer writing prompt in the miniature's vocabulary; the reply is the question, the word
+     * {@code answer}, then the answer. Genixer's generator (a second stage-1 model) is taught it on the labeled
+     * split: for each labeled image its own question and gold answer.
      */
-    public record LmsiSettings(double learningRate, double minShare) {
+    static final QaPrompts TINY_QA = new QaPrompts("{images} new question answer :", "answer", "{images} {question}");
+
+    /**
+     * SRLM's judging prompt in the miniature's vocabulary: the question, the response, then {@code answer :}, and
+     * the digit the model writes after it read as a score from 0 to 9. The miniature's model was never taught to
+     * judge (nor was the paper's, which is SRLM's premise: the policy's own judgment, untrained); what it writes
+     * here is what its head makes of the prompt.
+     */
+    static final JudgePrompt TINY_JUDGE = new JudgePrompt("{images} {question} {response} answer :", 0, 9);
+
+    /**
+     * The unsupervised baselines' own settings (each chosen on seeds 1-3, README "Table 1 with every row").
+     *
+     * @param lmsiLearningRate LMSI's learning rate (cross-entropy on its own majority-agreeing responses, like SFT)
+     * @param lmsiMinShare the vote share a group needs for LMSI to use its responses (the labeler's minAgreement)
+     * @param srlmLearningRate SRLM's learning rate (GRPO with the policy's own judgments as rewards)
+     * @param genixerLearningRate the learning rate of SFT on Genixer's self-written, self-consistent pairs
+     * @param genixerMinShare the majority share a written pair's answer needs in the self-consistency check
+     * @param sticLearningRate the learning rate of DPO on STIC's pairs
+     * @param sticBeta DPO's beta
+     * @param sticCorruption how STIC spoils the image of the dispreferred response
+     * @param sticGoodTemperature the sampling temperature of the preferred response (the dispreferred one is sampled
+     *                            at the rollout temperature)
+     */
+    public record BaselineSettings(double lmsiLearningRate, double lmsiMinShare, double srlmLearningRate,
+            double genixerLearningRate, double genixerMinShare, double sticLearningRate, double sticBeta,
+            ImageCorruption sticCorruption, double sticGoodTemperature) {
 
         /** {@return the settings chosen on seeds 1-3 (README: "Table 1 with every row")} */
-        public static LmsiSettings chosen() {
-            return new LmsiSettings(LMSI_LEARNING_RATE, LMSI_MIN_SHARE);
+        public static BaselineSettings chosen() {
+            return new BaselineSettings(LMSI_LEARNING_RATE, LMSI_MIN_SHARE, SRLM_LEARNING_RATE, GENIXER_LEARNING_RATE,
+                    GENIXER_MIN_SHARE, STIC_LEARNING_RATE, STIC_BETA, STIC_CORRUPTION, STIC_GOOD_TEMPERATURE);
         }
     }
 
     static final double LMSI_LEARNING_RATE = 0.001;
     static final double LMSI_MIN_SHARE = 0.5;
+    static final double SRLM_LEARNING_RATE = 0.00003;
+    static final double GENIXER_LEARNING_RATE = 0.001;
+    static final double GENIXER_MIN_SHARE = 0.5;
+    static final double STIC_LEARNING_RATE = 0.0003;
+    static final double STIC_BETA = 0.1;
+    static final ImageCorruption STIC_CORRUPTION = ImageCorruption.LOW_RESOLUTION;
+    static final double STIC_GOOD_TEMPERATURE = 0.5;
 
     private EmbeddedDefault() {
     }
@@ -140,6 +188,14 @@ public final class EmbeddedDefault {
         boolean quick = false;
         double lmsiLr = LMSI_LEARNING_RATE;
         double lmsiShare = LMSI_MIN_SHARE;
+        double srlmLr = SRLM_LEARNING_RATE;
+        double genixerLr = GENIXER_LEARNING_RATE;
+        double genixerShare = GENIXER_MIN_SHARE;
+        double sticLr = STIC_LEARNING_RATE;
+        double sticBeta = STIC_BETA;
+        ImageCorruption sticCorruption = STIC_CORRUPTION;
+        double sticGoodT = STIC_GOOD_TEMPERATURE;
+        List<String> only = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
@@ -153,9 +209,20 @@ public final class EmbeddedDefault {
                 case "--table" -> table = args[++i];
                 case "--lmsi-lr" -> lmsiLr = Double.parseDouble(args[++i]);
                 case "--lmsi-min-share" -> lmsiShare = Double.parseDouble(args[++i]);
+                case "--srlm-lr" -> srlmLr = Double.parseDouble(args[++i]);
+                case "--genixer-lr" -> genixerLr = Double.parseDouble(args[++i]);
+                case "--genixer-min-share" -> genixerShare = Double.parseDouble(args[++i]);
+                case "--stic-lr" -> sticLr = Double.parseDouble(args[++i]);
+                case "--stic-beta" -> sticBeta = Double.parseDouble(args[++i]);
+                case "--stic-corruption" -> sticCorruption = ImageCorruption.valueOf(args[++i]);
+                case "--stic-good-temperature" -> sticGoodT = Double.parseDouble(args[++i]);
+                case "--rows" -> only = List.of(args[++i].split(","));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
                         + " (expected --out DIR, --seeds N, --first-seed S, --quick, --table 1|1-full|2, --continual, "
-                        + "--lmsi-lr X, --lmsi-min-share X)");
+                        + "--lmsi-lr X, --lmsi-min-share X, --srlm-lr X, --genixer-lr X, --genixer-min-share X, "
+                        + "--stic-lr X, --stic-beta X, --stic-corruption ROTATE_CHANNELS|LOW_RESOLUTION, "
+                        + "--stic-good-temperature T, "
+                        + "--rows ROW,ROW (1-full: only these rows besides the base, for choosing settings))");
             }
         }
         if (continual) {
@@ -166,7 +233,16 @@ public final class EmbeddedDefault {
         } else if (table.equals("1")) {
             run(out, firstSeed, seeds, settings);
         } else if (table.equals("1-full")) {
-            run(out, firstSeed, seeds, settings, new LmsiSettings(lmsiLr, lmsiShare));
+            List<String> rows = FULL_ROWS;
+            if (only != null) {
+                List<String> chosen = only;
+                if (!FULL_ROWS.containsAll(chosen)) {
+                    throw new IllegalArgumentException("--rows takes rows of " + FULL_ROWS + ", got " + chosen);
+                }
+                rows = FULL_ROWS.stream().filter(r -> r.equals("base") || chosen.contains(r)).toList();
+            }
+            run(out, firstSeed, seeds, settings, Optional.of(new BaselineSettings(lmsiLr, lmsiShare, srlmLr, genixerLr,
+                    genixerShare, sticLr, sticBeta, sticCorruption, sticGoodT)), rows);
         } else {
             throw new IllegalArgumentException("--table is 1 (Table 1: base, SFT, GRPO, MM-UPT), 1-full (with the "
                     + "unsupervised baselines) or 2 (Table 2: synthesized questions), got " + table);
@@ -174,47 +250,53 @@ public final class EmbeddedDefault {
     }
 
     /**
-     * Runs every seed and writes Table 1 with every row the library has (LMSI with {@code lmsi}), its JSON and
-     * curves; returns the per-seed results.
+     * Runs every seed and writes Table 1 with every row the library has (the unsupervised baselines with
+     * {@code baselines}), its JSON and curves; returns the per-seed results.
      *
      * @param out where to write
      * @param firstSeed the first seed
      * @param seeds how many
      * @param settings the miniature's settings
-     * @param lmsi LMSI's settings
+     * @param baselines the unsupervised baselines' settings
      * @return the per-seed results
      * @throws IOException when writing fails
      */
-    public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings, LmsiSettings lmsi)
+    public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings, BaselineSettings baselines)
             throws IOException {
-        return run(out, firstSeed, seeds, settings, Optional.of(lmsi));
+        return run(out, firstSeed, seeds, settings, Optional.of(baselines), FULL_ROWS);
     }
 
     /** Runs every seed and writes the table, JSON and curves; returns the per-seed results. */
     public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings) throws IOException {
-        return run(out, firstSeed, seeds, settings, Optional.empty());
+        return run(out, firstSeed, seeds, settings, Optional.empty(), ROWS);
     }
 
     private static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings,
-            Optional<LmsiSettings> lmsi) throws IOException {
-        List<String> rows = lmsi.isPresent() ? FULL_ROWS : ROWS;
+            Optional<BaselineSettings> baselines, List<String> rows) throws IOException {
         long started = System.nanoTime();
         List<SeedResult> results = new ArrayList<>();
         for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
-            results.add(runSeed(out.resolve("seed-" + seed), seed, settings, lmsi));
+            results.add(runSeed(out.resolve("seed-" + seed), seed, settings, baselines, rows));
         }
         printTable(results, settings, rows);
         writeResults(out, results, settings, rows);
+        if (!rows.containsAll(ROWS)) {
+            // a settings search over some rows: their means only
+            System.out.println(rows.stream().map(r -> String.format(Locale.ROOT, "%s=%.3f", r, mean(results, r)))
+                    .collect(java.util.stream.Collectors.joining(" ")));
+            return results;
+        }
         Curves.write(out.resolve("curves.png"), results, settings.rlSteps());
         System.out.printf(Locale.ROOT, "finished in %.1f s; results in %s%n", (System.nanoTime() - started) / 1e9,
                 out.toAbsolutePath());
         double base = mean(results, "base");
         double grpo = mean(results, "grpo");
         double upt = mean(results, "upt");
-        if (lmsi.isPresent()) {
-            System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f lmsi=%.3f upt=%.3f upt_gain_share=%.2f "
-                    + "lmsi_gain_share=%.2f%n", base, mean(results, "sft"), grpo, mean(results, "lmsi"), upt,
-                    gainShare(base, grpo, upt), gainShare(base, grpo, mean(results, "lmsi")));
+        if (baselines.isPresent()) {
+            System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f srlm=%.3f lmsi=%.3f genixer=%.3f stic=%.3f "
+                    + "upt=%.3f upt_gain_share=%.2f%n", base, mean(results, "sft"), grpo, mean(results, "srlm"),
+                    mean(results, "lmsi"), mean(results, "genixer"), mean(results, "stic"), upt,
+                    gainShare(base, grpo, upt));
         } else {
             System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f upt=%.3f upt_gain_share=%.2f%n", base,
                     mean(results, "sft"), grpo, upt, gainShare(base, grpo, upt));
@@ -247,7 +329,8 @@ public final class EmbeddedDefault {
                 JsonlDataset.reader().read(data.resolve("test.jsonl")).examples(), model);
     }
 
-    static SeedResult runSeed(Path dir, long seed, Settings s, Optional<LmsiSettings> lmsi) throws IOException {
+    static SeedResult runSeed(Path dir, long seed, Settings s, Optional<BaselineSettings> baselines, List<String> rows)
+            throws IOException {
         Prepared p = prepare(dir, seed, s);
         Map<String, Path> models = new LinkedHashMap<>();
         Map<String, List<Map<String, Object>>> curves = new LinkedHashMap<>();
@@ -257,42 +340,124 @@ public final class EmbeddedDefault {
                 dir.resolve("stage1"));
         models.put("base", baseModel);
 
-        Path uptRun = dir.resolve("upt");
-        AtomicFiles.deleteTree(uptRun);
-        HostApplication.improve(baseModel, p.data().resolve("unlabeled.jsonl"), uptRun, hostSettings(s, seed));
-        models.put("upt", uptRun.resolve("model"));
-        curves.put("upt", readMetrics(uptRun.resolve("metrics.jsonl")));
-
-        Path grpoRun = dir.resolve("grpo");
-        AtomicFiles.deleteTree(grpoRun);
-        train(baseModel, grpoRun.resolve("model"), p.unlabeled(), TrainingMode.SUPERVISED_GRPO, s.rlSteps(),
-                s.rlLearningRate(), s, seed, grpoRun);
-        models.put("grpo", grpoRun.resolve("model"));
-        curves.put("grpo", readMetrics(grpoRun.resolve("metrics.jsonl")));
-
-        Path sftRun = dir.resolve("sft");
-        AtomicFiles.deleteTree(sftRun);
-        train(baseModel, sftRun.resolve("model"), p.unlabeled(), TrainingMode.SFT, s.rlSteps(), s.sftLearningRate(), s, seed,
-                sftRun);
-        models.put("sft", sftRun.resolve("model"));
-
-        if (lmsi.isPresent()) {
+        if (rows.contains("upt")) {
+            Path uptRun = dir.resolve("upt");
+            AtomicFiles.deleteTree(uptRun);
+            HostApplication.improve(baseModel, p.data().resolve("unlabeled.jsonl"), uptRun, hostSettings(s, seed));
+            models.put("upt", uptRun.resolve("model"));
+            curves.put("upt", readMetrics(uptRun.resolve("metrics.jsonl")));
+        }
+        if (rows.contains("grpo")) {
+            Path grpoRun = dir.resolve("grpo");
+            AtomicFiles.deleteTree(grpoRun);
+            train(baseModel, grpoRun.resolve("model"), p.unlabeled(), TrainingMode.SUPERVISED_GRPO, s.rlSteps(),
+                    s.rlLearningRate(), s, seed, grpoRun);
+            models.put("grpo", grpoRun.resolve("model"));
+            curves.put("grpo", readMetrics(grpoRun.resolve("metrics.jsonl")));
+        }
+        if (rows.contains("sft")) {
+            Path sftRun = dir.resolve("sft");
+            AtomicFiles.deleteTree(sftRun);
+            train(baseModel, sftRun.resolve("model"), p.unlabeled(), TrainingMode.SFT, s.rlSteps(), s.sftLearningRate(),
+                    s, seed, sftRun);
+            models.put("sft", sftRun.resolve("model"));
+        }
+        if (rows.contains("lmsi")) {
             Path lmsiRun = dir.resolve("lmsi");
             AtomicFiles.deleteTree(lmsiRun);
             train(baseModel, lmsiRun.resolve("model"), p.unlabeled(), TrainingMode.LMSI, s.rlSteps(),
-                    lmsi.get().learningRate(), lmsi.get().minShare(), s, seed, lmsiRun);
+                    baselines.get().lmsiLearningRate(), baselines.get().lmsiMinShare(), s, seed, lmsiRun);
             models.put("lmsi", lmsiRun.resolve("model"));
             curves.put("lmsi", readMetrics(lmsiRun.resolve("metrics.jsonl")));
         }
+        if (rows.contains("srlm")) {
+            Path srlmRun = dir.resolve("srlm");
+            AtomicFiles.deleteTree(srlmRun);
+            train(baseModel, srlmRun.resolve("model"), p.unlabeled(), TrainingMode.SRLM, s.rlSteps(),
+                    baselines.get().srlmLearningRate(), s.minAgreement(), s, seed, srlmRun);
+            models.put("srlm", srlmRun.resolve("model"));
+            curves.put("srlm", readMetrics(srlmRun.resolve("metrics.jsonl")));
+        }
+        if (rows.contains("genixer")) {
+            Path genixerRun = dir.resolve("genixer");
+            AtomicFiles.deleteTree(genixerRun);
+            Path writer = trainGenixerWriter(p, dir, s, seed);
+            SynthesisResult pairs = writePairs(writer, p.unlabeled().withoutLabels(), baselines.get(), s, seed);
+            JsonlDataset.write(genixerRun.resolve("pairs.jsonl"), pairs.dataset().examples());
+            if (pairs.dataset().size() == 0) {
+                System.out.printf(Locale.ROOT, "seed %d: no Genixer pair passed the filters; the row repeats the "
+                        + "base%n", seed);
+                models.put("genixer", baseModel);
+            } else {
+                train(baseModel, genixerRun.resolve("model"), pairs.dataset(), TrainingMode.SFT, s.rlSteps(),
+                        baselines.get().genixerLearningRate(), s, seed, genixerRun);
+                models.put("genixer", genixerRun.resolve("model"));
+            }
+        }
+        if (rows.contains("stic")) {
+            Path sticRun = dir.resolve("stic");
+            AtomicFiles.deleteTree(sticRun);
+            Files.createDirectories(sticRun);
+            List<PreferencePair> prefs = withEvaluationSampler(baseModel, s, sampler -> PreferencePairWriter.builder()
+                    .sampler(sampler).goodPrompt("{images} {question}").poorPrompt("{images} {question}")
+                    .corruption(baselines.get().sticCorruption())
+                    .sampling(SamplingParams.builder().responsesPerPrompt(1)
+                            .temperature(baselines.get().sticGoodTemperature()).topP(1.0).maxNewTokens(s.maxNewTokens())
+                            .build())
+                    .poorSampling(SamplingParams.builder().responsesPerPrompt(1).temperature(s.voteTemperature()).topP(1.0)
+                            .maxNewTokens(s.maxNewTokens()).build())
+                    .seed(seed * 1000 + 7).build().write(p.unlabeled().withoutLabels().examples()));
+            dpo(baseModel, sticRun.resolve("model"), prefs, baselines.get(), s, seed);
+            models.put("stic", sticRun.resolve("model"));
+        }
 
-        Map<String, EvalResult> rows = new LinkedHashMap<>();
+        Map<String, EvalResult> accuracy = new LinkedHashMap<>();
         Map<String, Map<String, Double>> ways = new LinkedHashMap<>();
-        for (String row : lmsi.isPresent() ? FULL_ROWS : ROWS) {
+        for (String row : rows) {
             RowEvaluation e = evaluate(models.get(row), p.test(), s, seed);
-            rows.put(row, e.accuracy());
+            accuracy.put(row, e.accuracy());
             ways.put(row, e.waysOfLooking());
         }
-        return new SeedResult(seed, rows, ways, curves);
+        return new SeedResult(seed, accuracy, ways, curves);
+    }
+
+    /**
+     * Genixer's generator: like Genixer's, a model tuned to write data; here stage 1 again with, for each labeled
+     * image, a writing prompt whose target is its own question and gold answer (the same labels as the base's,
+     * nothing more: twice the examples, so twice the steps). It only writes and checks the data; the SFT on the
+     * kept pairs starts from the base, as every other row does.
+     */
+    static Path trainGenixerWriter(Prepared p, Path dir, Settings s, long seed) throws IOException {
+        Path writer = dir.resolve("genixer-writer");
+        AtomicFiles.deleteTree(writer);
+        List<Example> writing = new ArrayList<>(p.labeled().examples());
+        for (Example e : p.labeled().examples()) {
+            String target = SynthesisPrompts.questionText(e.prompt()) + " answer " + e.goldAnswer().orElseThrow();
+            writing.add(new Example(TINY_QA.writerPrompt(e, e.prompt().id() + "#qa"), Optional.empty(),
+                    Optional.of(target)));
+        }
+        train(p.model(), writer, Dataset.of("genixer-writer", writing), TrainingMode.SFT, 2L * s.sftSteps(),
+                s.sftLearningRate(), s, seed, dir.resolve("genixer-writer-run"));
+        return writer;
+    }
+
+    /**
+     * Genixer's data: for each unlabeled image, up to one question-answer pair written by the generator (4
+     * candidates at temperature 1), kept when it is a question of the task and the model's own majority over N
+     * answers at the rollout temperature holds {@code genixerMinShare} and equals the written answer.
+     */
+    static SynthesisResult writePairs(Path modelDir, Dataset unlabeled, BaselineSettings b, Settings s, long seed)
+            throws IOException {
+        SamplingParams answering = SamplingParams.builder().responsesPerPrompt(s.responses()).temperature(s.voteTemperature())
+                .topP(1.0).maxNewTokens(s.maxNewTokens()).build();
+        return withEvaluationSampler(modelDir, s, sampler -> QaSynthesizer.builder().sampler(sampler).prompts(TINY_QA)
+                .writing(SamplingParams.builder().responsesPerPrompt(4).temperature(1.0).topP(1.0)
+                        .maxNewTokens(s.maxNewTokens()).build())
+                .selfConsistency(b.genixerMinShare(), answering)
+                .filters(SynthesisFilters.builder().questionCheck(ShapesTask::isQuestion).words(5, 9).build())
+                .seed(seed * 1000 + 6)
+                .build()
+                .synthesize(unlabeled.examples()));
     }
 
     /**
@@ -333,6 +498,33 @@ public final class EmbeddedDefault {
                 s.maxNewTokens(), s.minAgreement(), s.rlSteps(), s.promptsPerStep(), seed);
     }
 
+    /**
+     * STIC's second stage: DPO on the preference pairs from the base head, the base itself as the reference
+     * policy, {@code rlSteps} steps of {@code promptsPerStep} pairs.
+     */
+    static void dpo(Path modelDir, Path exportTo, List<PreferencePair> pairs, BaselineSettings b, Settings s, long seed)
+            throws IOException {
+        GrpoLossConfig loss = GrpoLossConfig.builder().temperature(s.trainTemperature()).kl(KlPenalty.none()).build();
+        AdamWConfig adamW = AdamWConfig.builder().learningRate(b.sticLearningRate()).weightDecay(0).build();
+        try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
+                GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(), loss, adamW, KernelOptions.defaults());
+                HeadScorer reference = HeadOptimizers.scorer(policy.initialHead(), s.trainTemperature(),
+                        KernelOptions.defaults())) {
+            if (pairs.isEmpty()) {
+                policy.exportModel(exportTo, policy.initialHead());
+                return;
+            }
+            DpoTrainer.Result r = DpoTrainer.builder().policy(policy).optimizer(head).reference(reference).pairs(pairs)
+                    .beta(b.sticBeta()).steps(s.rlSteps()).pairsPerStep(Math.min(s.promptsPerStep(), pairs.size()))
+                    .seed(seed).build().run();
+            DpoTrainer.Step first = r.steps().get(0);
+            DpoTrainer.Step last = r.steps().get(r.steps().size() - 1);
+            System.out.printf(Locale.ROOT, "stic: %d pairs, DPO loss %.3f -> %.3f, accuracy %.2f -> %.2f%n", pairs.size(),
+                    first.loss(), last.loss(), first.accuracy(), last.accuracy());
+            policy.exportModel(exportTo, r.finalHead());
+        }
+    }
+
     /** Trains the head of {@code modelDir} in one mode and exports the result as a model directory. */
     static void train(Path modelDir, Path exportTo, Dataset data, TrainingMode mode, long steps, double lr, Settings s,
             long seed, Path runDir) throws IOException {
@@ -358,6 +550,13 @@ public final class EmbeddedDefault {
                         .sampling(SamplingParams.builder().responsesPerPrompt(s.responses()).temperature(s.trainTemperature())
                                 .topP(1.0).maxNewTokens(s.maxNewTokens()).build())
                         .labeler(MajorityVoteLabeler.builder().minAgreement(minShare).build());
+            }
+            if (mode == TrainingMode.SRLM) {
+                // the policy judges its own responses with the head being trained: one judgment at T = 0.2
+                b.judge(JudgeReward.only(SamplerJudge.builder().prompt(TINY_JUDGE)
+                        .sampler(KvCacheSampler.forEvaluation(policy, head, AnswerExtractor.boxed()))
+                        .judging(SamplingParams.builder().responsesPerPrompt(1).temperature(0.2).topP(1.0).maxNewTokens(2)
+                                .build()).build()));
             }
             RunResult result = b.build().run();
             policy.exportModel(exportTo, result.finalHead());
@@ -393,7 +592,8 @@ public final class EmbeddedDefault {
 
     private static void printTable(List<SeedResult> results, Settings settings, List<String> rowNames) {
         Map<String, String> names = Map.of("base", "Base (stage-1 SFT)", "sft", "+ SFT (labels)", "grpo",
-                "+ GRPO (labels)", "lmsi", "+ LMSI (no labels)", "upt", "+ MM-UPT (no labels)");
+                "+ GRPO (labels)", "lmsi", "+ LMSI (no labels)", "srlm", "+ SRLM (no labels)", "genixer",
+                "+ Genixer (no labels)", "stic", "+ STIC (no labels)", "upt", "+ MM-UPT (no labels)");
         System.out.println();
         System.out.printf(Locale.ROOT, "Table 1 in miniature: held-out accuracy, mean (std) over %d seed(s)%n", results.size());
         System.out.printf(Locale.ROOT, "%-22s %-16s %-15s %s%n", "",

@@ -52,7 +52,7 @@ class MmUptCliTest {
         assertThat(r.status()).isZero();
         for (String option : List.of("--model", "--data", "--out", "--mode", "--steps", "--prompts-per-step",
                 "--responses", "--max-new-tokens", "--temperature", "--lr", "--min-vote-share", "--checkpoint-every",
-                "--resume", "--seed", "--ort-threads", "--kernel-threads", "--skip-bad-lines", "--answers")) {
+                "--resume", "--seed", "--ort-threads", "--kernel-threads", "--skip-bad-lines", "--answers", "--judge-weight")) {
             assertThat(r.out()).contains(option);
         }
         String flowed = r.out().replaceAll("\\s+", " "); // help text wraps at 80 columns
@@ -76,11 +76,14 @@ class MmUptCliTest {
                         dir.resolve("o3").toString(), "--mode", "rlhf"},
                 new String[] {"upt", "--model", model.toString(), "--data", data.toString(), "--out",
                         dir.resolve("o4").toString(), "--prompts-per-step", "9"},
+                new String[] {"upt", "--model", model.toString(), "--data", data.toString(), "--out",
+                        dir.resolve("o5").toString(), "--mode", "lmsi", "--judge-weight", "0.5"},
                 new String[] {"eval", "--model", model.toString(), "--data", data.toString(), "--samples", "many"},
                 new String[] {"eval", "--model", model.toString(), "--data", data.toString(), "--answers", "chess"},
                 new String[] {"frobnicate"});
         List<String> expected = List.of("Missing required option: '--model=DIR'", "nowhere is not a directory",
-                "gone.png", "--mode must be upt, grpo, sft or lmsi, got 'rlhf'", "--prompts-per-step 9 is more than the 8 examples",
+                "gone.png", "--mode must be upt, grpo, sft, lmsi or srlm, got 'rlhf'",
+                "--prompts-per-step 9 is more than the 8 examples", "--judge-weight is in [0, 1) and only for --mode upt",
                 "'many' is not an int", "--answers", "Unmatched argument at index 0: 'frobnicate'");
         for (int i = 0; i < cases.size(); i++) {
             Run r = cli(cases.get(i));
@@ -125,6 +128,14 @@ class MmUptCliTest {
         assertThat(synth.status()).as(synth.err()).isZero();
         assertThat(synth.out()).containsPattern("sources=8 candidates=\\d+ kept=\\d+");
         assertThat(synthesized).exists();
+        // SRLM: the model judges its own responses with the standard judging prompt
+        Path srlm = dir.resolve("srlm");
+        Run judged = cli("upt", "--mode", "srlm", "--model", sft.resolve("model").toString(), "--data", data.toString(),
+                "--out", srlm.toString(), "--steps", "1", "--prompts-per-step", "4", "--responses", "4",
+                "--max-new-tokens", "8", "--lr", "0.01", "--temperature", "1.0");
+        assertThat(judged.status()).as(judged.err()).isZero();
+        assertThat(judged.out()).contains("mode=srlm steps=1");
+        assertThat(Files.readAllLines(srlm.resolve("metrics.jsonl"))).hasSize(1);
     }
 
     @Test

@@ -37,12 +37,16 @@ class EmbeddedDefaultSmokeTest {
     }
 
     @Test
-    void theFullTableAddsTheLmsiRow() throws Exception {
+    void theFullTableAddsEveryUnsupervisedBaseline() throws Exception {
         List<EmbeddedDefault.SeedResult> results = EmbeddedDefault.run(out, 4, 1, EmbeddedDefault.Settings.quick(),
-                EmbeddedDefault.LmsiSettings.chosen());
-        assertThat(results.get(0).rows()).containsOnlyKeys("base", "sft", "grpo", "lmsi", "upt");
+                EmbeddedDefault.BaselineSettings.chosen());
+        List<String> rows = List.of("base", "sft", "grpo", "srlm", "lmsi", "genixer", "stic", "upt");
+        assertThat(results.get(0).rows().keySet()).containsExactlyElementsOf(rows);
         assertThat(Files.readAllLines(out.resolve("seed-4/lmsi/metrics.jsonl"))).hasSize(2);
+        assertThat(Files.readAllLines(out.resolve("seed-4/srlm/metrics.jsonl"))).hasSize(2);
+        assertThat(out.resolve("seed-4/genixer/pairs.jsonl")).isRegularFile();
+        assertThat(out.resolve("seed-4/stic/model/mmupt-model.json")).isRegularFile();
         JsonNode json = new ObjectMapper().readTree(out.resolve("results.json").toFile());
-        assertThat(json.get("summary").fieldNames()).toIterable().containsExactly("base", "sft", "grpo", "lmsi", "upt");
+        assertThat(json.get("summary").fieldNames()).toIterable().containsExactlyElementsOf(rows);
     }
 }
