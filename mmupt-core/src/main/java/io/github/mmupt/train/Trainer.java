@@ -49,8 +49,9 @@ import org.slf4j.LoggerFactory;
  * then for {@code iterations} passes, for each mini-batch of whole groups, accumulate the loss over micro-batches
  * and apply one AdamW update. SFT replaces sampling and rewards by gold responses with advantage 1.
  *
- * <p>Label isolation: in UPT mode the pseudo-labeler receives only the sampled answers; gold answers reach
- * {@link io.github.mmupt.vote.PseudoLabeler#audit} alone, for the statistics.
+ * <p>Label isolation: in the unsupervised modes (UPT, LMSI, SRLM) the pseudo-labeler receives only the sampled
+ * answers and a judge only the sampled groups; gold answers reach {@link io.github.mmupt.vote.PseudoLabeler#audit}
+ * alone, for the statistics. A judge's scores replace or blend with the vote's rewards before the advantages.
  *
  * <p>Determinism: step s samples with a seed derived from (seed, s), and pass e over the data is shuffled with
  * (seed, e), so a run resumed from a checkpoint continues exactly as the uninterrupted one.

@@ -52,7 +52,7 @@ final class ModelOptions {
     @Option(names = "--answers", paramLabel = "KIND", defaultValue = "math",
             description = "How answers are compared, for votes and for evaluation: math (numbers, fractions, "
                     + "expressions, sets) or vqa (yes/no, multiple choice, short text with VQA's normalizations, "
-                    + "numbers within 5% as ChartQA) (default: ${DEFAULT-VALUE}).")
+                    + "numbers within 5%% as ChartQA) (default: ${DEFAULT-VALUE}).")
     Answers answers;
 
     AnswerEquivalence equivalence() {

@@ -225,6 +225,9 @@ public final class EmbeddedDefault {
                         + "--rows ROW,ROW (1-full: only these rows besides the base, for choosing settings))");
             }
         }
+        if (only != null && !table.equals("1-full")) {
+            throw new IllegalArgumentException("--rows chooses rows of --table 1-full, got --table " + table);
+        }
         if (continual) {
             ContinualDemo.run(out, firstSeed, seeds, settings,
                     quick ? ContinualDemo.Settings.quick() : ContinualDemo.Settings.standard());
