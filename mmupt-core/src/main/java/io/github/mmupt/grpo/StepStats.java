@@ -1,10 +1,12 @@
 package io.github.mmupt.grpo;
 
+import io.github.mmupt.judge.JudgeSummary;
 import io.github.mmupt.vote.VoteSummary;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What one self-improvement step did: its votes, its loss, its optimizer updates and where the time went.
@@ -20,9 +22,11 @@ import java.util.Map;
  * @param meanLogProb        mean log-prob of the trained tokens under the head before this step's updates (at the
  *                           loss temperature); in SFT its negative is the cross-entropy. NaN when nothing was trained
  * @param phaseTimes         wall time per phase
+ * @param judge              what the judge made of the responses (SRLM, or UPT with a judge); empty without one
  */
 public record StepStats(long step, double rewardMean, VoteSummary votes, LossMetrics loss, List<UpdateResult> updates,
-        int responses, double meanResponseLength, double meanLogProb, Map<StepPhase, Duration> phaseTimes) {
+        int responses, double meanResponseLength, double meanLogProb, Map<StepPhase, Duration> phaseTimes,
+        Optional<JudgeSummary> judge) {
 
     /**
      * Checks the components; the class description gives the range of each.
@@ -36,16 +40,36 @@ public record StepStats(long step, double rewardMean, VoteSummary votes, LossMet
      * @param meanResponseLength the component {@code meanResponseLength}, described with the class
      * @param meanLogProb the component {@code meanLogProb}, described with the class
      * @param phaseTimes the component {@code phaseTimes}, described with the class
+     * @param judge the component {@code judge}, described with the class
      */
     public StepStats {
         if (step < 0) {
             throw new IllegalArgumentException("step must be >= 0, got " + step);
         }
-        if (votes == null || loss == null || updates == null || phaseTimes == null) {
+        if (votes == null || loss == null || updates == null || phaseTimes == null || judge == null) {
             throw new IllegalArgumentException("StepStats fields must not be null");
         }
         updates = List.copyOf(updates);
         phaseTimes = phaseTimes.isEmpty() ? Map.of() : Map.copyOf(new EnumMap<>(phaseTimes));
+    }
+
+    /**
+     * A step without a judge.
+     *
+     * @param step the step
+     * @param rewardMean the mean reward
+     * @param votes the votes
+     * @param loss the loss
+     * @param updates the updates
+     * @param responses the responses sampled
+     * @param meanResponseLength their mean length
+     * @param meanLogProb the mean log-prob trained on
+     * @param phaseTimes the time per phase
+     */
+    public StepStats(long step, double rewardMean, VoteSummary votes, LossMetrics loss, List<UpdateResult> updates,
+            int responses, double meanResponseLength, double meanLogProb, Map<StepPhase, Duration> phaseTimes) {
+        this(step, rewardMean, votes, loss, updates, responses, meanResponseLength, meanLogProb, phaseTimes,
+                Optional.empty());
     }
 
     /**

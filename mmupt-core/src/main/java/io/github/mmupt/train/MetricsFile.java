@@ -74,6 +74,8 @@ public final class MetricsFile implements StepListener, AutoCloseable {
         m.put("abstained", v.prompts() == 0 ? null : v.abstainedShare());
         m.put("label_accuracy", optional(v.labelAccuracy()));
         m.put("reward_accuracy", optional(v.rewardAccuracy()));
+        m.put("judge_scored_share", s.judge().map(j -> (Object) j.scoredShare()).orElse(null));
+        m.put("judge_score_mean", s.judge().map(j -> number(j.meanScore())).orElse(null));
         m.put("loss", number(l.loss()));
         m.put("policy_loss", number(l.policyLoss()));
         m.put("kl_loss", number(l.klLoss()));

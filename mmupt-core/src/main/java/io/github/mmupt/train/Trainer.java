@@ -16,6 +16,7 @@ import io.github.mmupt.grpo.StepPhase;
 import io.github.mmupt.grpo.StepStats;
 import io.github.mmupt.grpo.UpdateResult;
 import io.github.mmupt.judge.JudgeReward;
+import io.github.mmupt.judge.JudgeSummary;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PromptResponse;
@@ -201,9 +202,7 @@ public final class Trainer {
                     gold.orElseThrow(() -> new IllegalStateException("supervised GRPO needs gold answers; example "
                             + group.prompt().id() + " has none"))));
         }
-        if (settings.judge().isPresent()) {
-            judgeRewards(settings.judge().get(), groups, rewards);
-        }
+        Optional<JudgeSummary> judged = settings.judge().map(j -> judgeRewards(j, groups, rewards));
         if (settings.mode() == TrainingMode.LMSI) {
             return lmsiStep(groups, votes, audits, rewards, times, t1);
         }
@@ -226,7 +225,7 @@ public final class Trainer {
         times.put(StepPhase.VOTE, Duration.ofNanos(t2 - t1));
 
         TrainOutcome outcome = train(sequences, groupRanges, times);
-        return rlStats(groups, votes, audits, rewards, outcome, times);
+        return rlStats(groups, votes, audits, rewards, outcome, times, judged);
     }
 
     /**
@@ -257,23 +256,29 @@ public final class Trainer {
         }
         times.put(StepPhase.VOTE, Duration.ofNanos(System.nanoTime() - t1));
         TrainOutcome outcome = train(sequences, ranges, times);
-        return rlStats(groups, votes, audits, rewards, outcome, times);
+        return rlStats(groups, votes, audits, rewards, outcome, times, Optional.empty());
     }
 
     /**
      * Replaces each group's vote rewards by their blend with the judge's scores (SRLM: the scores alone). The
      * judge sees the sampled groups only, like the labeler.
      */
-    private void judgeRewards(JudgeReward judge, List<RolloutGroup> groups, List<ImmutableDoubleArray> rewards) {
+    private JudgeSummary judgeRewards(JudgeReward judge, List<RolloutGroup> groups, List<ImmutableDoubleArray> rewards) {
         List<List<OptionalDouble>> scores = judge.judge().judge(groups, Seeds.judge(settings.seed(), step));
         if (scores.size() != groups.size()) {
             throw new IllegalStateException("the judge returned scores for " + scores.size() + " groups of " + groups.size());
         }
         int judged = 0;
         int responses = 0;
+        double sum = 0;
         for (int g = 0; g < groups.size(); g++) {
             rewards.set(g, judge.blend(rewards.get(g), scores.get(g)));
-            judged += (int) scores.get(g).stream().filter(OptionalDouble::isPresent).count();
+            for (OptionalDouble score : scores.get(g)) {
+                if (score.isPresent()) {
+                    judged++;
+                    sum += score.getAsDouble();
+                }
+            }
             responses += groups.get(g).size();
         }
         LOG.debug("step {}: the judge scored {} of {} responses", step, judged, responses);
@@ -285,17 +290,19 @@ public final class Trainer {
                     + "every reward is 0; check that its prompt asks for the format JudgeScores reads (\"Score: N\" "
                     + "within the prompt's scale) and that judgments are long enough to reach it", step, responses);
         }
+        return new JudgeSummary(responses, judged, judged == 0 ? Double.NaN : Math.min(1.0, sum / judged));
     }
 
     /** The statistics of a step that sampled and voted (MM-UPT, supervised GRPO, LMSI, SRLM). */
     private StepStats rlStats(List<RolloutGroup> groups, List<VoteResult> votes, List<LabelAudit> audits,
-            List<ImmutableDoubleArray> rewards, TrainOutcome outcome, Map<StepPhase, Duration> times) {
+            List<ImmutableDoubleArray> rewards, TrainOutcome outcome, Map<StepPhase, Duration> times,
+            Optional<JudgeSummary> judge) {
         double rewardMean = rewards.stream().flatMapToDouble(a -> java.util.Arrays.stream(a.toArray())).average().orElse(0);
         int responses = groups.stream().mapToInt(RolloutGroup::size).sum();
         double meanLength = groups.stream().flatMap(gr -> gr.rollouts().stream()).mapToInt(Rollout::length).average()
                 .orElse(0);
         return new StepStats(step, rewardMean, VoteSummary.of(votes, audits), outcome.loss(), outcome.updates(), responses,
-                meanLength, outcome.meanLogProb(), times);
+                meanLength, outcome.meanLogProb(), times, judge);
     }
 
     private ImmutableDoubleArray goldRewards(RolloutGroup group, String gold) {

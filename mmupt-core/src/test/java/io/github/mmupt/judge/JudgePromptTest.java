@@ -35,6 +35,15 @@ class JudgePromptTest {
     }
 
     @Test
+    void aJudgeSummaryChecksItsCounts() {
+        assertThat(new JudgeSummary(4, 3, 0.5).scoredShare()).isEqualTo(0.75);
+        assertThat(new JudgeSummary(0, 0, Double.NaN).scoredShare()).isZero();
+        assertThatThrownBy(() -> new JudgeSummary(2, 3, 0.5)).hasMessageContaining("scored <= responses");
+        assertThatThrownBy(() -> new JudgeSummary(2, 1, 1.5)).hasMessageContaining("[0, 1]");
+        assertThatThrownBy(() -> new JudgeSummary(2, 0, 0.5)).hasMessageContaining("NaN otherwise");
+    }
+
+    @Test
     void refusesTemplatesThatCannotWork() {
         assertThatThrownBy(() -> new JudgePrompt("{images} {question}", 1, 5)).hasMessageContaining("{response}");
         assertThatThrownBy(() -> new JudgePrompt("<image> {images} {question} {response}", 1, 5))

@@ -77,17 +77,25 @@ class SrlmModeTest {
         for (int s = 0; s < 2; s++) {
             double sum = 0;
             int n = 0;
+            int scored = 0;
             for (RolloutGroup g : judge.calls.get(s)) {
                 assertThat(g.prompt().question()).doesNotContain(GOLD);
                 for (Rollout rollout : g.rollouts()) {
                     assertThat(rollout.text()).doesNotContain(GOLD);
                     int digit = Integer.parseInt(rollout.text());
                     sum += digit == 0 ? 0 : digit / 9.0;
+                    scored += digit == 0 ? 0 : 1;
                     n++;
                 }
             }
             StepStats step = r.steps().get(s);
             assertThat(step.rewardMean()).as("step %d: the judge's scores, unreadable = 0", s).isCloseTo(sum / n, within(1e-12));
+            assertThat(step.judge()).isPresent();
+            assertThat(step.judge().get().responses()).isEqualTo(n);
+            assertThat(step.judge().get().scored()).isEqualTo(scored);
+            assertThat(step.judge().get().meanScore()).isCloseTo(sum / scored, within(1e-12));
+            java.util.Map<String, Object> metrics = MetricsFile.toMap(step);
+            assertThat((Double) metrics.get("judge_scored_share")).isCloseTo((double) scored / n, within(1e-12));
             assertThat(step.votes().prompts()).as("the vote is still taken, for monitoring").isEqualTo(4);
         }
         assertThat(r.steps()).anySatisfy(s -> assertThat(s.updates()).isNotEmpty());
