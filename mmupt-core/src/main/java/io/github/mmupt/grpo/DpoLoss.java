@@ -38,12 +38,7 @@ public final class DpoLoss {
      * @throws IllegalArgumentException on mismatched lengths, no pairs, a bad beta or a non-finite log-prob (named)
      */
     public static DpoPairs pairs(double[] chosen, double[] rejected, double[] refChosen, double[] refRejected, double beta) {
-        int n = chosen.length;
-        if (n == 0 || rejected.length != n || refChosen.length != n || refRejected.length != n) {
-            throw new IllegalArgumentException("DPO needs the same number (>= 1) of chosen, rejected, reference-chosen "
-                    + "and reference-rejected log-probs, got " + n + ", " + rejected.length + ", " + refChosen.length
-                    + ", " + refRejected.length);
-        }
+        int n = pairCount(chosen, rejected, refChosen, refRejected);
         if (!(beta > 0 && Double.isFinite(beta))) {
             throw new IllegalArgumentException("DPO's beta must be finite and > 0, got " + beta);
         }
@@ -70,6 +65,27 @@ public final class DpoLoss {
             right += m > 0 ? 1 : 0;
         }
         return new DpoPairs(loss / n, c, r, margins / n, (double) right / n);
+    }
+
+    /**
+     * The number of pairs four log-prob arrays describe, checked (every implementation of
+     * {@link GrpoOptimizer#dpoPairs} refuses the same inputs the same way).
+     *
+     * @param chosen the policy's log-prob of each chosen response
+     * @param rejected the policy's log-prob of each rejected response
+     * @param refChosen the reference's log-prob of each chosen response
+     * @param refRejected the reference's log-prob of each rejected response
+     * @return the number of pairs, at least 1
+     * @throws IllegalArgumentException when the lengths differ or are 0
+     */
+    public static int pairCount(double[] chosen, double[] rejected, double[] refChosen, double[] refRejected) {
+        int n = chosen.length;
+        if (n == 0 || rejected.length != n || refChosen.length != n || refRejected.length != n) {
+            throw new IllegalArgumentException("DPO needs the same number (>= 1) of chosen, rejected, reference-chosen "
+                    + "and reference-rejected log-probs, got " + n + ", " + rejected.length + ", " + refChosen.length
+                    + ", " + refRejected.length);
+        }
+        return n;
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.github.mmupt.judge;
 
 import io.github.mmupt.prompt.Prompt;
-import java.util.Collections;
 
 /**
  * The judging prompt and its scale: how a response is put before the judge, and the range its score must fall
@@ -81,9 +80,9 @@ public record JudgePrompt(String template, double minScore, double maxScore) {
      * @return the prompt
      */
     public Prompt render(Prompt question, String response, String id) {
-        String text = question.question().replace(Prompt.IMAGE_PLACEHOLDER, " ").strip().replaceAll("\\s+", " ");
-        String images = String.join(" ", Collections.nCopies(question.images().size(), Prompt.IMAGE_PLACEHOLDER));
-        String safeResponse = response.replace(Prompt.IMAGE_PLACEHOLDER, "<image >");
+        String text = question.questionText();
+        String images = Prompt.imagePlaceholders(question.images().size());
+        String safeResponse = Prompt.escapePlaceholders(response);
         StringBuilder out = new StringBuilder(template.length() + text.length() + safeResponse.length());
         for (int at = 0; at < template.length(); ) {
             if (template.startsWith(IMAGES, at)) {

@@ -36,28 +36,35 @@ public enum ImageCorruption {
         int h = image.height();
         byte[] in = image.toRgbBytes();
         byte[] out = new byte[in.length];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
+        if (this == ROTATE_CHANNELS) {
+            for (int i = 0; i < in.length; i += 3) {
+                out[i] = in[i + 2];
+                out[i + 1] = in[i];
+                out[i + 2] = in[i + 1];
+            }
+            return RgbImage.of(w, h, out);
+        }
+        // each 4x4 block (smaller at the right and bottom edges) gets its mean, computed once per block
+        for (int y0 = 0; y0 < h; y0 += 4) {
+            for (int x0 = 0; x0 < w; x0 += 4) {
+                int y1 = Math.min(h, y0 + 4);
+                int x1 = Math.min(w, x0 + 4);
                 for (int c = 0; c < 3; c++) {
-                    int v = this == ROTATE_CHANNELS ? in[(y * w + x) * 3 + (c + 2) % 3] & 0xff : blockMean(in, w, h, x, y, c);
-                    out[(y * w + x) * 3 + c] = (byte) v;
+                    int sum = 0;
+                    for (int y = y0; y < y1; y++) {
+                        for (int x = x0; x < x1; x++) {
+                            sum += in[(y * w + x) * 3 + c] & 0xff;
+                        }
+                    }
+                    byte mean = (byte) Math.round((float) sum / ((y1 - y0) * (x1 - x0)));
+                    for (int y = y0; y < y1; y++) {
+                        for (int x = x0; x < x1; x++) {
+                            out[(y * w + x) * 3 + c] = mean;
+                        }
+                    }
                 }
             }
         }
         return RgbImage.of(w, h, out);
-    }
-
-    private static int blockMean(byte[] in, int w, int h, int x, int y, int c) {
-        int x0 = x / 4 * 4;
-        int y0 = y / 4 * 4;
-        int sum = 0;
-        int n = 0;
-        for (int yy = y0; yy < Math.min(h, y0 + 4); yy++) {
-            for (int xx = x0; xx < Math.min(w, x0 + 4); xx++) {
-                sum += in[(yy * w + xx) * 3 + c] & 0xff;
-                n++;
-            }
-        }
-        return Math.round((float) sum / n);
     }
 }

@@ -10,7 +10,6 @@ import io.github.mmupt.rollout.RolloutSampler;
 import io.github.mmupt.rollout.SamplingParams;
 import io.github.mmupt.seed.Seeds;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -113,8 +112,8 @@ public final class PreferencePairWriter {
     }
 
     private static Prompt render(String template, Prompt p, List<RgbImage> images, String id) {
-        String question = p.question().replace(Prompt.IMAGE_PLACEHOLDER, " ").strip().replaceAll("\\s+", " ");
-        String placeholders = String.join(" ", Collections.nCopies(images.size(), Prompt.IMAGE_PLACEHOLDER));
+        String question = p.questionText();
+        String placeholders = Prompt.imagePlaceholders(images.size());
         return new Prompt(id, images, template.replace(IMAGES, placeholders).replace(QUESTION, question));
     }
 

@@ -1,5 +1,6 @@
 package io.github.mmupt.prompt;
 
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -59,5 +60,36 @@ public record Prompt(String id, List<RgbImage> images, String question) {
             count++;
         }
         return count;
+    }
+
+    /**
+     * The question without its image placeholders, white space collapsed: what a template quotes when it places
+     * the images itself.
+     *
+     * @return the question's text
+     */
+    public String questionText() {
+        return question.replace(IMAGE_PLACEHOLDER, " ").strip().replaceAll("\\s+", " ");
+    }
+
+    /**
+     * One {@value #IMAGE_PLACEHOLDER} per image, separated by spaces.
+     *
+     * @param count how many images
+     * @return the placeholders
+     */
+    public static String imagePlaceholders(int count) {
+        return String.join(" ", Collections.nCopies(count, IMAGE_PLACEHOLDER));
+    }
+
+    /**
+     * {@code text} with each {@value #IMAGE_PLACEHOLDER} written as {@code <image >}, so that quoting untrusted
+     * text (a response, a written question) in a prompt cannot add an image slot.
+     *
+     * @param text untrusted text
+     * @return the text without placeholders
+     */
+    public static String escapePlaceholders(String text) {
+        return text.replace(IMAGE_PLACEHOLDER, "<image >");
     }
 }

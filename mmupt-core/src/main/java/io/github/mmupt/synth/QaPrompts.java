@@ -2,7 +2,6 @@ package io.github.mmupt.synth;
 
 import io.github.mmupt.data.Example;
 import io.github.mmupt.prompt.Prompt;
-import java.util.Collections;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -85,7 +84,7 @@ public record QaPrompts(String writer, String answerMarker, String newQuestion) 
      * @return the prompt
      */
     public Prompt newQuestion(Example source, String question, String id) {
-        String safe = question.replace(Prompt.IMAGE_PLACEHOLDER, "<image >");
+        String safe = Prompt.escapePlaceholders(question);
         return new Prompt(id, source.prompt().images(), newQuestion.replace(SynthesisPrompts.IMAGES,
                 images(source.prompt())).replace(SynthesisPrompts.QUESTION, safe));
     }
@@ -124,6 +123,6 @@ public record QaPrompts(String writer, String answerMarker, String newQuestion) 
     }
 
     private static String images(Prompt p) {
-        return String.join(" ", Collections.nCopies(p.images().size(), Prompt.IMAGE_PLACEHOLDER));
+        return Prompt.imagePlaceholders(p.images().size());
     }
 }

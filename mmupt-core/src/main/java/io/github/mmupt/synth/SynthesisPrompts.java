@@ -2,7 +2,6 @@ package io.github.mmupt.synth;
 
 import io.github.mmupt.data.Example;
 import io.github.mmupt.prompt.Prompt;
-import java.util.Collections;
 import java.util.Optional;
 
 /**
@@ -151,10 +150,10 @@ public record SynthesisPrompts(String inContext, String direct, String newQuesti
      * @return its question without placeholders
      */
     public static String questionText(Prompt p) {
-        return p.question().replace(Prompt.IMAGE_PLACEHOLDER, " ").strip().replaceAll("\\s+", " ");
+        return p.questionText();
     }
 
     private static String images(Prompt p) {
-        return String.join(" ", Collections.nCopies(p.images().size(), Prompt.IMAGE_PLACEHOLDER));
+        return Prompt.imagePlaceholders(p.images().size());
     }
 }

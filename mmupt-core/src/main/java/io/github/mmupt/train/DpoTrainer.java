@@ -11,12 +11,9 @@ import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.Policy;
 import io.github.mmupt.policy.PromptResponse;
 import io.github.mmupt.preference.PreferencePair;
-import io.github.mmupt.seed.Seeds;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
-import java.util.Random;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,30 +106,15 @@ public final class DpoTrainer {
     /** {@return every step run to the end, and the trained head} */
     public Result run() {
         List<Step> out = new ArrayList<>();
-        List<Integer> order = new ArrayList<>();
-        int pass = 0;
-        int cursor = 0;
+        SeededOrder order = new SeededOrder(pairs.size(), seed, 0, 0);
         for (long s = 0; s < steps; s++) {
             List<PreferencePair> batch = new ArrayList<>(pairsPerStep);
             while (batch.size() < pairsPerStep) {
-                if (cursor == order.size()) {
-                    order = permutation(pass++);
-                    cursor = 0;
-                }
-                batch.add(pairs.get(order.get(cursor++)));
+                batch.add(pairs.get(order.next()));
             }
             out.add(step(s, batch));
         }
         return new Result(out, optimizer.weights());
-    }
-
-    private List<Integer> permutation(int pass) {
-        List<Integer> idx = new ArrayList<>();
-        for (int i = 0; i < pairs.size(); i++) {
-            idx.add(i);
-        }
-        Collections.shuffle(idx, new Random(Seeds.shuffle(seed, pass)));
-        return idx;
     }
 
     /** Sequence 2i is pair i's chosen response, 2i + 1 its rejected one. */

@@ -31,13 +31,11 @@ import io.github.mmupt.vote.VoteResult;
 import io.github.mmupt.vote.VoteSummary;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
-import java.util.Random;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,9 +68,7 @@ public final class Trainer {
     private final GrpoOptimizer optimizer;
     private final Dataset data;
     private long step;
-    private int epoch;
-    private int cursor;
-    private List<Integer> order;
+    private final SeededOrder order;
     private boolean anyAnswer;
     private boolean warnedNoAnswers;
     private boolean anyJudged;
@@ -110,9 +106,7 @@ public final class Trainer {
         this.optimizer = optimizer;
         this.data = data;
         this.step = start.step();
-        this.epoch = start.epoch();
-        this.cursor = start.cursor();
-        this.order = permutation(epoch);
+        this.order = new SeededOrder(data.size(), settings.seed(), start.epoch(), start.cursor());
     }
 
     /** {@return the run's settings} */
@@ -132,7 +126,7 @@ public final class Trainer {
 
     /** {@return the loop's counters now} */
     public LoopState loopState() {
-        return new LoopState(step, epoch, cursor, settings.seed());
+        return new LoopState(step, order.pass(), order.cursor(), settings.seed());
     }
 
     /** {@return the optimizer's state and the loop's counters, for a checkpoint} */
@@ -484,22 +478,8 @@ public final class Trainer {
     private List<Example> nextExamples(int count) {
         List<Example> out = new ArrayList<>(count);
         while (out.size() < count) {
-            if (cursor >= order.size()) {
-                epoch++;
-                cursor = 0;
-                order = permutation(epoch);
-            }
-            out.add(data.examples().get(order.get(cursor++)));
+            out.add(data.examples().get(order.next()));
         }
         return out;
-    }
-
-    private List<Integer> permutation(int pass) {
-        List<Integer> indices = new ArrayList<>(data.size());
-        for (int i = 0; i < data.size(); i++) {
-            indices.add(i);
-        }
-        Collections.shuffle(indices, new Random(Seeds.shuffle(settings.seed(), pass)));
-        return indices;
     }
 }

@@ -6,6 +6,7 @@ import static io.github.mmupt.onnx.kernel.KernelBuffers.floats;
 import static io.github.mmupt.onnx.kernel.KernelBuffers.ints;
 
 import io.github.mmupt.grpo.AdamWConfig;
+import io.github.mmupt.grpo.DpoLoss;
 import io.github.mmupt.grpo.DpoPairs;
 import io.github.mmupt.grpo.GrpoLossConfig;
 import io.github.mmupt.grpo.LossMetrics;
@@ -139,12 +140,7 @@ public final class NativeHead implements AutoCloseable {
      */
     public static DpoPairs dpoPairs(double[] chosen, double[] rejected, double[] refChosen, double[] refRejected,
             double beta) {
-        int n = chosen.length;
-        if (n == 0 || rejected.length != n || refChosen.length != n || refRejected.length != n) {
-            throw new IllegalArgumentException("DPO needs the same number (>= 1) of chosen, rejected, reference-chosen "
-                    + "and reference-rejected log-probs, got " + n + ", " + rejected.length + ", " + refChosen.length
-                    + ", " + refRejected.length);
-        }
+        int n = DpoLoss.pairCount(chosen, rejected, refChosen, refRejected);
         NativeLibrary.load();
         double[] in = new double[4 * n];
         System.arraycopy(chosen, 0, in, 0, n);
