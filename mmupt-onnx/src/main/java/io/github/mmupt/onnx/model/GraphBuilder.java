@@ -31,6 +31,7 @@ public final class GraphBuilder {
     public static final int OPSET = 17;
 
     private final GraphProto.Builder graph;
+    private final String prefix;
     private final Map<String, Integer> counters = new LinkedHashMap<>();
 
     /**
@@ -39,7 +40,95 @@ public final class GraphBuilder {
      * @param name the graph's name
      */
     public GraphBuilder(String name) {
-        this.graph = GraphProto.newBuilder().setName(name);
+        this(GraphProto.newBuilder().setName(name), "");
+    }
+
+    private GraphBuilder(GraphProto.Builder graph, String prefix) {
+        this.graph = graph;
+        this.prefix = prefix;
+    }
+
+    /**
+     * A builder that appends to a copy of an existing graph; every value it names starts with {@code prefix},
+     * so that its names cannot collide with the graph's own (which this class may have generated too).
+     *
+     * @param existing the graph to extend
+     * @param prefix the prefix of every generated name, e.g. {@code "grad/"}
+     * @return the builder
+     */
+    public static GraphBuilder extending(GraphProto existing, String prefix) {
+        if (prefix.isEmpty()) {
+            throw new IllegalArgumentException("extending a graph needs a non-empty name prefix");
+        }
+        return new GraphBuilder(existing.toBuilder(), prefix);
+    }
+
+    /** {@return the graph as built so far} */
+    public GraphProto graph() {
+        return graph.build();
+    }
+
+    /**
+     * A node with {@code outputs} outputs; returns their names.
+     *
+     * @param op the operator type
+     * @param inputs the input value names ("" for an omitted optional input)
+     * @param outputs how many outputs
+     * @param attributes the attributes by name
+     * @return the outputs' names
+     */
+    public List<String> nodeWithOutputs(String op, List<String> inputs, int outputs, Map<String, Object> attributes) {
+        String first = unique(op);
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(first + "_node").addAllInput(inputs);
+        java.util.List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i < outputs; i++) {
+            String out = i == 0 ? first : first + "_" + i;
+            n.addOutput(out);
+            names.add(out);
+        }
+        new java.util.TreeMap<>(attributes).forEach((k, v) -> n.addAttribute(attribute(k, v)));
+        graph.addNode(n);
+        return List.copyOf(names);
+    }
+
+    /**
+     * A scalar constant of any floating element type (FLOAT, DOUBLE or FLOAT16), named uniquely.
+     *
+     * @param value its value
+     * @param elemType the ONNX element type number
+     * @return its name
+     */
+    public String typedScalar(double value, int elemType) {
+        String name = unique("const");
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(elemType);
+        switch (elemType) {
+            case TensorProto.DataType.FLOAT_VALUE -> t.addFloatData((float) value);
+            case TensorProto.DataType.DOUBLE_VALUE -> t.addDoubleData(value);
+            case TensorProto.DataType.FLOAT16_VALUE -> t.addInt32Data(Float16.fromFloat((float) value) & 0xffff);
+            default -> throw new IllegalArgumentException("no floating scalar of ONNX element type " + elemType);
+        }
+        graph.addInitializer(t);
+        return name;
+    }
+
+    /**
+     * A scalar int64 constant, named uniquely.
+     *
+     * @param value its value
+     * @return its name
+     */
+    public String int64Value(long value) {
+        return int64Scalar(unique("int"), value);
+    }
+
+    /**
+     * An int64 vector constant, named uniquely.
+     *
+     * @param values its values
+     * @return its name
+     */
+    public String int64Vector(long... values) {
+        return int64Initializer(unique("ints"), values);
     }
 
     /**
@@ -153,6 +242,26 @@ public final class GraphBuilder {
     }
 
     /**
+     * Appends an existing node unchanged (when rewriting a graph node by node).
+     *
+     * @param node the node
+     */
+    public void appendNode(NodeProto node) {
+        graph.addNode(node);
+    }
+
+    /**
+     * A node with one output of a given name (the name a rewritten node's consumers already use).
+     *
+     * @param op the operator type
+     * @param inputs the input value names
+     * @param output the output's name
+     */
+    public void nodeInto(String op, List<String> inputs, String output) {
+        graph.addNode(NodeProto.newBuilder().setOpType(op).setName(unique(op) + "_node").addAllInput(inputs).addOutput(output));
+    }
+
+    /**
      * Copies {@code from} to a value named {@code to} (for graph outputs with fixed names).
      *
      * @param from the value to copy
@@ -172,7 +281,7 @@ public final class GraphBuilder {
 
     private String unique(String op) {
         int n = counters.merge(op, 1, Integer::sum);
-        return op.toLowerCase(java.util.Locale.ROOT) + "_" + n;
+        return prefix + op.toLowerCase(java.util.Locale.ROOT) + "_" + n;
     }
 
     static ValueInfoProto valueInfo(String name, TensorProto.DataType type, Object... dims) {
