@@ -45,6 +45,13 @@ public record GradientGraph(OnnxModel model, Map<String, String> seedInputs, Map
     /** The lowest opset whose forms the rules emit (Softmax over one axis, ReduceSum's axes as an input). */
     public static final long MIN_OPSET = 13;
 
+    /**
+     * Copies the maps.
+     *
+     * @param model the gradient graph
+     * @param seedInputs the seed input per differentiated output
+     * @param gradientOutputs the gradient output per differentiated input
+     */
     public GradientGraph {
         seedInputs = Map.copyOf(seedInputs);
         gradientOutputs = Map.copyOf(gradientOutputs);

@@ -38,6 +38,13 @@ public record LoraGraph(OnnxModel model, LoraSettings settings, List<LoraTarget>
     /** {@code ...layers.N.<module path>}, from a weight's name or (dots or slashes) a node's. */
     private static final Pattern LAYER = Pattern.compile("(?:^|.*[./])layers[./](\\d+)[./].*");
 
+    /**
+     * Copies the targets.
+     *
+     * @param model the rewritten graph
+     * @param settings what was adapted
+     * @param targets the adapted projections
+     */
     public LoraGraph {
         targets = List.copyOf(targets);
     }

@@ -27,6 +27,15 @@ public record LoraSettings(int rank, double alpha, Set<String> projections, int 
     /** The projections adapted by default: attention and MLP. */
     public static final List<String> ALL_PROJECTIONS = List.of("q", "k", "v", "o", "gate", "up", "down");
 
+    /**
+     * Checks the settings.
+     *
+     * @param rank r
+     * @param alpha the scale numerator
+     * @param projections the projections' short names
+     * @param firstLayer the first adapted layer
+     * @param lastLayer the last adapted layer
+     */
     public LoraSettings {
         if (rank < 1) {
             throw new IllegalArgumentException("LoRA rank must be at least 1, got " + rank);
