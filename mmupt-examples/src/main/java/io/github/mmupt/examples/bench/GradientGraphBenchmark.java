@@ -25,7 +25,7 @@ import java.util.Random;
 /**
  * Times the adapter gradient graph against the forward pass over the same tokens, on the tiny Qwen2-VL-contract
  * trunk with rank-1 LoRA on every projection of every layer: both are ONNX Runtime sessions of the generated
- * graphs (the gradient graph recomputes the forward inside it), fed the same inputs, the minimum of several runs
+ * graphs (the gradient graph recomputes the forward inside it), fed the same inputs, the minimum of several interleaved runs
  * at each sequence length. Memory: the process's peak resident set (VmHWM) after the gradient runs at each
  * length, and its growth per token between the two longest (a whole-process figure, ONNX Runtime's arena
  * included, not a count of tensors). Last line: {@code gradient_vs_forward=... activation_bytes_per_token=...}.
@@ -66,14 +66,26 @@ public final class GradientGraphBenchmark {
                 + "projections; forward %d nodes, gradient graph %d nodes; min of %d runs%n", config.hiddenSize(),
                 config.layers(), lora.targets().size(), lora.model().graph().getNodeCount(),
                 gradient.model().graph().getNodeCount(), reps);
+        Map<String, Long> ops = new java.util.TreeMap<>();
+        gradient.model().graph().getNodeList().stream().filter(n -> n.getName().startsWith(GradientGraph.PREFIX))
+                .forEach(n -> ops.merge(n.getOpType(), 1L, Long::sum));
+        System.out.println("gradient nodes by op: " + ops);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.addConfigEntry("session.model_external_initializers_file_folder_path",
                 lora.model().externalDataFolder().orElseThrow().toString());
         double ratioAtLongest = 0;
         long[] peaks = new long[LENGTHS.length];
+        OrtSession.SessionOptions gradientOptions = new OrtSession.SessionOptions();
+        gradientOptions.addConfigEntry("session.model_external_initializers_file_folder_path",
+                lora.model().externalDataFolder().orElseThrow().toString());
+        String profile = System.getProperty("mmupt.bench.profile");
+        if (profile != null) {
+            // ONNX Runtime's per-node timings of the gradient session, as JSON (chrome://tracing format)
+            gradientOptions.enableProfiling(profile);
+        }
         try (OrtSession forward = env.createSession(lora.model().toBytes(), options);
-                OrtSession backward = env.createSession(gradient.model().toBytes(), options)) {
+                OrtSession backward = env.createSession(gradient.model().toBytes(), gradientOptions)) {
             Random random = new Random(9);
             for (int li = 0; li < LENGTHS.length; li++) {
                 int t = LENGTHS[li];
@@ -81,8 +93,18 @@ public final class GradientGraphBenchmark {
                 Map<String, OnnxTensor> gradFeeds = new HashMap<>(feeds);
                 gradFeeds.put(gradient.seedInputs().get("hidden_states"),
                         gaussian(env, random, new long[] {1, t, config.hiddenSize()}, 1.0));
-                double f = best(forward, feeds, reps);
-                double g = best(backward, gradFeeds, reps);
+                // interleaved, so that a slow spell of this shared machine hits both sides alike
+                double f = Double.MAX_VALUE;
+                double g = Double.MAX_VALUE;
+                for (int r = 0; r <= reps; r++) {
+                    double fr = time(forward, feeds);
+                    double gr = time(backward, gradFeeds);
+                    if (r > 0) {
+                        // the first run allocates ONNX Runtime's arena and plans: a warm-up, not a measurement
+                        f = Math.min(f, fr);
+                        g = Math.min(g, gr);
+                    }
+                }
                 peaks[li] = peakResidentBytes();
                 ratioAtLongest = g / f;
                 System.out.printf(Locale.ROOT, "T=%4d  forward %8.3f ms  gradient %8.3f ms  ratio %.2f  peak RSS %.1f MiB%n", t,
@@ -120,19 +142,11 @@ public final class GradientGraphBenchmark {
         return feeds;
     }
 
-    private static double best(OrtSession session, Map<String, OnnxTensor> feeds, int reps) throws Exception {
-        double best = Double.MAX_VALUE;
-        for (int r = 0; r <= reps; r++) {
-            long start = System.nanoTime();
-            try (OrtSession.Result ignored = session.run(feeds)) {
-                double seconds = (System.nanoTime() - start) / 1e9;
-                if (r > 0) {
-                    // the first run allocates ONNX Runtime's arena and plans: a warm-up, not a measurement
-                    best = Math.min(best, seconds);
-                }
-            }
+    private static double time(OrtSession session, Map<String, OnnxTensor> feeds) throws Exception {
+        long start = System.nanoTime();
+        try (OrtSession.Result ignored = session.run(feeds)) {
+            return (System.nanoTime() - start) / 1e9;
         }
-        return best;
     }
 
     private static OnnxTensor gaussian(OrtEnvironment env, Random random, long[] shape, double sd) throws Exception {

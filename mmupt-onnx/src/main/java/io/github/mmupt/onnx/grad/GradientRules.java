@@ -292,11 +292,6 @@ final class GradientRules {
 
     /** Sums {@code grad} (shaped like {@code y}) over the axes along which {@code x} was broadcast. */
     private String unbroadcast(String grad, String x, String y) {
-        Optional<long[]> xDims = facts.staticDims(x);
-        Optional<long[]> yDims = facts.staticDims(y);
-        if (xDims.isPresent() && yDims.isPresent() && Arrays.equals(xDims.get(), yDims.get())) {
-            return grad;
-        }
         int rx = facts.rank(x);
         int ry = facts.rank(y);
         if (rx == ValueFacts.UNKNOWN || ry == ValueFacts.UNKNOWN) {
@@ -307,18 +302,35 @@ final class GradientRules {
         if (ry > rx) {
             current = g.node("ReduceSum", List.of(current, g.int64Vector(range(ry - rx))), Map.of("keepdims", 0L));
         }
-        if (xDims.isPresent()) {
-            long[] ones = Arrays.stream(range(rx)).filter(i -> xDims.get()[(int) i] == 1).toArray();
-            if (ones.length == 0) {
-                return current;
+        Optional<List<String>> xDims = facts.dims(x);
+        Optional<List<String>> yDims = facts.dims(y);
+        if (xDims.isPresent() && yDims.isPresent()) {
+            // decided when building, wherever each of x's axes is known to equal y's or to be 1: most broadcasts
+            // in a decoder (residual adds, norms, biases) need no run-time shape arithmetic then
+            List<String> yTail = yDims.get().subList(ry - rx, ry);
+            List<Long> ones = new ArrayList<>();
+            boolean decided = true;
+            for (int i = 0; i < rx; i++) {
+                String xd = xDims.get().get(i);
+                if (xd.equals("1") && !yTail.get(i).equals("1")) {
+                    ones.add((long) i);
+                } else if (!xd.equals(yTail.get(i))) {
+                    decided = false;
+                }
             }
-            return g.node("ReduceSum", List.of(current, g.int64Vector(ones)), Map.of("keepdims", 1L));
+            if (decided) {
+                return ones.isEmpty() ? current : g.node("ReduceSum",
+                        List.of(current, g.int64Vector(ones.stream().mapToLong(Long::longValue).toArray())), Map.of("keepdims", 1L));
+            }
         }
         if (rx == 0) {
             return current;
         }
-        String onesAxes = n("Squeeze", n("NonZero", n("Equal", shapeOf(x), g.int64Value(1))),
-                g.int64Vector(0));
+        // only the axes where x is 1 and the gradient is not: a ReduceSum over size-1 axes is a full copy in ONNX
+        // Runtime, and in a decoder these are usually none (then noop_with_empty_axes passes the gradient through)
+        String one = g.int64Value(1);
+        String broadcast = n("And", n("Equal", shapeOf(x), one), n("Not", n("Equal", g.node("Shape", List.of(current), Map.of()), one)));
+        String onesAxes = n("Squeeze", n("NonZero", broadcast), g.int64Vector(0));
         return g.node("ReduceSum", List.of(current, onesAxes), Map.of("keepdims", 1L, "noop_with_empty_axes", 1L));
     }
 

@@ -34,7 +34,9 @@ final class ValueFacts {
     private final Map<String, Integer> types = new HashMap<>();
     private final Map<String, Integer> ranks = new HashMap<>();
     private final Map<String, long[]> constants = new HashMap<>();
-    private final Map<String, long[]> staticDims = new HashMap<>();
+    /** Per value, its dimensions as far as known: a number, an input's symbolic name, or a fresh "?n" (unknown). */
+    private final Map<String, List<String>> dims = new HashMap<>();
+    private int fresh;
 
     private ValueFacts() {
     }
@@ -44,8 +46,7 @@ final class ValueFacts {
         for (TensorProto t : graph.getInitializerList()) {
             f.types.put(t.getName(), t.getDataType());
             f.ranks.put(t.getName(), t.getDimsCount());
-            long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
-            f.staticDims.put(t.getName(), dims);
+            f.dims.put(t.getName(), t.getDimsList().stream().map(String::valueOf).toList());
             if (t.getDataType() == TensorProto.DataType.INT64_VALUE && t.getDimsCount() <= 1 && t.getRawData().isEmpty()) {
                 f.constants.put(t.getName(), t.getInt64DataList().stream().mapToLong(Long::longValue).toArray());
             } else if (t.getDataType() == TensorProto.DataType.INT64_VALUE && t.getDimsCount() <= 1) {
@@ -62,9 +63,12 @@ final class ValueFacts {
                 if (in.getType().getTensorType().hasShape()) {
                     List<TensorShapeProto.Dimension> dims = in.getType().getTensorType().getShape().getDimList();
                     f.ranks.put(in.getName(), dims.size());
-                    if (dims.stream().allMatch(TensorShapeProto.Dimension::hasDimValue)) {
-                        f.staticDims.put(in.getName(), dims.stream().mapToLong(TensorShapeProto.Dimension::getDimValue).toArray());
+                    List<String> named = new java.util.ArrayList<>();
+                    for (TensorShapeProto.Dimension dim : dims) {
+                        named.add(dim.hasDimValue() ? String.valueOf(dim.getDimValue())
+                                : dim.hasDimParam() && !dim.getDimParam().isEmpty() ? dim.getDimParam() : f.fresh());
                     }
+                    f.dims.put(in.getName(), named);
                 }
             }
         }
@@ -86,8 +90,159 @@ final class ValueFacts {
         return Optional.ofNullable(constants.get(value));
     }
 
-    Optional<long[]> staticDims(String value) {
-        return Optional.ofNullable(staticDims.get(value));
+    /** {@return the value's dimensions (numbers, symbols, or fresh unknowns), if its rank is known} */
+    Optional<List<String>> dims(String value) {
+        return Optional.ofNullable(dims.get(value));
+    }
+
+    private String fresh() {
+        return "?" + fresh++;
+    }
+
+    /** Numpy-style broadcast of known dimensions: a 1 yields to the other size, an unknown to a known one. */
+    private List<String> broadcast(List<List<String>> shapes) {
+        int rank = shapes.stream().mapToInt(List::size).max().orElse(0);
+        List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < rank; i++) {
+            String d = null;
+            for (List<String> s : shapes) {
+                int j = i - (rank - s.size());
+                if (j < 0) {
+                    continue;
+                }
+                String e = s.get(j);
+                // in a valid graph every non-1 size along an axis is the same size, so a known one names them all;
+                // only "1 or unknown" stays unknown
+                if (d == null || d.equals("1") || (d.startsWith("?") && !e.equals("1"))) {
+                    d = e;
+                }
+            }
+            out.add(d);
+        }
+        return out;
+    }
+
+    private List<String> outputDims(NodeProto node) {
+        String op = node.getOpType();
+        List<String> in = node.getInputList();
+        List<List<String>> known = new java.util.ArrayList<>();
+        for (String v : in) {
+            known.add(v.isEmpty() ? null : dims.get(v));
+        }
+        List<String> x = known.isEmpty() ? null : known.get(0);
+        if (ELEMENTWISE.contains(op)) {
+            return known.contains(null) ? null : broadcast(known);
+        }
+        if (x == null) {
+            return null;
+        }
+        switch (op) {
+            case "Identity", "Neg", "Sqrt", "Reciprocal", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "Erf", "Sin", "Cos",
+                    "Softmax", "LogSoftmax", "Cast", "CastLike", "Abs", "Not", "Sign", "Floor", "Ceil", "Round", "Clip" -> {
+                return x;
+            }
+            case "Transpose" -> {
+                long[] perm = intsAttribute(node, "perm").orElse(null);
+                List<String> out = new java.util.ArrayList<>();
+                for (int i = 0; i < x.size(); i++) {
+                    out.add(x.get(perm == null ? x.size() - 1 - i : (int) perm[i]));
+                }
+                return out;
+            }
+            case "MatMul" -> {
+                List<String> b = known.get(1);
+                if (b == null || x.size() < 2 || b.size() < 2) {
+                    return null;
+                }
+                List<String> out = new java.util.ArrayList<>(broadcast(List.of(x.subList(0, x.size() - 2),
+                        b.subList(0, b.size() - 2))));
+                out.add(x.get(x.size() - 2));
+                out.add(b.get(b.size() - 1));
+                return out;
+            }
+            case "Reshape" -> {
+                long[] shape = constant(in.get(1)).orElse(null);
+                if (shape == null) {
+                    return null;
+                }
+                List<String> out = new java.util.ArrayList<>();
+                for (int i = 0; i < shape.length; i++) {
+                    out.add(shape[i] > 0 ? String.valueOf(shape[i]) : shape[i] == 0 && i < x.size() ? x.get(i) : fresh());
+                }
+                return out;
+            }
+            case "Unsqueeze" -> {
+                long[] axes = (in.size() > 1 ? constant(in.get(1)) : intsAttribute(node, "axes")).orElse(null);
+                if (axes == null) {
+                    return null;
+                }
+                int rank = x.size() + axes.length;
+                java.util.Set<Long> at = new java.util.HashSet<>();
+                for (long a : axes) {
+                    at.add(a < 0 ? a + rank : a);
+                }
+                List<String> out = new java.util.ArrayList<>();
+                java.util.Iterator<String> rest = x.iterator();
+                for (long i = 0; i < rank; i++) {
+                    out.add(at.contains(i) ? "1" : rest.next());
+                }
+                return out;
+            }
+            case "ReduceMean", "ReduceSum" -> {
+                Optional<long[]> axes = in.size() > 1 && !in.get(1).isEmpty() ? constant(in.get(1)) : intsAttribute(node, "axes");
+                if (axes.isEmpty() || intAttribute(node, "keepdims", 1) != 1) {
+                    return null;
+                }
+                List<String> out = new java.util.ArrayList<>(x);
+                for (long a : axes.get()) {
+                    out.set((int) (a < 0 ? a + x.size() : a), "1");
+                }
+                return out;
+            }
+            case "Concat" -> {
+                long axis = intAttribute(node, "axis", 0);
+                int a = (int) (axis < 0 ? axis + x.size() : axis);
+                long total = 0;
+                for (List<String> part : known) {
+                    if (part == null || part.size() != x.size() || !part.get(a).matches("\\d+")) {
+                        total = -1;
+                        break;
+                    }
+                    total += Long.parseLong(part.get(a));
+                }
+                List<String> out = new java.util.ArrayList<>(x);
+                out.set(a, total >= 0 ? String.valueOf(total) : fresh());
+                return out;
+            }
+            case "Slice" -> {
+                long[] starts = constant(in.get(1)).orElse(null);
+                long[] ends = constant(in.get(2)).orElse(null);
+                long[] axes = in.size() > 3 && !in.get(3).isEmpty() ? constant(in.get(3)).orElse(null)
+                        : starts == null ? null : java.util.stream.LongStream.range(0, starts.length).toArray();
+                boolean unitSteps = in.size() <= 4 || in.get(4).isEmpty()
+                        || constant(in.get(4)).map(st -> java.util.Arrays.stream(st).allMatch(v -> v == 1)).orElse(false);
+                if (starts == null || ends == null || axes == null || !unitSteps) {
+                    return null;
+                }
+                List<String> out = new java.util.ArrayList<>(x);
+                for (int k = 0; k < axes.length; k++) {
+                    int a = (int) (axes[k] < 0 ? axes[k] + x.size() : axes[k]);
+                    String d = x.get(a);
+                    if (!d.matches("\\d+")) {
+                        out.set(a, fresh());
+                        continue;
+                    }
+                    long n = Long.parseLong(d);
+                    long b = Math.max(0, Math.min(n, starts[k] < 0 ? starts[k] + n : starts[k]));
+                    long e = Math.max(0, Math.min(n, ends[k] < 0 ? ends[k] + n : ends[k]));
+                    out.set(a, String.valueOf(Math.max(0, e - b)));
+                }
+                return out;
+            }
+            default -> {
+                return null;
+            }
+        }
     }
 
     static boolean isFloating(int type) {
@@ -164,6 +319,22 @@ final class ValueFacts {
             type = type(in.get(1));
         } else if (BOOLEAN.contains(op)) {
             type = TensorProto.DataType.BOOL_VALUE;
+        }
+        List<String> outDims = outputDims(node);
+        if (outDims != null && outDims.contains(null)) {
+            outDims = null;
+        }
+        if (outDims != null && (rank == UNKNOWN || rank == outDims.size())) {
+            dims.put(node.getOutput(0), outDims);
+            rank = outDims.size();
+        } else if (rank != UNKNOWN) {
+            // sizes unknown but rank known: fresh unknowns, which equal nothing, but which a known size along the
+            // same axis of a broadcast names (a GQA Expand would otherwise hide every later layer's shapes)
+            List<String> unknown = new java.util.ArrayList<>();
+            for (int i = 0; i < rank; i++) {
+                unknown.add(fresh());
+            }
+            dims.put(node.getOutput(0), unknown);
         }
         for (int i = 0; i < node.getOutputCount(); i++) {
             String out = node.getOutput(i);
