@@ -67,12 +67,18 @@ public record LoraGraph(OnnxModel model, LoraSettings settings, List<LoraTarget>
         List<LoraTarget> targets = new ArrayList<>();
         TreeSet<String> available = new TreeSet<>();
         List<ValueInfoProto> inputs = new ArrayList<>();
-        GraphProto.Builder nodes = GraphProto.newBuilder();
+        java.util.Set<String> modules = new java.util.HashSet<>();
         for (NodeProto node : graph.getNodeList()) {
             LoraTarget target = node.getOpType().equals("MatMul") ? target(node, weights, settings, available) : null;
             if (target == null) {
                 g.appendNode(node);
                 continue;
+            }
+            if (!modules.add(target.module())) {
+                // one adapter per module: a weight shared by two MatMuls (tied) would need one input fed twice
+                throw new IllegalArgumentException("cannot adapt " + target.weight() + " in " + decoder.source()
+                        + ": it feeds more than one MatMul (node '" + node.getName() + "' is the second); expected one "
+                        + "MatMul per adapted projection");
             }
             String base = "lora/" + target.module() + ".base";
             g.appendNode(node.toBuilder().setOutput(0, base).build());

@@ -68,6 +68,15 @@ class LoraGraphTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[gate]")
                 .hasMessageContaining("[down, k, o, q, up, v]");
         assertThatThrownBy(() -> LoraSettings.builder().rank(0).build()).hasMessageContaining("rank must be at least 1");
+
+        io.github.mmupt.onnx.model.GraphBuilder g = new io.github.mmupt.onnx.model.GraphBuilder("tied");
+        g.input("x", ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT, 1L, 4L);
+        String w = g.initializer("layers.0.q", new long[] {4, 4}, new float[16]);
+        g.output(g.identity(g.node("Add", g.node("MatMul", "x", w), g.node("MatMul", "x", w)), "y"),
+                ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT, 1L, 4L);
+        OnnxModel tied = OnnxModel.of(g.build(), "tied");
+        assertThatThrownBy(() -> LoraGraph.rewrite(tied, LoraSettings.builder().build()))
+                .hasMessageContaining("layers.0.q").hasMessageContaining("more than one MatMul");
     }
 
     @Test
