@@ -25,9 +25,13 @@ final class ValueFacts {
 
     private static final Set<String> ELEMENTWISE = Set.of("Add", "Sub", "Mul", "Div", "Pow", "Where", "Sum", "Max", "Min",
             "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Mod", "PRelu");
-    private static final Set<String> SAME_SHAPE = Set.of("Identity", "Neg", "Sqrt", "Reciprocal", "Exp", "Log", "Relu",
+    /** Ops whose output has exactly their first input's dimensions. */
+    private static final Set<String> SAME_DIMS = Set.of("Identity", "Neg", "Sqrt", "Reciprocal", "Exp", "Log", "Relu",
             "Sigmoid", "Tanh", "Erf", "Sin", "Cos", "Softmax", "LogSoftmax", "Cast", "CastLike", "Abs", "Not", "Sign",
-            "Slice", "Concat", "Transpose", "Floor", "Ceil", "Round", "IsNaN", "IsInf", "Tile", "Clip", "LeakyRelu");
+            "Floor", "Ceil", "Round", "Clip");
+    /** Ops whose output has their first input's rank. */
+    private static final Set<String> SAME_SHAPE = union(SAME_DIMS,
+            Set.of("Slice", "Concat", "Transpose", "IsNaN", "IsInf", "Tile", "LeakyRelu"));
     private static final Set<String> BOOLEAN = Set.of("Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And",
             "Or", "Xor", "Not", "IsNaN", "IsInf");
 
@@ -39,6 +43,12 @@ final class ValueFacts {
     private int fresh;
 
     private ValueFacts() {
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        java.util.Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
     }
 
     static ValueFacts infer(GraphProto graph) {
@@ -136,11 +146,10 @@ final class ValueFacts {
         if (x == null) {
             return null;
         }
+        if (SAME_DIMS.contains(op)) {
+            return x;
+        }
         switch (op) {
-            case "Identity", "Neg", "Sqrt", "Reciprocal", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "Erf", "Sin", "Cos",
-                    "Softmax", "LogSoftmax", "Cast", "CastLike", "Abs", "Not", "Sign", "Floor", "Ceil", "Round", "Clip" -> {
-                return x;
-            }
             case "Transpose" -> {
                 long[] perm = intsAttribute(node, "perm").orElse(null);
                 List<String> out = new java.util.ArrayList<>();
