@@ -334,7 +334,7 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_train(JNIEnv 
     (*env)->SetDoubleArrayRegion(env, metricsOut, 0, 10, out);
 }
 
-/* config: lr, beta1, beta2, eps, weight decay, max grad norm; result out: step, grad norm, clip scale, skipped */
+/* config: lr, beta1, beta2, eps, weight decay, max grad norm, other sum of squares; result out: step, grad norm, clip scale, skipped */
 JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_update(JNIEnv *env, jclass cls, jlong h,
         jdoubleArray config, jdoubleArray resultOut) {
     (void) cls;
@@ -343,14 +343,14 @@ JNIEXPORT void JNICALL Java_io_github_mmupt_onnx_kernel_NativeHead_update(JNIEnv
     if (head == NULL) {
         return;
     }
-    if (config == NULL || resultOut == NULL || (*env)->GetArrayLength(env, config) != 6
+    if (config == NULL || resultOut == NULL || (*env)->GetArrayLength(env, config) != 7
             || (*env)->GetArrayLength(env, resultOut) != 4) {
-        throw_named(env, "java/lang/IllegalArgumentException", "update needs 6 config values and 4 result slots");
+        throw_named(env, "java/lang/IllegalArgumentException", "update needs 7 config values and 4 result slots");
         return;
     }
-    jdouble c[6];
-    (*env)->GetDoubleArrayRegion(env, config, 0, 6, c);
-    mmupt_adamw_config cfg = {c[0], c[1], c[2], c[3], c[4], c[5]};
+    jdouble c[7];
+    (*env)->GetDoubleArrayRegion(env, config, 0, 7, c);
+    mmupt_adamw_config cfg = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
     mmupt_update_result r;
     if (mmupt_head_update(head, &cfg, &r, &err) != MMUPT_OK) {
         throw_error(env, &err);

@@ -1572,11 +1572,13 @@ int mmupt_head_update(mmupt_head *h, const mmupt_adamw_config *cfg, mmupt_update
         return set_error(err, MMUPT_ERR_STATE, -1, "this head is frozen (created with trainable = 0)");
     }
     if (!(cfg->learning_rate > 0) || !(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1)
-            || !(cfg->epsilon > 0) || !(cfg->weight_decay >= 0) || !(cfg->max_grad_norm > 0)) {
-        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "AdamW needs lr > 0, betas in [0, 1), eps > 0, decay >= 0, max norm > 0");
+            || !(cfg->epsilon > 0) || !(cfg->weight_decay >= 0) || !(cfg->max_grad_norm > 0)
+            || !(cfg->other_sumsq >= 0 || isnan(cfg->other_sumsq))) {
+        return set_error(err, MMUPT_ERR_ARGUMENT, -1, "AdamW needs lr > 0, betas in [0, 1), eps > 0, decay >= 0, max norm > 0, "
+                "other sum of squares >= 0 (or NaN for a non-finite gradient elsewhere)");
     }
     int tensors = h->rank > 0 ? 2 : 1;
-    double sumsq = 0;
+    double sumsq = cfg->other_sumsq;
     for (int k = 0; k < tensors; k++) {
         sumsq += h->isa->sumsq(h->grad[k], trained_size(h, k));
     }

@@ -83,6 +83,9 @@ typedef struct {
 
 typedef struct {
     double learning_rate, beta1, beta2, epsilon, weight_decay, max_grad_norm;
+    /* sum of squares of gradients outside this head that share its global-norm clip (trunk adapters); 0 when
+     * the head is all that trains. The norm, the clip scale and the skip decision then cover both. */
+    double other_sumsq;
 } mmupt_adamw_config;
 
 typedef struct {

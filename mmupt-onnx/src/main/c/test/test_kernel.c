@@ -310,7 +310,7 @@ static void run_case(const case_t *cs) {
         free(gB);
     }
     /* one AdamW update against the double reference */
-    mmupt_adamw_config ac = {0.01, 0.9, 0.999, 1e-8, 0.01, 1e9};
+    mmupt_adamw_config ac = {0.01, 0.9, 0.999, 1e-8, 0.01, 1e9, 0.0};
     mmupt_update_result ur;
     float *before = malloc(nW * sizeof(float)), *after = malloc(nW * sizeof(float)), *grad = malloc(nW * sizeof(float));
     mmupt_tensor t0 = r == 0 ? MMUPT_TENSOR_WEIGHT : MMUPT_TENSOR_LORA_B;
@@ -739,7 +739,7 @@ static void test_errors(void) {
     CHECK(mmupt_head_train(head, &cfg, big, y, adv, old, NULL, w, 2, NULL, NULL, NULL, &m, &err) == MMUPT_OK,
             "overflowing logits must be reported, not refused");
     CHECK(!isfinite(m.loss), "an overflowed loss must show as non-finite, got %g", m.loss);
-    mmupt_adamw_config ac = {0.01, 0.9, 0.999, 1e-8, 0.0, 1.0};
+    mmupt_adamw_config ac = {0.01, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.0};
     mmupt_update_result ur;
     CHECK(mmupt_head_update(head, &ac, &ur, &err) == MMUPT_OK && ur.skipped == 1 && ur.step == 0,
             "a non-finite gradient must skip the update");

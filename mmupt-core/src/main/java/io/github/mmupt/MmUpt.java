@@ -123,6 +123,28 @@ public final class MmUpt {
     }
 
     /**
+     * Puts a checkpoint's adapters into the trunk, refusing a checkpoint that does not match what the policy trains
+     * (adapters saved for a frozen trunk, or none saved for a trunk with adapters).
+     */
+    private void restoreAdapters(Checkpoint checkpoint, Path from) throws IOException {
+        Optional<io.github.mmupt.adapter.TrunkAdapters> adapters = policy.adapters();
+        if (adapters.isPresent() != checkpoint.adapters().isPresent()) {
+            throw new IOException("the newest checkpoint in " + from + (adapters.isPresent()
+                    ? " has no trunk adapters, but this policy trains LoRA adapters on its decoder"
+                    : " holds trunk adapters, but this policy's trunk is frozen (open it with the same LoRA settings)")
+                    + "; refusing to resume from it");
+        }
+        if (adapters.isPresent()) {
+            try {
+                adapters.get().parameters().restore(checkpoint.adapters().get());
+            } catch (IllegalArgumentException e) {
+                throw new IOException("the newest checkpoint in " + from + " does not fit this policy's adapters: "
+                        + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
      * A step-wise trainer, positioned at the newest checkpoint when {@code resume(true)} is set and one exists.
      *
      * @return the trainer, at step 0 or at the checkpoint it resumes from
@@ -143,6 +165,7 @@ public final class MmUpt {
                             + saved.step() + ", beyond this run's " + settings.steps() + " steps; raise steps(...) "
                             + "to continue it, or use another checkpoint directory");
                 }
+                restoreAdapters(last.get(), checkpointDirectory);
                 optimizer.restore(last.get().optimizer());
                 start = saved;
                 if (saved.step() == settings.steps()) {

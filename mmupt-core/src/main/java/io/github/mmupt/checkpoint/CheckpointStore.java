@@ -2,6 +2,7 @@ package io.github.mmupt.checkpoint;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.github.mmupt.adapter.AdapterState;
 import io.github.mmupt.grpo.OptimizerState;
 import io.github.mmupt.head.HeadShape;
 import io.github.mmupt.storage.AtomicFiles;
@@ -19,8 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Checkpoints in a directory, one sub-directory per step ({@code step-00000012/}) holding
- * {@code head.safetensors} (parameters and AdamW moments, float32) and {@code state.json} (loop counters,
- * model identity, head shape). Each is written to a temporary directory and renamed into place, so a crash
+ * {@code head.safetensors} (parameters and AdamW moments, float32), {@code adapters.safetensors} when the trunk
+ * trains adapters (each tensor flat, with its {@code adam_m.} and {@code adam_v.} moments) and {@code state.json}
+ * (loop counters, model identity, head shape). Each is written to a temporary directory and renamed into place, so a crash
  * leaves either the complete checkpoint or none. Resuming from one reproduces an uninterrupted run bit for bit
  * on any number of cores (the native kernel's partitions and reduction order do not depend on its thread
  * count), given the same kernel instruction set.
@@ -34,6 +36,7 @@ public final class CheckpointStore {
 
     static final String FORMAT = "mmupt-checkpoint/1";
     private static final String HEAD_FILE = "head.safetensors";
+    private static final String ADAPTER_FILE = "adapters.safetensors";
     private static final String STATE_FILE = "state.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final String TEMPORARY_PREFIX = ".tmp-step-";
@@ -77,6 +80,15 @@ public final class CheckpointStore {
                 tensors.put(name, new Safetensors.Tensor(OptimizerState.dims(s.shape(), name), s.tensor(name)));
             }
             Safetensors.write(tmp.resolve(HEAD_FILE), tensors, Map.of("format", FORMAT, "model_id", c.modelId()));
+            if (c.adapters().isPresent()) {
+                AdapterState a = c.adapters().get();
+                Map<String, Safetensors.Tensor> at = new LinkedHashMap<>();
+                for (Map.Entry<String, float[]> e : a.tensors().entrySet()) {
+                    checkFinite(e.getValue(), e.getKey(), "refusing to write the checkpoint of step " + c.loop().step());
+                    at.put(e.getKey(), new Safetensors.Tensor(new long[] {e.getValue().length}, e.getValue()));
+                }
+                Safetensors.write(tmp.resolve(ADAPTER_FILE), at, Map.of("format", FORMAT, "model_id", c.modelId()));
+            }
             Map<String, Object> state = new LinkedHashMap<>();
             state.put("format", FORMAT);
             state.put("modelId", c.modelId());
@@ -85,6 +97,8 @@ public final class CheckpointStore {
             state.put("loraRank", s.shape().loraRank());
             state.put("loraAlpha", s.shape().loraAlpha());
             state.put("optimizerStep", s.step());
+            state.put("adapters", c.adapters().isPresent());
+            state.put("adapterStep", c.adapters().map(AdapterState::step).orElse(0L));
             state.put("step", c.loop().step());
             state.put("epoch", c.loop().epoch());
             state.put("cursor", c.loop().cursor());
@@ -247,7 +261,24 @@ public final class CheckpointStore {
             throw new IOException(headFile + ": " + e.getMessage(), e);
         }
         checkValues(optimizer, headFile + " is corrupt");
-        return new Checkpoint(optimizer, loop, savedModel);
+        Optional<AdapterState> adapters = Optional.empty();
+        if (state.flag("adapters")) {
+            Path adapterFile = checkpoint.resolve(ADAPTER_FILE);
+            if (!Files.isRegularFile(adapterFile)) {
+                throw new IOException(stateFile + " records adapters but " + adapterFile + " is missing");
+            }
+            Map<String, float[]> at = new LinkedHashMap<>();
+            for (Map.Entry<String, Safetensors.Tensor> e : Safetensors.read(adapterFile).tensors().entrySet()) {
+                checkFinite(e.getValue().values(), e.getKey(), adapterFile + " is corrupt");
+                at.put(e.getKey(), e.getValue().values());
+            }
+            try {
+                adapters = Optional.of(new AdapterState(state.whole("adapterStep"), at));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(stateFile + ": " + e.getMessage(), e);
+            }
+        }
+        return new Checkpoint(optimizer, loop, savedModel, adapters);
     }
 
     /** Why a checkpoint directory is incomplete (a file missing or empty), or empty when it is complete. */
@@ -262,6 +293,14 @@ public final class CheckpointStore {
             }
         }
         return Optional.empty();
+    }
+
+    private static void checkFinite(float[] values, String name, String context) throws IOException {
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i]) || (name.startsWith(AdapterState.SECOND_MOMENT) && values[i] < 0)) {
+                throw new IOException(context + ": adapter tensor " + name + "[" + i + "] is " + values[i]);
+            }
+        }
     }
 
     /** Finite values everywhere and non-negative second moments: anything else poisons AdamW's next step. */

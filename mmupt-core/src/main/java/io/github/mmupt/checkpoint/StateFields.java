@@ -51,6 +51,18 @@ final class StateFields {
         return n.textValue();
     }
 
+    /** A boolean that older files lack: absent means false (checkpoints before adapters had no such field). */
+    boolean flag(String field) throws IOException {
+        JsonNode n = root.get(field);
+        if (n == null || n.isNull()) {
+            return false;
+        }
+        if (!n.isBoolean()) {
+            throw wrongType(field, "true or false", n);
+        }
+        return n.booleanValue();
+    }
+
     /** A whole number that fits a long. */
     long whole(String field) throws IOException {
         JsonNode n = field(field);

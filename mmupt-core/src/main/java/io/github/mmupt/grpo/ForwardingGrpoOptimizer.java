@@ -99,8 +99,18 @@ public class ForwardingGrpoOptimizer implements GrpoOptimizer {
     }
 
     @Override
+    public LossMetrics accumulate(LossBatch batch, FloatBuffer gradHidden) {
+        return delegate.accumulate(batch, gradHidden);
+    }
+
+    @Override
     public UpdateResult update() {
         return delegate.update();
+    }
+
+    @Override
+    public UpdateResult update(double otherSumOfSquares) {
+        return delegate.update(otherSumOfSquares);
     }
 
     @Override

@@ -42,10 +42,26 @@ public final class GradientClipping {
      * @return the norm before clipping and the scale applied
      */
     public static Result clipGlobalNorm(List<double[]> grads, double maxNorm) {
+        return clipGlobalNorm(grads, maxNorm, 0.0);
+    }
+
+    /**
+     * As {@link #clipGlobalNorm(List, double)}, with the norm taken over {@code grads} and other gradients whose
+     * sum of squares is given (they are not scaled here: the caller applies the returned scale to them).
+     *
+     * @param grads the gradient tensors, scaled in place
+     * @param maxNorm the largest global L2 norm kept
+     * @param otherSumOfSquares the other gradients' sum of squares, at least 0
+     * @return the norm before clipping and the scale applied
+     */
+    public static Result clipGlobalNorm(List<double[]> grads, double maxNorm, double otherSumOfSquares) {
         if (!(maxNorm > 0)) {
             throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
         }
-        double sumSquares = 0;
+        if (otherSumOfSquares < 0) {
+            throw new IllegalArgumentException("a sum of squares is at least 0, got " + otherSumOfSquares);
+        }
+        double sumSquares = otherSumOfSquares;
         for (double[] g : grads) {
             for (double x : g) {
                 sumSquares += x * x;

@@ -104,12 +104,43 @@ public interface GrpoOptimizer extends HeadScorer {
     LossMetrics accumulate(LossBatch batch);
 
     /**
+     * As {@link #accumulate(LossBatch)}, and also writes dL/dh, the gradient of this micro-batch's loss with
+     * respect to its hidden states, so that a trunk with trainable adapters can carry it on
+     * ({@link io.github.mmupt.adapter.TrunkAdapters#backward}).
+     *
+     * @param batch the tokens, advantages and log-probs of a micro-batch
+     * @param gradHidden [T x d] written from its position: dL/dh of the batch's rows
+     * @return the loss and its statistics for this micro-batch
+     * @throws UnsupportedOperationException when this optimizer does not give dL/dh
+     */
+    default LossMetrics accumulate(LossBatch batch, FloatBuffer gradHidden) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not give dL/dh, which training a "
+                + "trunk's adapters needs");
+    }
+
+    /**
      * Clips the accumulated gradient by global norm, applies one AdamW step and clears the gradient. A
      * gradient that is not finite is not applied: the result says so and the head is unchanged.
      *
      * @return what the update did (skipped, with why, when not finite)
      */
     UpdateResult update();
+
+    /**
+     * As {@link #update()}, with one global norm over the head's gradient and other gradients trained with it
+     * (a trunk's adapters), given by their sum of squares: the returned norm, clip scale and decision to skip
+     * cover both, and the caller applies the same scale to the others (or skips them too).
+     *
+     * @param otherSumOfSquares the other gradients' sum of squares, at least 0 (NaN or infinite skips the update)
+     * @return what the update did
+     * @throws UnsupportedOperationException when this optimizer cannot share its clip and the sum is not 0
+     */
+    default UpdateResult update(double otherSumOfSquares) {
+        if (otherSumOfSquares == 0) {
+            return update();
+        }
+        throw new UnsupportedOperationException(getClass().getName() + " cannot clip together with other gradients");
+    }
 
     /** Clears the accumulated gradient without updating. */
     void discardGradient();

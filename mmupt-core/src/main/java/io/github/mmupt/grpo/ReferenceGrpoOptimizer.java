@@ -95,8 +95,23 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
 
     @Override
     public LossMetrics accumulate(LossBatch batch) {
+        return accumulate(batch, null);
+    }
+
+    @Override
+    public LossMetrics accumulate(LossBatch batch, FloatBuffer gradHidden) {
         checkOpen();
         LossResult result = ReferenceGrpoLoss.compute(head, batch, lossConfig);
+        if (gradHidden != null) {
+            double[] dh = result.gradients().hidden();
+            if (gradHidden.remaining() < dh.length) {
+                throw new IllegalArgumentException("gradHidden has room for " + gradHidden.remaining() + " floats, dL/dh "
+                        + "of " + batch.tokens() + " tokens x d=" + shape().hiddenSize() + " needs " + dh.length);
+            }
+            for (int i = 0; i < dh.length; i++) {
+                gradHidden.put(gradHidden.position() + i, (float) dh[i]);
+            }
+        }
         HeadGradients g = result.gradients();
         List<double[]> parts = shape().isLora() ? List.of(g.loraA(), g.loraB()) : List.of(g.weight());
         for (int k = 0; k < parts.size(); k++) {
@@ -111,8 +126,13 @@ public final class ReferenceGrpoOptimizer implements GrpoOptimizer {
 
     @Override
     public UpdateResult update() {
+        return update(0.0);
+    }
+
+    @Override
+    public UpdateResult update(double otherSumOfSquares) {
         checkOpen();
-        GradientClipping.Result clip = GradientClipping.clipGlobalNorm(gradient, adamW.maxGradNorm());
+        GradientClipping.Result clip = GradientClipping.clipGlobalNorm(gradient, adamW.maxGradNorm(), otherSumOfSquares);
         if (!clip.finite()) {
             discardGradient();
             return new UpdateResult(step, clip.norm(), Double.NaN, true);

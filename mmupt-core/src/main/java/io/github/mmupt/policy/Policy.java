@@ -1,6 +1,8 @@
 package io.github.mmupt.policy;
 
+import io.github.mmupt.adapter.TrunkAdapters;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The frozen trunk of a multimodal model: it turns a prompt (images and text) and response tokens into the
@@ -42,6 +44,16 @@ public interface Policy extends AutoCloseable {
      *                                  fit the model
      */
     HiddenStates responseHiddenStates(List<PromptResponse> sequences);
+
+    /**
+     * The trainable adapters inside the trunk, when it has them (a LoRA on the decoder's projections); the
+     * training loop then trains them with the head. A frozen trunk has none (the default).
+     *
+     * @return the adapters, or empty for a frozen trunk
+     */
+    default Optional<TrunkAdapters> adapters() {
+        return Optional.empty();
+    }
 
     /** Releases the model; idempotent. */
     @Override

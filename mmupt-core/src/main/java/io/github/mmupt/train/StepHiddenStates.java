@@ -11,7 +11,8 @@ import java.util.List;
  * 3,584, 150 GB), so they are never gathered per step: when the whole step fits in the configured cache they are
  * computed once and kept for the step's passes, otherwise each micro-batch is recomputed whenever a pass needs
  * it, and only one micro-batch is alive at a time. The trunk is frozen and deterministic, so a recomputed
- * micro-batch is the same, bit for bit, as the first (and the first iteration's ratio stays exactly 1).
+ * micro-batch is the same, bit for bit, as the first (and the first iteration's ratio stays exactly 1). A trunk with
+ * trainable adapters changes at every update: the loop then {@link #invalidate}s the kept states after each one.
  *
  * <p>Memory: at most {@code max(cacheBytes, micro-batch tokens x d x 4)} bytes of hidden states.
  */
@@ -47,6 +48,26 @@ final class StepHiddenStates {
         return kept != null;
     }
 
+    /**
+     * Forgets the kept hidden states: the trunk's adapters changed, so every later pass must recompute them.
+     */
+    void invalidate() {
+        if (kept != null) {
+            java.util.Arrays.fill(kept, null);
+        }
+    }
+
+    /**
+     * The sequences of micro-batch {@code m}.
+     *
+     * @param m the micro-batch's index
+     * @return its prompts and responses
+     */
+    List<PromptResponse> sequences(int m) {
+        MicroBatch mb = microBatches.get(m);
+        return sequences.subList(mb.first(), mb.end());
+    }
+
     /** {@return the micro-batches, in order} */
     List<MicroBatch> microBatches() {
         return microBatches;
@@ -62,8 +83,7 @@ final class StepHiddenStates {
         if (kept != null && kept[m] != null) {
             return kept[m];
         }
-        MicroBatch mb = microBatches.get(m);
-        HiddenStates h = policy.responseHiddenStates(sequences.subList(mb.first(), mb.end()));
+        HiddenStates h = policy.responseHiddenStates(sequences(m));
         if (kept != null) {
             kept[m] = h;
         }

@@ -2,6 +2,8 @@ package io.github.mmupt.train;
 
 import com.google.common.primitives.ImmutableDoubleArray;
 import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.adapter.AdapterParameters;
+import io.github.mmupt.adapter.TrunkAdapters;
 import io.github.mmupt.answer.AnswerEquivalence;
 import io.github.mmupt.checkpoint.Checkpoint;
 import io.github.mmupt.checkpoint.LoopState;
@@ -29,6 +31,7 @@ import io.github.mmupt.seed.Seeds;
 import io.github.mmupt.vote.LabelAudit;
 import io.github.mmupt.vote.VoteResult;
 import io.github.mmupt.vote.VoteSummary;
+import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -73,6 +76,8 @@ public final class Trainer {
     private boolean warnedNoAnswers;
     private boolean anyJudged;
     private boolean warnedNoJudgments;
+    /** dL/dh of a micro-batch, reused (direct, so the native kernel writes it in place); only with adapters. */
+    private FloatBuffer gradHidden;
 
     /**
      * A trainer positioned at {@code start}.
@@ -129,9 +134,10 @@ public final class Trainer {
         return new LoopState(step, order.pass(), order.cursor(), settings.seed());
     }
 
-    /** {@return the optimizer's state and the loop's counters, for a checkpoint} */
+    /** {@return the optimizer's state, the trunk's adapters (if any) and the loop's counters, for a checkpoint} */
     public Checkpoint checkpoint() {
-        return new Checkpoint(optimizer.state(), loopState(), policy.spec().modelId());
+        return new Checkpoint(optimizer.state(), loopState(), policy.spec().modelId(),
+                policy.adapters().map(a -> a.parameters().state()));
     }
 
     /**
@@ -364,6 +370,7 @@ public final class Trainer {
                 .map(s -> new PromptResponse(s.prompt(), s.tokens())).toList(), micro, targets.length(),
                 settings.hiddenStateCacheBytes());
         boolean kl = optimizer.lossConfig().kl().enabled();
+        Optional<TrunkAdapters> adapters = policy.adapters();
         double[] oldLogProbs = new double[targets.length()];
         double[] refLogProbs = new double[kl ? targets.length() : 0];
         for (int m = 0; m < micro.size(); m++) {
@@ -373,7 +380,9 @@ public final class Trainer {
             ImmutableIntArray y = targets.subArray(r0, r1);
             System.arraycopy(optimizer.score(h, y, HeadVersion.CURRENT).logProbs().toArray(), 0, oldLogProbs, r0, r1 - r0);
             if (kl) {
-                System.arraycopy(optimizer.score(h, y, HeadVersion.REFERENCE).logProbs().toArray(), 0, refLogProbs, r0,
+                // the reference policy is the base model: the frozen head on the trunk without its adapters
+                HiddenStates ref = adapters.isPresent() ? adapters.get().referenceHiddenStates(hidden.sequences(m)) : h;
+                System.arraycopy(optimizer.score(ref, y, HeadVersion.REFERENCE).logProbs().toArray(), 0, refLogProbs, r0,
                         r1 - r0);
             }
         }
@@ -413,9 +422,13 @@ public final class Trainer {
                             advantages.subArray(r0, r1), old.subArray(r0, r1), kl ? ref.subArray(r0, r1) : ref,
                             ImmutableDoubleArray.copyOf(java.util.Arrays.copyOfRange(weights, r0 - offsets[s0],
                                     r1 - offsets[s0])));
-                    total = total.plus(optimizer.accumulate(batch));
+                    if (adapters.isPresent()) {
+                        total = total.plus(accumulateThroughAdapters(adapters.get(), batch, hidden.sequences(m)));
+                    } else {
+                        total = total.plus(optimizer.accumulate(batch));
+                    }
                 }
-                UpdateResult update = optimizer.update();
+                UpdateResult update = adapters.isPresent() ? updateWithAdapters(adapters.get(), hidden) : optimizer.update();
                 if (update.skipped() && !Double.isFinite(update.gradNorm())) {
                     LOG.warn("step {}: the gradient was not finite (norm {}); the update was skipped", step,
                             update.gradNorm());
@@ -429,6 +442,43 @@ public final class Trainer {
         times.put(StepPhase.UPDATE, Duration.ofNanos(System.nanoTime() - t1));
         double meanLogProb = java.util.Arrays.stream(oldLogProbs).average().orElse(Double.NaN);
         return new TrainOutcome(total, updates, meanLogProb);
+    }
+
+    /**
+     * The head's loss and gradient for one micro-batch, then dL/dh carried back into the trunk's adapters.
+     */
+    private LossMetrics accumulateThroughAdapters(TrunkAdapters adapters, LossBatch batch, List<PromptResponse> sequences) {
+        int d = policy.spec().hiddenSize();
+        long floats = (long) batch.tokens() * d;
+        if (gradHidden == null || gradHidden.capacity() < floats) {
+            gradHidden = java.nio.ByteBuffer.allocateDirect(Math.toIntExact(Math.multiplyExact(floats, Float.BYTES)))
+                    .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        }
+        FloatBuffer dh = gradHidden.duplicate().clear().limit((int) floats);
+        LossMetrics metrics = optimizer.accumulate(batch, dh);
+        adapters.backward(sequences, new HiddenStates(batch.tokens(), d, dh));
+        return metrics;
+    }
+
+    /**
+     * One AdamW step over head and adapters with one global-norm clip: the head's optimizer measures the norm over
+     * both and skips both when it is not finite; the adapters take its clip scale. The kept hidden states are stale
+     * after it.
+     */
+    private UpdateResult updateWithAdapters(TrunkAdapters adapters, StepHiddenStates hidden) {
+        AdapterParameters parameters = adapters.parameters();
+        double sumOfSquares = parameters.gradientSumOfSquares();
+        UpdateResult update = optimizer.update(Double.isFinite(sumOfSquares) ? sumOfSquares : Double.NaN);
+        if (update.skipped()) {
+            parameters.discardGradient();
+            return update;
+        }
+        if (!parameters.update(optimizer.adamW(), update.clipScale())) {
+            LOG.warn("step {}: the adapters' update would have made a value non-finite; the head was updated, the "
+                    + "adapters were not", step);
+        }
+        hidden.invalidate();
+        return update;
     }
 
     /**

@@ -94,4 +94,33 @@ class CheckpointStoreTest {
         store.save(second);
         assertThat(store.latest("m", FULL)).hasValue(second);
     }
+
+    @Test
+    void adaptersAndTheirMomentsRoundTripAndAMissingOrCorruptAdapterFileIsRefused() throws Exception {
+        Map<String, float[]> t = new LinkedHashMap<>();
+        t.put("model.layers.0.q_proj.lora_A.weight", new float[] {0.5f, -1.25f});
+        t.put("adam_m.model.layers.0.q_proj.lora_A.weight", new float[] {1e-3f, 2e-3f});
+        t.put("adam_v.model.layers.0.q_proj.lora_A.weight", new float[] {1e-6f, 0f});
+        io.github.mmupt.adapter.AdapterState adapters = new io.github.mmupt.adapter.AdapterState(4, t);
+        CheckpointStore store = new CheckpointStore(dir.resolve("lora-trunk"));
+        Checkpoint c = new Checkpoint(state(FULL, 4, 1), new LoopState(4, 0, 2, 9), "m", java.util.Optional.of(adapters));
+        Path written = store.save(c);
+        assertThat(store.latest("m", FULL)).hasValue(c);
+        assertThat(new CheckpointStore(dir.resolve("frozen")).save(new Checkpoint(state(FULL, 1, 1),
+                new LoopState(1, 0, 0, 9), "m"))).satisfies(p -> assertThat(p.resolve("adapters.safetensors")).doesNotExist());
+
+        Path file = written.resolve("adapters.safetensors");
+        byte[] bytes = Files.readAllBytes(file);
+        // the last value (a second moment) becomes NaN: 0x7fc00000 little-endian
+        bytes[bytes.length - 4] = 0;
+        bytes[bytes.length - 3] = 0;
+        bytes[bytes.length - 2] = (byte) 0xc0;
+        bytes[bytes.length - 1] = 0x7f;
+        Files.write(file, bytes);
+        assertThatThrownBy(() -> store.latest("m", FULL)).hasMessageContaining("adapters.safetensors is corrupt")
+                .hasMessageContaining("adam_v.model.layers.0.q_proj.lora_A.weight[1] is NaN");
+        Files.delete(file);
+        assertThatThrownBy(() -> store.latest("m", FULL)).hasMessageContaining("records adapters")
+                .hasMessageContaining("is missing");
+    }
 }

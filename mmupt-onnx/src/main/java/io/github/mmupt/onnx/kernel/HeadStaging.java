@@ -24,6 +24,7 @@ final class HeadStaging {
     private final DirectScratch hiddenScratch = new DirectScratch();
     private final DirectScratch targetScratch = new DirectScratch();
     private final DirectScratch logitScratch = new DirectScratch();
+    private final DirectScratch gradScratch = new DirectScratch();
     private final DirectScratch[] tokenScratch = {new DirectScratch(), new DirectScratch(), new DirectScratch(),
             new DirectScratch(), new DirectScratch(), new DirectScratch()};
 
@@ -53,6 +54,25 @@ final class HeadStaging {
     }
 
     /** Logits into {@code out} from its position; rows whose hidden states are not finite come out as NaN. */
+    /**
+     * Where the kernel writes dL/dh of {@code floats} values: {@code out} itself when it is a direct buffer in native
+     * order, else a scratch slot that {@link #deliverGradHidden} copies into it.
+     */
+    FloatBuffer gradHidden(FloatBuffer out, int floats) {
+        if (out.remaining() < floats) {
+            throw new IllegalArgumentException("gradHidden has room for " + out.remaining() + " floats, dL/dh needs "
+                    + floats);
+        }
+        return out.isDirect() && out.order() == ByteOrder.nativeOrder() ? out : gradScratch.floats(floats);
+    }
+
+    /** Copies dL/dh from where {@link #gradHidden} had the kernel write it into {@code out}, if they differ. */
+    static void deliverGradHidden(FloatBuffer written, FloatBuffer out) {
+        if (written != out) {
+            out.duplicate().put(written.duplicate());
+        }
+    }
+
     void logits(NativeHead h, HiddenStates hidden, FloatBuffer out) {
         int t = checkShape(h.shape(), hidden, hidden.tokens());
         int v = h.shape().vocabSize();

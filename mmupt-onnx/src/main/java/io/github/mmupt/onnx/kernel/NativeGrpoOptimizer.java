@@ -284,10 +284,18 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
 
     @Override
     public LossMetrics accumulate(LossBatch batch) {
-        return guarded(() -> train(batch));
+        return guarded(() -> train(batch, null));
     }
 
-    private LossMetrics train(LossBatch batch) {
+    @Override
+    public LossMetrics accumulate(LossBatch batch, FloatBuffer gradHidden) {
+        if (gradHidden == null) {
+            throw new IllegalArgumentException("gradHidden must not be null");
+        }
+        return guarded(() -> train(batch, gradHidden));
+    }
+
+    private LossMetrics train(LossBatch batch, FloatBuffer gradHidden) {
         if (lossConfig.kl().enabled() && !batch.hasRefLogProbs()) {
             throw new IllegalArgumentException("the KL term is on (beta = " + lossConfig.kl().beta()
                     + ") but the batch has no reference log-probs");
@@ -297,13 +305,23 @@ public final class NativeGrpoOptimizer implements GrpoOptimizer {
         FloatBuffer old = staging.perToken(1, batch.oldLogProbs(), t);
         FloatBuffer ref = batch.hasRefLogProbs() ? staging.perToken(2, batch.refLogProbs(), t) : null;
         FloatBuffer w = staging.perToken(3, batch.weights(), t);
-        return head.train(lossConfig, staging.hidden(batch.hidden()), staging.targets(batch.targets()), adv, old,
-                lossConfig.kl().enabled() ? ref : null, w, t, null, null, null);
+        FloatBuffer dh = gradHidden == null ? null : staging.gradHidden(gradHidden, t * head.shape().hiddenSize());
+        LossMetrics metrics = head.train(lossConfig, staging.hidden(batch.hidden()), staging.targets(batch.targets()), adv,
+                old, lossConfig.kl().enabled() ? ref : null, w, t, null, null, dh);
+        if (dh != null) {
+            HeadStaging.deliverGradHidden(dh, gradHidden);
+        }
+        return metrics;
     }
 
     @Override
     public UpdateResult update() {
         return guarded(() -> head.update(adamW));
+    }
+
+    @Override
+    public UpdateResult update(double otherSumOfSquares) {
+        return guarded(() -> head.update(adamW, otherSumOfSquares));
     }
 
     @Override

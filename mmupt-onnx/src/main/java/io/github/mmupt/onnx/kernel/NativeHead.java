@@ -430,11 +430,27 @@ public final class NativeHead implements AutoCloseable {
      * @return what the update did
      */
     public UpdateResult update(AdamWConfig config) {
+        return update(config, 0.0);
+    }
+
+    /**
+     * As {@link #update(AdamWConfig)}, with the global norm taken over this head's gradient and other gradients
+     * (a trunk's adapters) whose sum of squares is given: the norm, the clip scale and the decision to skip
+     * cover both, and the caller applies the returned scale to the others.
+     *
+     * @param config the optimizer settings
+     * @param otherSumOfSquares the other gradients' sum of squares, at least 0 (NaN or infinite: skipped)
+     * @return what the update did
+     */
+    public UpdateResult update(AdamWConfig config, double otherSumOfSquares) {
         if (!trainable) {
             throw new IllegalStateException("this head is frozen (created with trainable = false)");
         }
+        if (otherSumOfSquares < 0) {
+            throw new IllegalArgumentException("a sum of squares is at least 0, got " + otherSumOfSquares);
+        }
         double[] cfg = {config.learningRate(), config.beta1(), config.beta2(), config.epsilon(), config.weightDecay(),
-                config.maxGradNorm()};
+                config.maxGradNorm(), otherSumOfSquares};
         double[] r = new double[4];
         run(h -> update(h, cfg, r));
         return new UpdateResult((long) r[0], r[1], r[2], r[3] != 0);

@@ -413,6 +413,40 @@ public final class OnnxModel {
     }
 
     /**
+     * This model with some float initializers given new values of the same dimensions (a LoRA merged into its
+     * weights), held in memory and written out by {@link #write}.
+     *
+     * @param replaced each initializer's name and new values
+     * @return the model
+     * @throws IOException when a name is not a float initializer or the dimensions differ
+     */
+    public OnnxModel withInitializerValues(Map<String, FloatTensor> replaced) throws IOException {
+        GraphProto.Builder b = graph().toBuilder();
+        Map<String, float[]> values = new HashMap<>();
+        for (int i = 0; i < b.getInitializerCount(); i++) {
+            TensorProto t = b.getInitializer(i);
+            FloatTensor v = replaced.get(t.getName());
+            if (v == null) {
+                continue;
+            }
+            long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
+            if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE || !java.util.Arrays.equals(dims, v.dims())) {
+                throw new IOException(source + ": initializer " + t.getName() + " is "
+                        + TensorProto.DataType.forNumber(t.getDataType()) + " " + java.util.Arrays.toString(dims)
+                        + ", the replacement FLOAT " + java.util.Arrays.toString(v.dims()));
+            }
+            b.setInitializer(i, heldInitializer(t.getName(), dims));
+            values.put(t.getName(), v.valuesView());
+        }
+        if (values.size() != replaced.size()) {
+            java.util.Set<String> missing = new java.util.TreeSet<>(replaced.keySet());
+            missing.removeAll(values.keySet());
+            throw new IOException(source + " has no initializers named " + missing);
+        }
+        return withHeld(proto().toBuilder().setGraph(b).build(), values);
+    }
+
+    /**
      * A model with another protobuf plus float initializers held in memory rather than in the protobuf, which
      * {@link #write(Path, String)} streams out: a trained head of any size (Qwen2.5-VL-7B's is 2.2 GB).
      *

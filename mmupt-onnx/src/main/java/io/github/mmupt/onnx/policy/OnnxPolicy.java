@@ -4,10 +4,15 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.common.primitives.ImmutableIntArray;
+import io.github.mmupt.adapter.TrunkAdapters;
 import io.github.mmupt.head.HeadWeights;
 import io.github.mmupt.onnx.family.EncodedPrompt;
 import io.github.mmupt.onnx.family.GraphContract;
 import io.github.mmupt.onnx.family.ModelFamily;
+import io.github.mmupt.onnx.grad.GradientGraph;
+import io.github.mmupt.onnx.lora.LoraExport;
+import io.github.mmupt.onnx.lora.LoraGraph;
+import io.github.mmupt.onnx.lora.LoraTarget;
 import io.github.mmupt.onnx.model.HeadSurgery;
 import io.github.mmupt.onnx.model.OnnxModel;
 import io.github.mmupt.onnx.qwen.OnnxVariant;
@@ -68,6 +73,8 @@ public final class OnnxPolicy implements Policy {
     private final String providerInUse;
     private final ScratchBuffers scratch = new ScratchBuffers();
     private final long kvCacheBudget;
+    /** The decoder's LoRA adapters, or null for a frozen trunk; set once by {@link #open}. */
+    private LoraTrunk lora;
     private boolean closed;
 
     private OnnxPolicy(ModelFamily family, OnnxModel originalDecoder, HeadWeights initialHead, String modelId,
@@ -133,10 +140,25 @@ public final class OnnxPolicy implements Policy {
         String modelId = sha256(visionModel.sha256(), embedModel.sha256(), detached.trunk().sha256());
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OrtSession> opened = new ArrayList<>();
+        OnnxModel trunk = detached.trunk();
+        LoraGraph lora = null;
+        GradientGraph loraGradients = null;
+        if (options.lora().isPresent()) {
+            // rewritten once: each targeted projection takes its adapters as inputs, and the gradient graph is
+            // derived from that same graph, so sampling, scoring and training see one model
+            lora = LoraGraph.rewrite(trunk, options.lora().get());
+            List<String> adapters = new ArrayList<>();
+            for (LoraTarget t : lora.targets()) {
+                adapters.add(t.aInput());
+                adapters.add(t.bInput());
+            }
+            trunk = lora.model();
+            loraGradients = GradientGraph.build(trunk, List.of(HIDDEN_OUTPUT), adapters);
+        }
         try {
             String provider = "CPU";
             OrtSession[] sessions3 = new OrtSession[3];
-            OnnxModel[] models = {visionModel, embedModel, detached.trunk()};
+            OnnxModel[] models = {visionModel, embedModel, trunk};
             for (int i = 0; i < models.length; i++) {
                 try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
                     provider = SessionSettings.configure(so, options);
@@ -145,8 +167,22 @@ public final class OnnxPolicy implements Policy {
             }
             TrunkSessions sessions = new TrunkSessions(env, sessions3[0], sessions3[1], sessions3[2], family.names(),
                     family.shape(), options.runListener());
-            return new OnnxPolicy(family, decoderModel, detached.head(), modelId, sessions, provider,
+            OnnxPolicy policy = new OnnxPolicy(family, decoderModel, detached.head(), modelId, sessions, provider,
                     options.effectiveKvCacheBudget());
+            if (lora != null) {
+                if (sessions.anyHalf()) {
+                    policy.close();
+                    throw new IOException(dir + ": LoRA training needs a float32 decoder; this export keeps float16 "
+                            + "tensors (open the fp32 variant)");
+                }
+                OrtSession gradientSession;
+                try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+                    SessionSettings.configure(so, options);
+                    gradientSession = open(env, loraGradients.model(), so, opened);
+                }
+                policy.lora = new LoraTrunk(policy, lora, loraGradients, gradientSession);
+            }
+            return policy;
         } catch (OrtException e) {
             opened.forEach(TrunkSessions::closeQuietly);
             throw new IOException("ONNX Runtime could not load " + dir + ": " + e.getMessage(), e);
@@ -204,6 +240,18 @@ public final class OnnxPolicy implements Policy {
         return providerInUse;
     }
 
+    /**
+     * The decoder's LoRA adapters when the policy was opened with {@link PolicyOptions#withLora}: the training
+     * loop trains them with the head.
+     *
+     * @return the adapters, or empty for a frozen trunk
+     */
+    @Override
+    public Optional<TrunkAdapters> adapters() {
+        checkOpen();
+        return Optional.ofNullable(lora);
+    }
+
     @Override
     public HiddenStates responseHiddenStates(List<PromptResponse> sequences) {
         checkOpen();
@@ -222,36 +270,71 @@ public final class OnnxPolicy implements Policy {
         FloatBuffer out = FloatBuffer.allocate((int) (rows * d));
         int at = 0;
         for (PromptResponse pr : sequences) {
-            EncodedPrompt prompt = encode(pr.prompt());
-            ImmutableIntArray response = pr.responseTokens();
-            checkTokens(response, "response of prompt " + pr.prompt().id());
-            int p = prompt.ids().length();
-            int total = p + response.length();
-            checkLength(pr.prompt(), p, response.length(), "response");
-            FloatBuffer embeds = scratch.floats("sequence-embeds", (long) total * d);
-            embeds.put(sessions.promptEmbeddings(prompt));
-            embeds.put(sessions.tokenEmbeddings(response, 1, response.length(), "token-embeds"));
-            embeds.flip();
-            FloatBuffer hidden = scratch.floats("sequence-hidden", (long) total * d);
+            SequenceFeed feed = feed(pr);
+            FloatBuffer hidden = scratch.floats("sequence-hidden", (long) feed.total() * d);
             try (KvCache empty = KvCache.empty(sessions, 1);
-                    OrtSession.Result r = sessions.runDecoder(embeds, 1, total, ones(scratch, "sequence-mask", total),
-                            PositionIds.sequence(scratch, "sequence-positions", prompt.positions(), total),
-                            prompt.positions().axes(), empty, hidden)) {
+                    OrtSession.Result r = sessions.runDecoder(feed.embeds(), 1, feed.total(), feed.mask(),
+                            feed.positions(), feed.axes(), empty, hidden)) {
                 // rows p-1 .. p+L-2 predict the response tokens 0 .. L-1
                 FloatBuffer rowsView = hidden.duplicate();
-                rowsView.position((p - 1) * d).limit((p - 1 + response.length()) * d);
+                rowsView.position(feed.firstRow() * d).limit((feed.firstRow() + feed.responseTokens()) * d);
                 out.position(at * d);
                 out.put(rowsView);
             }
-            at += response.length();
+            at += feed.responseTokens();
         }
         out.clear();
         return new HiddenStates((int) rows, d, out);
     }
 
     /**
-     * Writes a complete model directory with {@code trained} as its LM head (a LoRA merged), runnable by any
-     * ONNX Runtime deployment that ran the original: the family's other files are copied unchanged. The
+     * The decoder's inputs for one whole sequence (prompt and response, no cache), in this policy's scratch slots
+     * (valid until the next call): the row of the position predicting response token 0 is {@code firstRow}.
+     */
+    record SequenceFeed(FloatBuffer embeds, int total, int firstRow, int responseTokens, LongBuffer mask,
+            LongBuffer positions, int axes) {
+    }
+
+    /** Embeds a prompt and its response for one full-sequence decoder run, checking ids and length. */
+    SequenceFeed feed(PromptResponse pr) {
+        int d = family.shape().hiddenSize();
+        EncodedPrompt prompt = encode(pr.prompt());
+        ImmutableIntArray response = pr.responseTokens();
+        checkTokens(response, "response of prompt " + pr.prompt().id());
+        int p = prompt.ids().length();
+        int total = p + response.length();
+        checkLength(pr.prompt(), p, response.length(), "response");
+        FloatBuffer embeds = scratch.floats("sequence-embeds", (long) total * d);
+        embeds.put(sessions.promptEmbeddings(prompt));
+        embeds.put(sessions.tokenEmbeddings(response, 1, response.length(), "token-embeds"));
+        embeds.flip();
+        return new SequenceFeed(embeds, total, p - 1, response.length(), ones(scratch, "sequence-mask", total),
+                PositionIds.sequence(scratch, "sequence-positions", prompt.positions(), total), prompt.positions().axes());
+    }
+
+    /**
+     * Writes the decoder's LoRA adapters alone, in PEFT's format ({@code adapter_model.safetensors} and
+     * {@code adapter_config.json}, PEFT's tensor names), for the Python ecosystem; the directory is written beside
+     * {@code target} and renamed into place.
+     *
+     * @param target the adapter directory to write
+     * @throws IOException when writing fails
+     * @throws IllegalStateException when the policy has no adapters
+     */
+    public void exportAdapters(Path target) throws IOException {
+        checkOpen();
+        if (lora == null) {
+            throw new IllegalStateException("this policy has no LoRA adapters to export (open it with "
+                    + "PolicyOptions.withLora)");
+        }
+        LoraExport.writePeft(target, lora.targets(), lora.settings(), lora.parameters().values(),
+                family.directory().toAbsolutePath().toString());
+    }
+
+    /**
+     * Writes a complete model directory with {@code trained} as its LM head (a LoRA merged) and the decoder's
+     * LoRA adapters, if any, merged into its weights, runnable by any ONNX Runtime deployment that ran the
+     * original: the family's other files are copied unchanged. The
      * directory is written beside {@code target} and renamed into place.
      *
      * @param target the directory to write (a model directory like the source)
@@ -275,7 +358,9 @@ public final class OnnxPolicy implements Policy {
             }
             Path decoderOut = tmp.resolve(family.decoderFile());
             Files.createDirectories(decoderOut.getParent());
-            OnnxModel withHead = HeadSurgery.attach(originalDecoder, family.names().logits(), trained);
+            OnnxModel base = lora == null ? originalDecoder : LoraExport.merged(originalDecoder, lora.targets(),
+                    lora.settings(), lora.parameters().values());
+            OnnxModel withHead = HeadSurgery.attach(base, family.names().logits(), trained);
             Optional<String> data = family.decoderDataFile();
             long headBytes = 4L * trained.shape().vocabSize() * trained.shape().hiddenSize();
             if (data.isEmpty() && (!originalDecoder.externalDataFiles().isEmpty() || headBytes >= SINGLE_FILE_HEAD_LIMIT)) {
@@ -312,6 +397,9 @@ public final class OnnxPolicy implements Policy {
             return;
         }
         closed = true;
+        if (lora != null) {
+            lora.close();
+        }
         sessions.close();
     }
 

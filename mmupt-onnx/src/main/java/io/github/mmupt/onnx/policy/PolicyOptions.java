@@ -1,5 +1,8 @@
 package io.github.mmupt.onnx.policy;
 
+import io.github.mmupt.onnx.lora.LoraSettings;
+import java.util.Optional;
+
 /**
  * How an {@link OnnxPolicy} runs its sessions.
  *
@@ -10,9 +13,12 @@ package io.github.mmupt.onnx.policy;
  * @param kvCacheBudgetBytes the most bytes the KV cache of one decoding batch may take, counting the past and the
  *                       present that coexist during a step; 0 (the default) means half the machine's physical
  *                       memory, at most 8 GiB. A group that cannot fit is refused before sampling starts.
+ * @param lora           LoRA adapters on the decoder's projections, trained with the head (default: none, a frozen
+ *                       trunk): the decoder is rewritten at open to take them as inputs, and a gradient graph is
+ *                       derived from it for their training
  */
 public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunListener runListener,
-        long kvCacheBudgetBytes) {
+        long kvCacheBudgetBytes, Optional<LoraSettings> lora) {
 
     /** The most the default KV-cache budget grants: 8 GiB. */
     public static final long MAX_DEFAULT_KV_BUDGET = 8L << 30;
@@ -24,10 +30,11 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @param intraOpThreads the component {@code intraOpThreads}, described with the class
      * @param runListener the component {@code runListener}, described with the class
      * @param kvCacheBudgetBytes the component {@code kvCacheBudgetBytes}, described with the class
+     * @param lora the component {@code lora}, described with the class
      */
     public PolicyOptions {
-        if (provider == null || runListener == null) {
-            throw new IllegalArgumentException("provider and runListener must not be null");
+        if (provider == null || runListener == null || lora == null) {
+            throw new IllegalArgumentException("provider, runListener and lora (Optional) must not be null");
         }
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
@@ -57,7 +64,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
 
     /** {@return the CPU provider with one intra-op thread and no run listener} */
     public static PolicyOptions defaults() {
-        return new PolicyOptions(ExecutionProvider.CPU, 1, RunListener.NONE, 0);
+        return new PolicyOptions(ExecutionProvider.CPU, 1, RunListener.NONE, 0, Optional.empty());
     }
 
     /**
@@ -67,7 +74,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @return the changed options
      */
     public PolicyOptions withProvider(ExecutionProvider p) {
-        return new PolicyOptions(p, intraOpThreads, runListener, kvCacheBudgetBytes);
+        return new PolicyOptions(p, intraOpThreads, runListener, kvCacheBudgetBytes, lora);
     }
 
     /**
@@ -77,7 +84,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @return the changed options
      */
     public PolicyOptions withIntraOpThreads(int n) {
-        return new PolicyOptions(provider, n, runListener, kvCacheBudgetBytes);
+        return new PolicyOptions(provider, n, runListener, kvCacheBudgetBytes, lora);
     }
 
     /**
@@ -87,7 +94,7 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @return the changed options
      */
     public PolicyOptions withRunListener(RunListener listener) {
-        return new PolicyOptions(provider, intraOpThreads, listener, kvCacheBudgetBytes);
+        return new PolicyOptions(provider, intraOpThreads, listener, kvCacheBudgetBytes, lora);
     }
 
     /**
@@ -97,6 +104,16 @@ public record PolicyOptions(ExecutionProvider provider, int intraOpThreads, RunL
      * @return the changed options
      */
     public PolicyOptions withKvCacheBudget(long bytes) {
-        return new PolicyOptions(provider, intraOpThreads, runListener, bytes);
+        return new PolicyOptions(provider, intraOpThreads, runListener, bytes, lora);
+    }
+
+    /**
+     * These options with LoRA adapters on the decoder, trained with the head.
+     *
+     * @param settings which projections, the rank, alpha, learning-rate scale and seed
+     * @return the changed options
+     */
+    public PolicyOptions withLora(LoraSettings settings) {
+        return new PolicyOptions(provider, intraOpThreads, runListener, kvCacheBudgetBytes, Optional.of(settings));
     }
 }

@@ -65,6 +65,8 @@ final class TrunkSessions implements AutoCloseable {
     private final boolean halfEmbedsIn;
     private final boolean halfHidden;
     private final OnnxJavaType kvType;
+    /** Extra decoder inputs fed at every run: a LoRA's adapters (current, or zero for the reference). */
+    private Map<String, OnnxTensor> adapterFeed = Map.of();
 
     TrunkSessions(OrtEnvironment env, OrtSession vision, OrtSession embed, OrtSession decoder, GraphNames names,
             TrunkShape shape, RunListener listener) {
@@ -102,6 +104,17 @@ final class TrunkSessions implements AutoCloseable {
 
     private static boolean isHalf(ai.onnxruntime.NodeInfo info) {
         return info != null && info.getInfo() instanceof ai.onnxruntime.TensorInfo t && t.type == OnnxJavaType.FLOAT16;
+    }
+
+    /**
+     * Sets the extra inputs every decoder run is fed from now on (a LoRA trunk's adapters); the caller owns them.
+     *
+     * @return the feed it replaces
+     */
+    Map<String, OnnxTensor> adapterFeed(Map<String, OnnxTensor> feed) {
+        Map<String, OnnxTensor> before = adapterFeed;
+        adapterFeed = Map.copyOf(feed);
+        return before;
     }
 
     /** FLOAT or FLOAT16: how the decoder keeps its KV cache. */
@@ -268,6 +281,7 @@ final class TrunkSessions implements AutoCloseable {
                 inputs.put(pastKeys.get(i), past.key(i));
                 inputs.put(pastValues.get(i), past.value(i));
             }
+            inputs.putAll(adapterFeed);
             Pinned pinned = pin(hiddenOut, new long[] {batch, seq, d}, halfHidden, "half-decoder-hidden");
             created.add(pinned.tensor());
             long t0 = System.nanoTime();

@@ -1,0 +1,185 @@
+package io.github.mmupt.onnx.policy;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.github.mmupt.adapter.AdapterParameters;
+import io.github.mmupt.adapter.TrunkAdapters;
+import io.github.mmupt.onnx.family.GraphNames;
+import io.github.mmupt.onnx.grad.GradientGraph;
+import io.github.mmupt.onnx.lora.LoraGraph;
+import io.github.mmupt.onnx.lora.LoraSettings;
+import io.github.mmupt.onnx.lora.LoraTarget;
+import io.github.mmupt.policy.HiddenStates;
+import io.github.mmupt.policy.PromptResponse;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The LoRA adapters of an {@link OnnxPolicy}'s decoder: their values (fed to every decoder run, so sampling and
+ * scoring see the current adapters), the zero adapters of the reference policy, and the gradient session derived
+ * from the rewritten decoder ({@link GradientGraph}), which takes the head's dL/dh and gives every adapter's
+ * gradient. The forward pass is recomputed inside the gradient graph, one sequence at a time, so nothing is kept
+ * between the scoring run and the backward run.
+ *
+ * <p>Initialisation as PEFT's: A uniform in +-1/sqrt(in) (Kaiming-uniform with a = sqrt(5)), drawn from the
+ * settings' seed in the order of the targets; B zero, so the adapted model starts as the base model bit for bit.
+ *
+ * <p>Owns the gradient session and the adapter tensors; {@link #close()} frees them (the policy calls it).
+ */
+final class LoraTrunk implements TrunkAdapters, AutoCloseable {
+
+    private final OnnxPolicy policy;
+    private final LoraGraph graph;
+    private final OrtSession gradients;
+    private final String seedInput;
+    private final List<String> gradientOutputs = new ArrayList<>();
+    private final AdapterParameters parameters;
+    private final Map<String, OnnxTensor> current = new LinkedHashMap<>();
+    private final Map<String, OnnxTensor> zero = new LinkedHashMap<>();
+    private final ScratchBuffers scratch = new ScratchBuffers();
+
+    LoraTrunk(OnnxPolicy policy, LoraGraph graph, GradientGraph gradientGraph, OrtSession gradients) {
+        this.policy = policy;
+        this.graph = graph;
+        this.gradients = gradients;
+        this.seedInput = gradientGraph.seedInputs().get(OnnxPolicy.HIDDEN_OUTPUT);
+        LoraSettings settings = graph.settings();
+        Map<String, float[]> initial = new LinkedHashMap<>();
+        SplittableRandom random = new SplittableRandom(settings.seed());
+        for (LoraTarget t : graph.targets()) {
+            float[] a = new float[settings.rank() * t.inFeatures()];
+            double bound = 1.0 / Math.sqrt(t.inFeatures());
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) random.nextDouble(-bound, bound);
+            }
+            initial.put(t.aInput(), a);
+            initial.put(t.bInput(), new float[t.outFeatures() * settings.rank()]);
+        }
+        this.parameters = new AdapterParameters(initial, settings.learningRateScale());
+        try {
+            var env = policy.sessions().environment();
+            for (LoraTarget t : graph.targets()) {
+                long[] aShape = {settings.rank(), t.inFeatures()};
+                long[] bShape = {t.outFeatures(), settings.rank()};
+                // backed by the parameters' direct buffers: an update is seen by the next run without a copy
+                current.put(t.aInput(), OnnxTensor.createTensor(env, parameters.liveValues(parameters.index(t.aInput())),
+                        aShape));
+                current.put(t.bInput(), OnnxTensor.createTensor(env, parameters.liveValues(parameters.index(t.bInput())),
+                        bShape));
+                zero.put(t.aInput(), OnnxTensor.createTensor(env, OnnxPolicy.directFloats(aShape[0] * aShape[1]), aShape));
+                zero.put(t.bInput(), OnnxTensor.createTensor(env, OnnxPolicy.directFloats(bShape[0] * bShape[1]), bShape));
+                gradientOutputs.add(gradientGraph.gradientOutputs().get(t.aInput()));
+                gradientOutputs.add(gradientGraph.gradientOutputs().get(t.bInput()));
+            }
+        } catch (OrtException e) {
+            close();
+            throw new IllegalStateException("could not create the adapter tensors: " + e.getMessage(), e);
+        }
+        policy.sessions().adapterFeed(current);
+    }
+
+    /** {@return the rewritten decoder's adapted projections} */
+    List<LoraTarget> targets() {
+        return graph.targets();
+    }
+
+    /** {@return the rank, alpha and projections} */
+    LoraSettings settings() {
+        return graph.settings();
+    }
+
+    @Override
+    public AdapterParameters parameters() {
+        return parameters;
+    }
+
+    @Override
+    public HiddenStates referenceHiddenStates(List<PromptResponse> sequences) {
+        TrunkSessions sessions = policy.sessions();
+        Map<String, OnnxTensor> before = sessions.adapterFeed(zero);
+        try {
+            return policy.responseHiddenStates(sequences);
+        } finally {
+            sessions.adapterFeed(before);
+        }
+    }
+
+    @Override
+    public void backward(List<PromptResponse> sequences, HiddenStates gradHidden) {
+        int d = policy.spec().hiddenSize();
+        long rows = 0;
+        for (PromptResponse pr : sequences) {
+            rows += pr.responseTokens().length();
+        }
+        if (gradHidden.hiddenSize() != d || gradHidden.tokens() != rows) {
+            throw new IllegalArgumentException("dL/dh is [" + gradHidden.tokens() + " x " + gradHidden.hiddenSize()
+                    + "], the " + sequences.size() + " sequences have " + rows + " response tokens of width d=" + d);
+        }
+        TrunkSessions sessions = policy.sessions();
+        GraphNames names = policy.family().names();
+        var env = sessions.environment();
+        int at = 0;
+        for (PromptResponse pr : sequences) {
+            OnnxPolicy.SequenceFeed feed = policy.feed(pr);
+            int total = feed.total();
+            // dL/dh of every position: the rows predicting response tokens, zero elsewhere (the prompt's last
+            // positions but one, and the last position, which predicts nothing trained on)
+            FloatBuffer seed = scratch.floats("seed", (long) total * d);
+            for (int i = 0; i < total * d; i++) {
+                seed.put(i, 0f);
+            }
+            FloatBuffer from = gradHidden.values().duplicate();
+            from.position(at * d).limit((at + feed.responseTokens()) * d);
+            seed.position(feed.firstRow() * d);
+            seed.put(from);
+            seed.clear();
+            Map<String, OnnxTensor> inputs = new HashMap<>(current);
+            List<OnnxTensor> created = new ArrayList<>();
+            try (KvCache empty = KvCache.empty(sessions, 1)) {
+                created.add(put(inputs, names.inputsEmbeds(), OnnxTensor.createTensor(env, feed.embeds(),
+                        new long[] {1, total, d})));
+                created.add(put(inputs, names.attentionMask(), OnnxTensor.createTensor(env, feed.mask(),
+                        new long[] {1, total})));
+                created.add(put(inputs, names.positionIds(), OnnxTensor.createTensor(env, feed.positions(),
+                        PositionIds.shape(feed.axes(), 1, total))));
+                for (int i = 0; i < sessions.shape().layers(); i++) {
+                    inputs.put(names.pastKey(i), empty.key(i));
+                    inputs.put(names.pastValue(i), empty.value(i));
+                }
+                created.add(put(inputs, seedInput, OnnxTensor.createTensor(env, seed, new long[] {1, total, d})));
+                try (OrtSession.Result r = gradients.run(inputs, Set.copyOf(gradientOutputs))) {
+                    for (int k = 0; k < gradientOutputs.size(); k++) {
+                        OnnxValue v = r.get(gradientOutputs.get(k)).orElseThrow();
+                        parameters.addGradient(k, ((OnnxTensor) v).getFloatBuffer());
+                    }
+                }
+            } catch (OrtException e) {
+                throw new IllegalStateException("the adapters' gradient graph failed on prompt " + pr.prompt().id() + ": "
+                        + e.getMessage(), e);
+            } finally {
+                created.forEach(OnnxTensor::close);
+            }
+            at += feed.responseTokens();
+        }
+    }
+
+    private static OnnxTensor put(Map<String, OnnxTensor> inputs, String name, OnnxTensor t) {
+        inputs.put(name, t);
+        return t;
+    }
+
+    @Override
+    public void close() {
+        current.values().forEach(OnnxTensor::close);
+        zero.values().forEach(OnnxTensor::close);
+        TrunkSessions.closeQuietly(gradients);
+    }
+}
