@@ -199,7 +199,7 @@ public final class ContinualRunner {
         OptionalLong current = versions.currentVersion();
         if (current.isPresent()) {
             Checkpoint c = checkpointOf(s, current.getAsLong());
-            optimizer.restore(c.optimizer());
+            restore(s, c);
             s.step = c.loop().step();
             s.bestVersion = current;
             LOG.info("continuing from version {} (step {}) in {}", current.getAsLong(), s.step, versions.root());
@@ -350,7 +350,7 @@ public final class ContinualRunner {
     /** Restores the best version's weights and optimizer state, and serves it again if it is not current. */
     private void rollBack(RunState s) throws IOException {
         long best = s.bestVersion.getAsLong();
-        s.run.optimizer().restore(checkpointOf(s, best).optimizer());
+        restore(s, checkpointOf(s, best));
         if (versions.currentVersion().orElse(-1) != best) {
             versions.makeCurrent(best);
         }
@@ -428,7 +428,7 @@ public final class ContinualRunner {
     private long stage(RunState s, WindowSignals signals, double lr) throws IOException {
         GrpoOptimizer optimizer = s.run.optimizer();
         Checkpoint checkpoint = new Checkpoint(optimizer.state(), new LoopState(s.step, 0, 0, s.run.settings().seed()),
-                modelId(s));
+                modelId(s), s.run.policy().adapters().map(a -> a.parameters().state()));
         HeadWeights weights = optimizer.weights();
         return versions.stage(dir -> {
             exporter.export(weights, dir);
@@ -471,6 +471,23 @@ public final class ContinualRunner {
 
     private static String modelId(RunState s) {
         return s.run.policy().spec().modelId();
+    }
+
+    /**
+     * Puts a version's head, optimizer state and trunk adapters (when the policy trains them) back in place; a
+     * version whose adapters do not match the policy's is refused before anything changes.
+     */
+    private static void restore(RunState s, Checkpoint c) throws IOException {
+        var adapters = s.run.policy().adapters();
+        if (adapters.isPresent() != c.adapters().isPresent()) {
+            throw new IOException(c.adapters().isPresent()
+                    ? "a version's checkpoint holds trunk adapters, but this policy's trunk is frozen"
+                    : "a version's checkpoint has no trunk adapters, but this policy trains LoRA adapters");
+        }
+        if (adapters.isPresent()) {
+            adapters.get().parameters().restore(c.adapters().get());
+        }
+        s.run.optimizer().restore(c.optimizer());
     }
 
     /** A version's checkpoint, read and checked by the checkpoint store (model, head shape, values). */

@@ -5,9 +5,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The frozen trunk of a multimodal model: it turns a prompt (images and text) and response tokens into the
- * final hidden states that the trainable head maps to logits. Forward passes only; the head and its
- * gradients live in a {@code GrpoOptimizer}.
+ * The trunk of a multimodal model: it turns a prompt (images and text) and response tokens into the final
+ * hidden states that the trainable head maps to logits. Forward passes only; the head and its gradients live in
+ * a {@code GrpoOptimizer}. A trunk is frozen unless it offers trainable {@link #adapters()} (LoRA on its
+ * decoder), whose gradients it then computes from the head's dL/dh.
  *
  * <p>Lifecycle and ownership: a policy owns its model sessions and native memory, is created open and
  * is released by {@link #close()}, which is idempotent; any other call after close throws

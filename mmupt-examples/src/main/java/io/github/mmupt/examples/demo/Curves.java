@@ -13,7 +13,14 @@ import java.util.Map;
  */
 final class Curves {
 
-    private static final Map<String, String> METHODS = Map.of("upt", "MM-UPT (no labels)", "grpo", "GRPO (labels)");
+    private static final Map<String, String> METHODS = Map.of("upt", "MM-UPT (no labels)", "grpo", "GRPO (labels)",
+            "upt_lora", "MM-UPT (LoRA)", "grpo_lora", "GRPO (LoRA)");
+
+    /** The trained rows drawn, those of the results among MM-UPT and GRPO, head-only and LoRA. */
+    private static List<String> methods(List<EmbeddedDefault.SeedResult> results) {
+        return List.of("upt", "grpo", "upt_lora", "grpo_lora").stream()
+                .filter(m -> results.get(0).rows().containsKey(m)).toList();
+    }
 
     private Curves() {
     }
@@ -32,7 +39,7 @@ final class Curves {
     /** Held-out pass@1 is measured before and after training only: a two-point line per seed. */
     private static PanelChart.Panel heldOut(List<EmbeddedDefault.SeedResult> results, long steps) {
         List<PanelChart.Curve> curves = new ArrayList<>();
-        for (String method : List.of("upt", "grpo")) {
+        for (String method : methods(results)) {
             for (EmbeddedDefault.SeedResult r : results) {
                 curves.add(new PanelChart.Curve(METHODS.get(method), r.seed(), List.of(0.0, (double) steps),
                         List.of(r.rows().get("base").passAt1(), r.rows().get(method).passAt1()), List.of()));
@@ -43,7 +50,7 @@ final class Curves {
 
     private static PanelChart.Panel panel(String title, List<EmbeddedDefault.SeedResult> results, String key) {
         List<PanelChart.Curve> curves = new ArrayList<>();
-        for (String method : List.of("upt", "grpo")) {
+        for (String method : methods(results)) {
             for (EmbeddedDefault.SeedResult r : results) {
                 curves.add(PanelChart.curve(METHODS.get(method), r.seed(), r.curves().getOrDefault(method, List.of()),
                         key, m -> false));

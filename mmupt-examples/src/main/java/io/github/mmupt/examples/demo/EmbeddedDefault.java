@@ -21,6 +21,7 @@ import io.github.mmupt.judge.JudgeReward;
 import io.github.mmupt.judge.SamplerJudge;
 import io.github.mmupt.onnx.kernel.HeadOptimizers;
 import io.github.mmupt.onnx.kernel.KernelOptions;
+import io.github.mmupt.onnx.lora.LoraSettings;
 import io.github.mmupt.onnx.policy.KvCacheSampler;
 import io.github.mmupt.onnx.policy.OnnxPolicy;
 import io.github.mmupt.onnx.policy.PolicyOptions;
@@ -120,7 +121,8 @@ public final class EmbeddedDefault {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final List<String> ROWS = List.of("base", "sft", "grpo", "upt");
+    private static final List<String> HEAD_ROWS = List.of("base", "sft", "grpo", "upt");
+    private static final List<String> ROWS = List.of("base", "sft", "grpo", "upt", "grpo_lora", "upt_lora");
     /** {@code --table 1-full}: every row the library has so far (issue 15 adds SRLM, Genixer and STIC). */
     private static final List<String> FULL_ROWS = List.of("base", "sft", "grpo", "srlm", "lmsi", "genixer", "stic",
             "upt");
@@ -196,6 +198,9 @@ public final class EmbeddedDefault {
         ImageCorruption sticCorruption = STIC_CORRUPTION;
         double sticGoodT = STIC_GOOD_TEMPERATURE;
         List<String> only = null;
+        int loraRank = LORA_RANK;
+        double loraAlpha = LORA_ALPHA;
+        double loraLrScale = LORA_LR_SCALE;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
@@ -217,16 +222,20 @@ public final class EmbeddedDefault {
                 case "--stic-corruption" -> sticCorruption = ImageCorruption.valueOf(args[++i]);
                 case "--stic-good-temperature" -> sticGoodT = Double.parseDouble(args[++i]);
                 case "--rows" -> only = List.of(args[++i].split(","));
+                case "--lora-rank" -> loraRank = Integer.parseInt(args[++i]);
+                case "--lora-alpha" -> loraAlpha = Double.parseDouble(args[++i]);
+                case "--lora-lr-scale" -> loraLrScale = Double.parseDouble(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
                         + " (expected --out DIR, --seeds N, --first-seed S, --quick, --table 1|1-full|2, --continual, "
                         + "--lmsi-lr X, --lmsi-min-share X, --srlm-lr X, --genixer-lr X, --genixer-min-share X, "
                         + "--stic-lr X, --stic-beta X, --stic-corruption ROTATE_CHANNELS|LOW_RESOLUTION, "
-                        + "--stic-good-temperature T, "
-                        + "--rows ROW,ROW (1-full: only these rows besides the base, for choosing settings))");
+                        + "--stic-good-temperature T, --lora-rank R, --lora-alpha A, --lora-lr-scale X, "
+                        + "--rows ROW,ROW (only these rows besides the base, for choosing settings))");
             }
         }
-        if (only != null && !table.equals("1-full")) {
-            throw new IllegalArgumentException("--rows chooses rows of --table 1-full, got --table " + table);
+        LoraRows lora = new LoraRows(loraRank, loraAlpha, loraLrScale);
+        if (only != null && !table.equals("1-full") && !table.equals("1")) {
+            throw new IllegalArgumentException("--rows chooses rows of --table 1 or 1-full, got --table " + table);
         }
         if (continual) {
             ContinualDemo.run(out, firstSeed, seeds, settings,
@@ -234,7 +243,16 @@ public final class EmbeddedDefault {
         } else if (table.equals("2")) {
             SynthesisDemo.run(out, firstSeed, seeds, settings);
         } else if (table.equals("1")) {
-            run(out, firstSeed, seeds, settings);
+            if (only == null) {
+                run(out, firstSeed, seeds, settings, lora);
+            } else {
+                List<String> chosen = only;
+                if (!ROWS.containsAll(chosen)) {
+                    throw new IllegalArgumentException("--rows takes rows of " + ROWS + ", got " + chosen);
+                }
+                run(out, firstSeed, seeds, settings, Optional.empty(),
+                        ROWS.stream().filter(r -> r.equals("base") || chosen.contains(r)).toList(), lora);
+            }
         } else if (table.equals("1-full")) {
             List<String> rows = FULL_ROWS;
             if (only != null) {
@@ -245,7 +263,7 @@ public final class EmbeddedDefault {
                 rows = FULL_ROWS.stream().filter(r -> r.equals("base") || chosen.contains(r)).toList();
             }
             run(out, firstSeed, seeds, settings, Optional.of(new BaselineSettings(lmsiLr, lmsiShare, srlmLr, genixerLr,
-                    genixerShare, sticLr, sticBeta, sticCorruption, sticGoodT)), rows);
+                    genixerShare, sticLr, sticBeta, sticCorruption, sticGoodT)), rows, lora);
         } else {
             throw new IllegalArgumentException("--table is 1 (Table 1: base, SFT, GRPO, MM-UPT), 1-full (with the "
                     + "unsupervised baselines) or 2 (Table 2: synthesized questions), got " + table);
@@ -266,24 +284,60 @@ public final class EmbeddedDefault {
      */
     public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings, BaselineSettings baselines)
             throws IOException {
-        return run(out, firstSeed, seeds, settings, Optional.of(baselines), FULL_ROWS);
+        return run(out, firstSeed, seeds, settings, Optional.of(baselines), FULL_ROWS, LoraRows.chosen());
     }
 
     /** Runs every seed and writes the table, JSON and curves; returns the per-seed results. */
     public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings) throws IOException {
-        return run(out, firstSeed, seeds, settings, Optional.empty(), ROWS);
+        return run(out, firstSeed, seeds, settings, Optional.empty(), ROWS, LoraRows.chosen());
     }
 
+    /**
+     * Runs every seed of Table 1 (with the LoRA rows' settings given) and writes the table, JSON and curves.
+     *
+     * @param out where to write
+     * @param firstSeed the first seed
+     * @param seeds how many
+     * @param settings the miniature's settings
+     * @param lora the LoRA rows' rank, alpha and learning-rate scale
+     * @return the per-seed results
+     * @throws IOException when writing fails
+     */
+    public static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings, LoraRows lora)
+            throws IOException {
+        return run(out, firstSeed, seeds, settings, Optional.empty(), ROWS, lora);
+    }
+
+    /**
+     * The LoRA rows' adapters: every projection of every decoder layer ("LoRA Without Regret"), rank and alpha,
+     * and the adapters' learning rate over the head's.
+     *
+     * @param rank r
+     * @param alpha alpha
+     * @param learningRateScale the adapters' learning rate over the head's
+     */
+    public record LoraRows(int rank, double alpha, double learningRateScale) {
+
+        /** {@return the settings the README reports, chosen on seeds 1-3} */
+        public static LoraRows chosen() {
+            return new LoraRows(LORA_RANK, LORA_ALPHA, LORA_LR_SCALE);
+        }
+    }
+
+    static final int LORA_RANK = 1;
+    static final double LORA_ALPHA = 32;
+    static final double LORA_LR_SCALE = 3e-5;
+
     private static List<SeedResult> run(Path out, long firstSeed, int seeds, Settings settings,
-            Optional<BaselineSettings> baselines, List<String> rows) throws IOException {
+            Optional<BaselineSettings> baselines, List<String> rows, LoraRows lora) throws IOException {
         long started = System.nanoTime();
         List<SeedResult> results = new ArrayList<>();
         for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
-            results.add(runSeed(out.resolve("seed-" + seed), seed, settings, baselines, rows));
+            results.add(runSeed(out.resolve("seed-" + seed), seed, settings, baselines, rows, lora));
         }
         printTable(results, settings, rows);
         writeResults(out, results, settings, rows);
-        if (!rows.containsAll(ROWS)) {
+        if (!rows.containsAll(HEAD_ROWS)) {
             // a settings search over some rows: their means only
             System.out.println(rows.stream().map(r -> String.format(Locale.ROOT, "%s=%.3f", r, mean(results, r)))
                     .collect(java.util.stream.Collectors.joining(" ")));
@@ -301,8 +355,12 @@ public final class EmbeddedDefault {
                     mean(results, "lmsi"), mean(results, "genixer"), mean(results, "stic"), upt,
                     gainShare(base, grpo, upt));
         } else {
-            System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f upt=%.3f upt_gain_share=%.2f%n", base,
-                    mean(results, "sft"), grpo, upt, gainShare(base, grpo, upt));
+            // LoRA-UPT's gain is measured against the better supervised row, head-only or LoRA
+            double bestGrpo = Math.max(grpo, mean(results, "grpo_lora"));
+            double uptLora = mean(results, "upt_lora");
+            System.out.printf(Locale.ROOT, "base=%.3f sft=%.3f grpo=%.3f upt=%.3f upt_gain_share=%.2f grpo_lora=%.3f "
+                    + "upt_lora=%.3f upt_lora_gain_share=%.2f%n", base, mean(results, "sft"), grpo, upt,
+                    gainShare(base, grpo, upt), mean(results, "grpo_lora"), uptLora, gainShare(base, bestGrpo, uptLora));
         }
         return results;
     }
@@ -332,8 +390,8 @@ public final class EmbeddedDefault {
                 JsonlDataset.reader().read(data.resolve("test.jsonl")).examples(), model);
     }
 
-    static SeedResult runSeed(Path dir, long seed, Settings s, Optional<BaselineSettings> baselines, List<String> rows)
-            throws IOException {
+    static SeedResult runSeed(Path dir, long seed, Settings s, Optional<BaselineSettings> baselines, List<String> rows,
+            LoraRows lora) throws IOException {
         Prepared p = prepare(dir, seed, s);
         Map<String, Path> models = new LinkedHashMap<>();
         Map<String, List<Map<String, Object>>> curves = new LinkedHashMap<>();
@@ -357,6 +415,20 @@ public final class EmbeddedDefault {
                     s.rlLearningRate(), s, seed, grpoRun);
             models.put("grpo", grpoRun.resolve("model"));
             curves.put("grpo", readMetrics(grpoRun.resolve("metrics.jsonl")));
+        }
+        for (String row : List.of("upt_lora", "grpo_lora")) {
+            if (rows.contains(row)) {
+                Path run = dir.resolve(row);
+                AtomicFiles.deleteTree(run);
+                TrainingMode mode = row.equals("upt_lora") ? TrainingMode.UPT : TrainingMode.SUPERVISED_GRPO;
+                LoraSettings adapters = LoraSettings.builder().rank(lora.rank()).alpha(lora.alpha())
+                        .learningRateScale(lora.learningRateScale()).seed(seed).build();
+                // the same data, seed, steps and head settings as the head-only rows: only the adapters differ
+                train(baseModel, run.resolve("model"), p.unlabeled(), mode, s.rlSteps(), s.rlLearningRate(),
+                        s.minAgreement(), s, seed, run, Optional.of(adapters));
+                models.put(row, run.resolve("model"));
+                curves.put(row, readMetrics(run.resolve("metrics.jsonl")));
+            }
         }
         if (rows.contains("sft")) {
             Path sftRun = dir.resolve("sft");
@@ -531,18 +603,28 @@ public final class EmbeddedDefault {
     /** Trains the head of {@code modelDir} in one mode and exports the result as a model directory. */
     static void train(Path modelDir, Path exportTo, Dataset data, TrainingMode mode, long steps, double lr, Settings s,
             long seed, Path runDir) throws IOException {
-        train(modelDir, exportTo, data, mode, steps, lr, s.minAgreement(), s, seed, runDir);
+        train(modelDir, exportTo, data, mode, steps, lr, s.minAgreement(), s, seed, runDir, Optional.empty());
     }
 
     /** A training run from {@code modelDir}, exported to {@code exportTo}; the labeler abstains below {@code minShare}. */
     static void train(Path modelDir, Path exportTo, Dataset data, TrainingMode mode, long steps, double lr,
             double minShare, Settings s, long seed, Path runDir) throws IOException {
+        train(modelDir, exportTo, data, mode, steps, lr, minShare, s, seed, runDir, Optional.empty());
+    }
+
+    /**
+     * A training run from {@code modelDir}, exported to {@code exportTo} (with LoRA adapters on the decoder, trained
+     * with the head and merged into the exported weights, when {@code lora} is given).
+     */
+    static void train(Path modelDir, Path exportTo, Dataset data, TrainingMode mode, long steps, double lr,
+            double minShare, Settings s, long seed, Path runDir, Optional<LoraSettings> lora) throws IOException {
         // cross-entropy modes (SFT, and LMSI on its own responses) train without the KL term, as SFT does
         boolean crossEntropy = mode == TrainingMode.SFT || mode == TrainingMode.LMSI;
         GrpoLossConfig loss = GrpoLossConfig.builder().temperature(s.trainTemperature())
                 .kl(crossEntropy ? KlPenalty.none() : new KlPenalty(s.klBeta(), KlEstimator.K3, true)).build();
         AdamWConfig adamW = AdamWConfig.builder().learningRate(lr).weightDecay(0).build();
-        try (OnnxPolicy policy = OnnxPolicy.open(modelDir, PolicyOptions.defaults());
+        PolicyOptions options = lora.map(PolicyOptions.defaults()::withLora).orElse(PolicyOptions.defaults());
+        try (OnnxPolicy policy = OnnxPolicy.open(modelDir, options);
                 GrpoOptimizer head = HeadOptimizers.create(policy.initialHead(), loss, adamW, KernelOptions.defaults())) {
             MmUpt.Builder b = MmUpt.builder().policy(policy).optimizer(head).data(data).mode(mode).steps(steps)
                     .promptsPerStep(Math.min(s.promptsPerStep(), data.size())).seed(seed)
@@ -596,10 +678,11 @@ public final class EmbeddedDefault {
     private static void printTable(List<SeedResult> results, Settings settings, List<String> rowNames) {
         Map<String, String> names = Map.of("base", "Base (stage-1 SFT)", "sft", "+ SFT (labels)", "grpo",
                 "+ GRPO (labels)", "lmsi", "+ LMSI (no labels)", "srlm", "+ SRLM (no labels)", "genixer",
-                "+ Genixer (no labels)", "stic", "+ STIC (no labels)", "upt", "+ MM-UPT (no labels)");
+                "+ Genixer (no labels)", "stic", "+ STIC (no labels)", "upt", "+ MM-UPT (no labels)", "grpo_lora",
+                "+ GRPO (LoRA, all layers)", "upt_lora", "+ MM-UPT (LoRA, all layers)");
         System.out.println();
         System.out.printf(Locale.ROOT, "Table 1 in miniature: held-out accuracy, mean (std) over %d seed(s)%n", results.size());
-        System.out.printf(Locale.ROOT, "%-22s %-16s %-15s %s%n", "",
+        System.out.printf(Locale.ROOT, "%-27s %-16s %-15s %s%n", "",
                 String.format(Locale.ROOT, "pass@1 (T=%.1f)", settings.passTemperature()),
                 String.format(Locale.ROOT, "maj@%d (T=%.1f)", settings.voteN(), settings.voteTemperature()),
                 "ways of looking % (" + String.join("/", ShapesTask.METHODS) + ")");
@@ -612,7 +695,7 @@ public final class EmbeddedDefault {
                 double share = results.stream().mapToDouble(r -> r.ways().get(row).get(way)).average().orElse(Double.NaN);
                 ways.append(ways.length() == 0 ? "" : "/").append(String.format(Locale.ROOT, "%.0f", 100 * share));
             }
-            System.out.printf(Locale.ROOT, "%-22s %5.1f (%4.1f)      %5.1f           %s%n", names.get(row), 100 * m, 100 * sd,
+            System.out.printf(Locale.ROOT, "%-27s %5.1f (%4.1f)      %5.1f           %s%n", names.get(row), 100 * m, 100 * sd,
                     100 * maj, ways);
         }
         System.out.println("per seed (pass@1): " + results.stream().map(r -> "seed " + r.seed() + rowNames.stream()
