@@ -35,6 +35,7 @@ public final class AdapterParameters {
     private final float[][] firstMoment;
     private final float[][] secondMoment;
     private final double learningRateScale;
+    private final String kind;
     private long step;
 
     /**
@@ -43,7 +44,7 @@ public final class AdapterParameters {
      * @param initial each tensor's name and values, in order (copied)
      */
     public AdapterParameters(Map<String, float[]> initial) {
-        this(initial, 1.0);
+        this(initial, 1.0, "adapters");
     }
 
     /**
@@ -52,8 +53,13 @@ public final class AdapterParameters {
      * @param initial each tensor's name and values, in order (copied)
      * @param learningRateScale the adapters' learning rate over the head's, &gt; 0 ("LoRA Without Regret", Schulman
      *                          et al. 2025, found LoRA's best rate about 10 times full fine-tuning's)
+     * @param kind what the adapters are beyond names and sizes (a LoRA's rank and alpha), recorded in their states
      */
-    public AdapterParameters(Map<String, float[]> initial, double learningRateScale) {
+    public AdapterParameters(Map<String, float[]> initial, double learningRateScale, String kind) {
+        if (kind == null || kind.isBlank()) {
+            throw new IllegalArgumentException("kind must be a description, e.g. \"LoRA rank 1, alpha 32.0\"");
+        }
+        this.kind = kind;
         if (initial == null || initial.isEmpty()) {
             throw new IllegalArgumentException("adapters need at least one tensor");
         }
@@ -80,6 +86,11 @@ public final class AdapterParameters {
             secondMoment[k] = new float[v.length];
             k++;
         }
+    }
+
+    /** {@return what the adapters are beyond their names and sizes (a LoRA's rank and alpha)} */
+    public String kind() {
+        return kind;
     }
 
     /** {@return the adapters' learning rate over the head's} */
@@ -269,17 +280,22 @@ public final class AdapterParameters {
             t.put(AdapterState.FIRST_MOMENT + names.get(k), firstMoment[k]);
             t.put(AdapterState.SECOND_MOMENT + names.get(k), secondMoment[k]);
         }
-        return new AdapterState(step, t);
+        return new AdapterState(step, kind, t);
     }
 
     /**
      * Continues from a saved state: values, moments and step are replaced and the gradient cleared. Checked
      * whole before anything changes.
      *
-     * @param state a state of the same adapters (names and sizes)
-     * @throws IllegalArgumentException when a tensor is missing, has another size or is not finite
+     * @param state a state of the same adapters (kind, names and sizes)
+     * @throws IllegalArgumentException when the kind differs, or a tensor is missing, has another size or is not
+     *                                  finite
      */
     public void restore(AdapterState state) {
+        if (!state.kind().equals(kind)) {
+            throw new IllegalArgumentException("the adapter state is of " + state.kind() + ", these adapters are "
+                    + kind);
+        }
         List<String> prefixes = List.of("", AdapterState.FIRST_MOMENT, AdapterState.SECOND_MOMENT);
         for (int k = 0; k < names.size(); k++) {
             for (String prefix : prefixes) {

@@ -10,9 +10,11 @@ import java.util.Map;
  * kept in, so restoring a state continues bit for bit.
  *
  * @param step updates applied so far
+ * @param kind what the adapters are, beyond their names and sizes (a LoRA's rank and alpha): a state restores only
+ *             into adapters of the same kind
  * @param tensors every tensor, moments included, by name (copied; iteration order kept)
  */
-public record AdapterState(long step, Map<String, float[]> tensors) {
+public record AdapterState(long step, String kind, Map<String, float[]> tensors) {
 
     /** The prefix of a first moment's name. */
     public static final String FIRST_MOMENT = "adam_m.";
@@ -24,11 +26,15 @@ public record AdapterState(long step, Map<String, float[]> tensors) {
      * Checks the step and copies the tensors.
      *
      * @param step the component {@code step}, described with the class
+     * @param kind the component {@code kind}, described with the class
      * @param tensors the component {@code tensors}, described with the class
      */
     public AdapterState {
         if (step < 0) {
             throw new IllegalArgumentException("step must be >= 0, got " + step);
+        }
+        if (kind == null || kind.isBlank()) {
+            throw new IllegalArgumentException("kind must be a description, e.g. \"LoRA rank 1, alpha 32.0\"");
         }
         if (tensors == null) {
             throw new IllegalArgumentException("tensors must not be null");
@@ -57,7 +63,7 @@ public record AdapterState(long step, Map<String, float[]> tensors) {
     /** Equal when the steps, the names in order and every value are (records would compare the arrays by identity). */
     @Override
     public boolean equals(Object o) {
-        if (!(o instanceof AdapterState other) || step != other.step
+        if (!(o instanceof AdapterState other) || step != other.step || !kind.equals(other.kind)
                 || !List.copyOf(tensors.keySet()).equals(List.copyOf(other.tensors.keySet()))) {
             return false;
         }
@@ -71,7 +77,7 @@ public record AdapterState(long step, Map<String, float[]> tensors) {
 
     @Override
     public int hashCode() {
-        int h = Long.hashCode(step);
+        int h = 31 * Long.hashCode(step) + kind.hashCode();
         for (Map.Entry<String, float[]> e : tensors.entrySet()) {
             h = 31 * h + e.getKey().hashCode() + 17 * java.util.Arrays.hashCode(e.getValue());
         }
@@ -80,6 +86,6 @@ public record AdapterState(long step, Map<String, float[]> tensors) {
 
     @Override
     public String toString() {
-        return "AdapterState[step=" + step + ", " + tensors.size() + " tensors]";
+        return "AdapterState[step=" + step + ", " + kind + ", " + tensors.size() + " tensors]";
     }
 }

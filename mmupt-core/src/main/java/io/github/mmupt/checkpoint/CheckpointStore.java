@@ -99,6 +99,9 @@ public final class CheckpointStore {
             state.put("optimizerStep", s.step());
             state.put("adapters", c.adapters().isPresent());
             state.put("adapterStep", c.adapters().map(AdapterState::step).orElse(0L));
+            if (c.adapters().isPresent()) {
+                state.put("adapterKind", c.adapters().get().kind());
+            }
             state.put("step", c.loop().step());
             state.put("epoch", c.loop().epoch());
             state.put("cursor", c.loop().cursor());
@@ -273,7 +276,7 @@ public final class CheckpointStore {
                 at.put(e.getKey(), e.getValue().values());
             }
             try {
-                adapters = Optional.of(new AdapterState(state.whole("adapterStep"), at));
+                adapters = Optional.of(new AdapterState(state.whole("adapterStep"), state.text("adapterKind"), at));
             } catch (IllegalArgumentException e) {
                 throw new IOException(stateFile + ": " + e.getMessage(), e);
             }

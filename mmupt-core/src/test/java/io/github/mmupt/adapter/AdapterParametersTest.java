@@ -42,7 +42,7 @@ class AdapterParametersTest {
             @ForAll long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, float[]> init = tensors(r, n, n + 1);
-        AdapterParameters p = new AdapterParameters(init, lrScale);
+        AdapterParameters p = new AdapterParameters(init, lrScale, "test adapters");
         AdamWConfig scaled = AdamWConfig.builder().learningRate(ADAMW.learningRate() * lrScale).weightDecay(0.1).build();
         double[][] params = new double[2][];
         double[][] m = new double[2][];
@@ -101,10 +101,12 @@ class AdapterParametersTest {
                 .hasMessageContaining("another rank or model");
         Map<String, float[]> renamed = new LinkedHashMap<>();
         mine.tensors().forEach((k, v) -> renamed.put(k.replace("q.", "k."), v));
-        assertThatThrownBy(() -> p.restore(new AdapterState(0, renamed))).hasMessageContaining("lacks q.lora_A.weight");
+        assertThatThrownBy(() -> p.restore(new AdapterState(0, mine.kind(), renamed))).hasMessageContaining("lacks q.lora_A.weight");
         Map<String, float[]> poisoned = new LinkedHashMap<>(mine.tensors());
         poisoned.put("adam_v.q.lora_B.weight", new float[] {0, Float.NaN, 0});
-        assertThatThrownBy(() -> p.restore(new AdapterState(0, poisoned))).hasMessageContaining("[1] is NaN");
+        assertThatThrownBy(() -> p.restore(new AdapterState(0, mine.kind(), poisoned))).hasMessageContaining("[1] is NaN");
+        assertThatThrownBy(() -> p.restore(new AdapterState(0, "LoRA rank 2, alpha 8.0", mine.tensors())))
+                .hasMessageContaining("is of LoRA rank 2, alpha 8.0").hasMessageContaining("these adapters are adapters");
         assertThat(p.state()).isEqualTo(mine);
         assertThatThrownBy(() -> p.addGradient(0, FloatBuffer.wrap(new float[3]))).hasMessageContaining("has 3 values");
         assertThatThrownBy(() -> p.update(ADAMW, 0)).hasMessageContaining("(0, 1]");

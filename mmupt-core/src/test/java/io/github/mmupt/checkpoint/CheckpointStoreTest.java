@@ -101,7 +101,7 @@ class CheckpointStoreTest {
         t.put("model.layers.0.q_proj.lora_A.weight", new float[] {0.5f, -1.25f});
         t.put("adam_m.model.layers.0.q_proj.lora_A.weight", new float[] {1e-3f, 2e-3f});
         t.put("adam_v.model.layers.0.q_proj.lora_A.weight", new float[] {1e-6f, 0f});
-        io.github.mmupt.adapter.AdapterState adapters = new io.github.mmupt.adapter.AdapterState(4, t);
+        io.github.mmupt.adapter.AdapterState adapters = new io.github.mmupt.adapter.AdapterState(4, "LoRA rank 1, alpha 32.0", t);
         CheckpointStore store = new CheckpointStore(dir.resolve("lora-trunk"));
         Checkpoint c = new Checkpoint(state(FULL, 4, 1), new LoopState(4, 0, 2, 9), "m", java.util.Optional.of(adapters));
         Path written = store.save(c);

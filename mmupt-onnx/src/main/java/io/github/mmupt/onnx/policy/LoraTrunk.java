@@ -63,7 +63,9 @@ final class LoraTrunk implements TrunkAdapters, AutoCloseable {
             initial.put(t.aInput(), a);
             initial.put(t.bInput(), new float[t.outFeatures() * settings.rank()]);
         }
-        this.parameters = new AdapterParameters(initial, settings.learningRateScale());
+        // rank and targets show in names and sizes; alpha does not, so a state records it and is refused elsewhere
+        this.parameters = new AdapterParameters(initial, settings.learningRateScale(), "LoRA rank " + settings.rank()
+                + ", alpha " + settings.alpha());
         try {
             var env = policy.sessions().environment();
             for (LoraTarget t : graph.targets()) {
@@ -80,7 +82,7 @@ final class LoraTrunk implements TrunkAdapters, AutoCloseable {
                 gradientOutputs.add(gradientGraph.gradientOutputs().get(t.bInput()));
             }
         } catch (OrtException e) {
-            close();
+            closeTensors(); // the gradient session is among the policy's opened sessions, which the caller closes
             throw new IllegalStateException("could not create the adapter tensors: " + e.getMessage(), e);
         }
         policy.sessions().adapterFeed(current);
@@ -176,10 +178,14 @@ final class LoraTrunk implements TrunkAdapters, AutoCloseable {
         return t;
     }
 
-    @Override
-    public void close() {
+    private void closeTensors() {
         current.values().forEach(OnnxTensor::close);
         zero.values().forEach(OnnxTensor::close);
+    }
+
+    @Override
+    public void close() {
+        closeTensors();
         TrunkSessions.closeQuietly(gradients);
     }
 }

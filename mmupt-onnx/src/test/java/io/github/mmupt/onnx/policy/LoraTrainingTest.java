@@ -85,7 +85,7 @@ class LoraTrainingTest {
                 t.put(name, b);
             }
         }
-        return new AdapterState(p.step(), t);
+        return new AdapterState(p.step(), p.kind(), t);
     }
 
     @Test
@@ -156,8 +156,8 @@ class LoraTrainingTest {
                     plus.put(p.names().get(k), vp);
                     minus.put(p.names().get(k), vm);
                 }
-                double numeric = (loss(lora, p, new AdapterState(0, plus), seqs, c)
-                        - loss(lora, p, new AdapterState(0, minus), seqs, c)) / 2;
+                double numeric = (loss(lora, p, new AdapterState(0, p.kind(), plus), seqs, c)
+                        - loss(lora, p, new AdapterState(0, p.kind(), minus), seqs, c)) / 2;
                 double err = Math.abs(analytic - numeric) / magnitude;
                 worst = Math.max(worst, err);
                 assertThat(err).as("trial %d: analytic %s, numeric %s", trial, analytic, numeric).isLessThan(1e-3);
@@ -269,6 +269,10 @@ class LoraTrainingTest {
             assertThat(resumed.steps()).hasSize(1);
             assertThat(resumed.finalHead()).isEqualTo(wholeRun.finalHead());
             assertThat(lora.adapters().orElseThrow().parameters().values()).containsExactlyEntriesOf(whole);
+        }
+        try (OnnxPolicy otherAlpha = open(LoraSettings.builder().rank(2).alpha(8).seed(11).build())) {
+            assertThatThrownBy(() -> run(otherAlpha, 1e-3, b -> upt.apply(b).steps(3).checkpoints(checkpoints, 1)
+                    .resume(true))).hasMessageContaining("LoRA rank 2, alpha 4.0").hasMessageContaining("alpha 8.0");
         }
         try (OnnxPolicy frozen = OnnxPolicy.open(model, PolicyOptions.defaults())) {
             assertThatThrownBy(() -> run(frozen, 1e-3, b -> upt.apply(b).steps(3).checkpoints(checkpoints, 1).resume(true)))
