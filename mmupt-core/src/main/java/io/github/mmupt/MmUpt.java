@@ -245,6 +245,7 @@ public final class MmUpt {
         private int iterations = 1;
         private int microBatchSequences = 64;
         private long hiddenStateCacheBytes = DEFAULT_HIDDEN_STATE_CACHE_BYTES;
+        private boolean trainHead = true;
         private SamplingParams sampling = SamplingParams.mmUpt();
         private PseudoLabeler labeler = MajorityVoteLabeler.standard();
         private AdvantageEstimator advantages = AdvantageEstimator.grpo();
@@ -392,6 +393,19 @@ public final class MmUpt {
          */
         public Builder hiddenStateCacheBytes(long bytes) {
             this.hiddenStateCacheBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Whether the head trains; default true. False holds the head frozen and trains only the trunk's adapters
+         * (the policy must have some: {@code Policy.adapters()}), clipped by their own global norm; the head's
+         * optimizer then only scores and gives dL/dh, and its step stays 0.
+         *
+         * @param train whether the head trains
+         * @return this builder
+         */
+        public Builder trainHead(boolean train) {
+            this.trainHead = train;
             return this;
         }
 
@@ -587,6 +601,10 @@ public final class MmUpt {
             if (checkpointDirectory != null && checkpointEvery < 1) {
                 throw new IllegalStateException("checkpoints need an interval >= 1 step, got " + checkpointEvery);
             }
+            if (!trainHead && policy.adapters().isEmpty()) {
+                throw new IllegalStateException("trainHead(false) with a frozen trunk would train nothing: open the "
+                        + "policy with adapters (OnnxPolicy: PolicyOptions.withLora) or let the head train");
+            }
             if (resume && checkpointDirectory == null) {
                 throw new IllegalStateException("resume(true) needs checkpoints(directory, every)");
             }
@@ -595,7 +613,8 @@ public final class MmUpt {
             TrainingSettings settings;
             try {
                 settings = new TrainingSettings(mode, runSteps, promptsPerStep, miniBatch, iterations, microBatchSequences,
-                        sampling, labeler, advantages, equivalence, seed, hiddenStateCacheBytes, Optional.ofNullable(judge));
+                        sampling, labeler, advantages, equivalence, seed, hiddenStateCacheBytes, Optional.ofNullable(judge),
+                        trainHead);
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }

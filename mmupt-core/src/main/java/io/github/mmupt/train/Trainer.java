@@ -468,6 +468,9 @@ public final class Trainer {
     private UpdateResult updateWithAdapters(TrunkAdapters adapters, StepHiddenStates hidden) {
         AdapterParameters parameters = adapters.parameters();
         double sumOfSquares = parameters.gradientSumOfSquares();
+        if (!settings.trainHead()) {
+            return updateAdaptersAlone(parameters, sumOfSquares, hidden);
+        }
         UpdateResult update = optimizer.update(Double.isFinite(sumOfSquares) ? sumOfSquares : Double.NaN);
         if (update.skipped()) {
             parameters.discardGradient();
@@ -479,6 +482,25 @@ public final class Trainer {
         }
         hidden.invalidate();
         return update;
+    }
+
+    /**
+     * The head is frozen: its gradient is dropped, and the adapters are clipped by their own global norm (PyTorch's
+     * rule, as the head kernel's) and stepped; the result counts the adapters' updates.
+     */
+    private UpdateResult updateAdaptersAlone(AdapterParameters parameters, double sumOfSquares, StepHiddenStates hidden) {
+        optimizer.discardGradient();
+        double norm = Math.sqrt(sumOfSquares);
+        if (!Double.isFinite(norm)) {
+            parameters.discardGradient();
+            return new UpdateResult(parameters.step(), norm, Double.NaN, true);
+        }
+        double scale = Math.min(1.0, optimizer.adamW().maxGradNorm() / (norm + 1e-6));
+        if (!parameters.update(optimizer.adamW(), scale)) {
+            return new UpdateResult(parameters.step(), norm, Double.NaN, true);
+        }
+        hidden.invalidate();
+        return new UpdateResult(parameters.step(), norm, scale, false);
     }
 
     /**

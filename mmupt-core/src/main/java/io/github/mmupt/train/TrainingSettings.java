@@ -26,10 +26,13 @@ import java.util.Optional;
  *                            bytes, else recompute them per micro-batch; bounds memory, not the result
  * @param judge               the judge and its share of the reward: required by SRLM (weight 1), optional in UPT (a
  *                            vote-judge blend), refused by the other modes
+ * @param trainHead           whether the head trains (default); false holds it frozen while the trunk's adapters
+ *                            train alone
  */
 public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep, int promptsPerMiniBatch, int iterations,
         int microBatchSequences, SamplingParams sampling, PseudoLabeler labeler, AdvantageEstimator advantages,
-        AnswerEquivalence equivalence, long seed, long hiddenStateCacheBytes, Optional<JudgeReward> judge) {
+        AnswerEquivalence equivalence, long seed, long hiddenStateCacheBytes, Optional<JudgeReward> judge,
+        boolean trainHead) {
 
     /**
      * Checks the components; the class description gives the range of each.
@@ -47,6 +50,7 @@ public record TrainingSettings(TrainingMode mode, long steps, int promptsPerStep
      * @param seed the component {@code seed}, described with the class
      * @param hiddenStateCacheBytes the component {@code hiddenStateCacheBytes}, described with the class
      * @param judge the component {@code judge}, described with the class
+     * @param trainHead the component {@code trainHead}, described with the class
      */
     public TrainingSettings {
         if (mode == null || sampling == null || labeler == null || advantages == null || equivalence == null
