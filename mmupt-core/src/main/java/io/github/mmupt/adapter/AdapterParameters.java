@@ -133,10 +133,12 @@ public final class AdapterParameters {
     }
 
     /**
-     * The live values of tensor {@code k}, read-only: what the trunk feeds its sessions.
+     * The live values of tensor {@code k}: what the trunk feeds its sessions (ONNX Runtime reads a direct buffer in
+     * place, so the view must stay writable-backed; callers must not write to it: updates go through
+     * {@link #update} and {@link #restore}).
      *
      * @param k the index
-     * @return a read-only view of the direct buffer, position 0
+     * @return a view of the direct buffer, position 0
      */
     public FloatBuffer liveValues(int k) {
         return values[k].duplicate().clear();
