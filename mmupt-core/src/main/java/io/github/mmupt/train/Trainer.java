@@ -9,6 +9,7 @@ import io.github.mmupt.checkpoint.Checkpoint;
 import io.github.mmupt.checkpoint.LoopState;
 import io.github.mmupt.data.Dataset;
 import io.github.mmupt.data.Example;
+import io.github.mmupt.grpo.GradientClipping;
 import io.github.mmupt.grpo.GroupAdvantages;
 import io.github.mmupt.grpo.GrpoOptimizer;
 import io.github.mmupt.grpo.HeadVersion;
@@ -490,17 +491,18 @@ public final class Trainer {
      */
     private UpdateResult updateAdaptersAlone(AdapterParameters parameters, double sumOfSquares, StepHiddenStates hidden) {
         optimizer.discardGradient();
-        double norm = Math.sqrt(sumOfSquares);
-        if (!Double.isFinite(norm)) {
+        // the norm and scale of PyTorch's rule, over the adapters' gradient alone (given by its sum of squares)
+        GradientClipping.Result clip = GradientClipping.clipGlobalNorm(List.of(), optimizer.adamW().maxGradNorm(),
+                sumOfSquares);
+        if (!clip.finite()) {
             parameters.discardGradient();
-            return new UpdateResult(parameters.step(), norm, Double.NaN, true);
+            return new UpdateResult(parameters.step(), clip.norm(), Double.NaN, true);
         }
-        double scale = Math.min(1.0, optimizer.adamW().maxGradNorm() / (norm + 1e-6));
-        if (!parameters.update(optimizer.adamW(), scale)) {
-            return new UpdateResult(parameters.step(), norm, Double.NaN, true);
+        if (!parameters.update(optimizer.adamW(), clip.scale())) {
+            return new UpdateResult(parameters.step(), clip.norm(), Double.NaN, true);
         }
         hidden.invalidate();
-        return new UpdateResult(parameters.step(), norm, scale, false);
+        return new UpdateResult(parameters.step(), clip.norm(), clip.scale(), false);
     }
 
     /**
