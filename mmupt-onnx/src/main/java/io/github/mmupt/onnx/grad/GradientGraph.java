@@ -133,7 +133,7 @@ public record GradientGraph(OnnxModel model, Map<String, String> seedInputs, Map
         }
 
         GraphBuilder g = GraphBuilder.extending(graph, PREFIX);
-        GradientRules rules = new GradientRules(g, facts, opset);
+        GradientRules rules = new GradientRules(g, facts, opset, graph);
         Map<String, List<String>> contributions = new HashMap<>();
         Map<String, String> seeds = new LinkedHashMap<>();
         List<ValueInfoProto> newInputs = new ArrayList<>();
@@ -143,6 +143,13 @@ public record GradientGraph(OnnxModel model, Map<String, String> seedInputs, Map
             newInputs.add(declaredOutputs.get(o).toBuilder().setName(seed).build());
             contributions.computeIfAbsent(o, k -> new ArrayList<>()).add(seed);
         }
+        Map<String, List<NodeProto>> consumers = new HashMap<>();
+        for (NodeProto node : nodes) {
+            for (String in : node.getInputList()) {
+                consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(node);
+            }
+        }
+        Map<String, String> gradientOf = new HashMap<>();
         for (int i = active.size() - 1; i >= 0; i--) {
             NodeProto node = active.get(i);
             String[] outGrads = new String[node.getOutputCount()];
@@ -150,6 +157,9 @@ public record GradientGraph(OnnxModel model, Map<String, String> seedInputs, Map
             for (int k = 0; k < outGrads.length; k++) {
                 outGrads[k] = total(g, contributions.get(node.getOutput(k)));
                 any |= outGrads[k] != null;
+                if (outGrads[k] != null) {
+                    gradientOf.put(node.getOutput(k), outGrads[k]);
+                }
             }
             if (!any) {
                 continue;
@@ -158,7 +168,9 @@ public record GradientGraph(OnnxModel model, Map<String, String> seedInputs, Map
             for (int k = 0; k < needed.length; k++) {
                 needed[k] = !node.getInput(k).isEmpty() && requires.contains(node.getInput(k));
             }
-            String[] d = rules.apply(node, outGrads, needed);
+            String[] d = attentionSoftmax(node, consumers, declaredOutputs.keySet(), gradientOf, facts)
+                    .map(mm -> new String[] {rules.softmaxBeforeMatMul(node, outGrads[0], mm, gradientOf.get(mm.getOutput(0)))})
+                    .orElseGet(() -> rules.apply(node, outGrads, needed));
             for (int k = 0; k < d.length; k++) {
                 if (needed[k] && d[k] != null) {
                     contributions.computeIfAbsent(node.getInput(k), x -> new ArrayList<>()).add(d[k]);
@@ -183,6 +195,39 @@ public record GradientGraph(OnnxModel model, Map<String, String> seedInputs, Map
         // with(): external data keeps resolving against the forward model's folder
         OnnxModel model = forward.with(forward.proto().toBuilder().setGraph(result).build());
         return new GradientGraph(model, seeds, gradients);
+    }
+
+    /**
+     * The MatMul an attention Softmax feeds, when the softmax's rows can take their gradient's dot product from
+     * that product instead ({@link GradientRules#softmaxBeforeMatMul}): the softmax over the last axis, its output
+     * used by that one MatMul alone as the left operand (so its gradient is exactly the MatMul's), with the same
+     * batch dimensions (so none was summed over a broadcast), and the MatMul's output gradient known.
+     */
+    private static java.util.Optional<NodeProto> attentionSoftmax(NodeProto node, Map<String, List<NodeProto>> consumers,
+            Set<String> graphOutputs, Map<String, String> gradientOf, ValueFacts facts) {
+        if (!node.getOpType().equals("Softmax")) {
+            return java.util.Optional.empty();
+        }
+        String y = node.getOutput(0);
+        int rank = facts.rank(y);
+        long axis = ValueFacts.intAttribute(node, "axis", -1);
+        List<NodeProto> users = consumers.getOrDefault(y, List.of());
+        if (rank < 2 || (axis != -1 && axis != rank - 1) || users.size() != 1 || graphOutputs.contains(y)) {
+            return java.util.Optional.empty();
+        }
+        NodeProto mm = users.get(0);
+        if (!mm.getOpType().equals("MatMul") || !mm.getInput(0).equals(y) || mm.getInput(1).equals(y)
+                || !gradientOf.containsKey(mm.getOutput(0))) {
+            return java.util.Optional.empty();
+        }
+        java.util.Optional<List<String>> yd = facts.dims(y);
+        java.util.Optional<List<String>> od = facts.dims(mm.getOutput(0));
+        if (yd.isEmpty() || od.isEmpty() || od.get().size() != rank
+                || !yd.get().subList(0, rank - 2).equals(od.get().subList(0, rank - 2))
+                || yd.get().subList(0, rank - 2).stream().anyMatch(d -> d.startsWith("?"))) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(mm);
     }
 
     private static String total(GraphBuilder g, List<String> parts) {

@@ -35,10 +35,41 @@ final class GradientRules {
     private final long opset;
     private final Map<String, String> shapes = new HashMap<>();
 
-    GradientRules(GraphBuilder g, ValueFacts facts, long opset) {
+    /** Per value, what it transposes over its last two axes: forward Transposes and the ones the rules add. */
+    private final Map<String, String> swappedFrom = new HashMap<>();
+    private final Map<String, String> swapped = new HashMap<>();
+
+    /** Per MatMul output, the scalar a single Mul scaled it by, applied to the MatMul's smaller gradients instead. */
+    private final Map<String, String> deferredScale = new HashMap<>();
+    private final Map<String, NodeProto> producers = new HashMap<>();
+    private final Map<String, Integer> uses = new HashMap<>();
+
+    GradientRules(GraphBuilder g, ValueFacts facts, long opset, ai.onnx.proto.OnnxMl.GraphProto forward) {
         this.g = g;
         this.facts = facts;
         this.opset = opset;
+        forward.getOutputList().forEach(o -> uses.merge(o.getName(), 1, Integer::sum));
+        for (NodeProto node : forward.getNodeList()) {
+            node.getOutputList().forEach(o -> producers.put(o, node));
+            node.getInputList().forEach(i -> uses.merge(i, 1, Integer::sum));
+        }
+        for (NodeProto node : forward.getNodeList()) {
+            if (node.getOpType().equals("Transpose") && isSwapLast(ValueFacts.intsAttribute(node, "perm").orElse(null),
+                    facts.rank(node.getInput(0)))) {
+                swappedFrom.put(node.getOutput(0), node.getInput(0));
+            }
+        }
+    }
+
+    private static boolean isSwapLast(long[] perm, int rank) {
+        return perm != null && rank >= 2 && perm.length == rank && Arrays.equals(perm, swapLastPerm(rank));
+    }
+
+    private static long[] swapLastPerm(int rank) {
+        long[] perm = range(rank);
+        perm[rank - 1] = rank - 2;
+        perm[rank - 2] = rank - 1;
+        return perm;
     }
 
     /** Zeros shaped like {@code value}: the gradient of an input no output depends on. */
@@ -72,8 +103,12 @@ final class GradientRules {
                 d[1] = needed[1] ? unbroadcast(n("Neg", gy), in.get(1), y) : null;
             }
             case "Mul" -> {
-                d[0] = needed[0] ? unbroadcast(n("Mul", gy, in.get(1)), in.get(0), y) : null;
-                d[1] = needed[1] ? unbroadcast(n("Mul", gy, in.get(0)), in.get(1), y) : null;
+                if (needed[0] != needed[1] && deferScale(in.get(needed[0] ? 0 : 1), in.get(needed[0] ? 1 : 0))) {
+                    d[needed[0] ? 0 : 1] = gy;
+                } else {
+                    d[0] = needed[0] ? unbroadcast(n("Mul", gy, in.get(1)), in.get(0), y) : null;
+                    d[1] = needed[1] ? unbroadcast(n("Mul", gy, in.get(0)), in.get(1), y) : null;
+                }
             }
             case "Div" -> {
                 d[0] = needed[0] ? unbroadcast(n("Div", gy, in.get(1)), in.get(0), y) : null;
@@ -123,7 +158,9 @@ final class GradientRules {
                     for (int i = 0; i < inverse.length; i++) {
                         inverse[(int) perm.get()[i]] = i;
                     }
-                    d[0] = g.node("Transpose", List.of(gy), Map.of("perm", inverse));
+                    // a swap of the last two axes undoes one the MatMul rule made: no transpose at all then
+                    d[0] = isSwapLast(inverse, inverse.length) ? swapLast(gy, inverse.length)
+                            : g.node("Transpose", List.of(gy), Map.of("perm", inverse));
                 }
             }
             case "Reshape", "Flatten", "Squeeze", "Unsqueeze" -> d[0] = n("Reshape", gy, shapeOf(in.get(0)));
@@ -143,6 +180,25 @@ final class GradientRules {
         return d;
     }
 
+    /**
+     * Softmax's gradient when its output P feeds only {@code O = P V}: {@code dX = P (dP - s)} with each row's
+     * {@code s = sum_j dP_ij P_ij}, which equals {@code sum_k dO_ik O_ik} because {@code dP = dO V^T}. The sum runs
+     * over the head dimension instead of the [T x T] scores, so attention's backward makes two passes over them
+     * where the general rule makes four (FlashAttention's identity).
+     *
+     * @param node the Softmax
+     * @param gy the gradient of its output
+     * @param matMul the MatMul it feeds as the left operand
+     * @param gOut the gradient of that MatMul's output
+     * @return the gradient of the Softmax's input
+     */
+    String softmaxBeforeMatMul(NodeProto node, String gy, NodeProto matMul, String gOut) {
+        String y = node.getOutput(0);
+        String s = g.node("ReduceSum", List.of(n("Mul", gOut, matMul.getOutput(0)), g.int64Vector(-1)),
+                Map.of("keepdims", 1L));
+        return n("Mul", y, n("Sub", gy, s));
+    }
+
     private void matMul(NodeProto node, String gy, boolean[] needed, String[] d) {
         String a = node.getInput(0);
         String b = node.getInput(1);
@@ -151,17 +207,63 @@ final class GradientRules {
         if (ra < 2 || rb < 2) {
             throw refuse(node, "MatMul operands of rank 2 or more (got ranks " + ra + " and " + rb + ")");
         }
+        String y = node.getOutput(0);
+        int ry = Math.max(ra, rb);
+        String scale = deferredScale.get(y);
         if (needed[0]) {
-            d[0] = unbroadcast(n("MatMul", gy, swapLast(b, rb)), a, node.getOutput(0));
+            d[0] = unbroadcast(scaled(n("MatMul", gy, swapLast(b, rb)), scale), a, ry, matMulGradientDims(a, y));
         }
         if (needed[1]) {
             if (rb == 2) {
                 // a weight: fold every leading axis into rows so the gradient is one GEMM, not a batch of them
-                d[1] = n("MatMul", swapLast(rows(a), 2), rows(gy));
+                d[1] = scaled(n("MatMul", swapLast(rows(a), 2), rows(gy)), scale);
+            } else if (longRowsLast(b)) {
+                // (A^T G) = (G^T A)^T: an attention key's [hd x T] gradient is computed as [T x hd], whose rows
+                // are many, and its transpose cancels the one the key was taken through
+                d[1] = unbroadcast(swapLast(scaled(n("MatMul", swapLast(gy, ry), a), scale), ry), b, ry,
+                        matMulGradientDims(b, y));
             } else {
-                d[1] = unbroadcast(n("MatMul", swapLast(a, ra), gy), b, node.getOutput(0));
+                d[1] = unbroadcast(scaled(n("MatMul", swapLast(a, ra), gy), scale), b, ry, matMulGradientDims(b, y));
             }
         }
+    }
+
+    /**
+     * Whether {@code x * c}, with {@code c} a scalar (not differentiated) and {@code x} a MatMul's output used by this Mul
+     * alone, can leave the scaling to the MatMul's rule: attention's {@code (Q K^T) * 1/sqrt(d)} would otherwise
+     * scale the [T x T] score gradient, where the MatMul's rule scales its [T x d] products.
+     */
+    private boolean deferScale(String x, String c) {
+        NodeProto producer = producers.get(x);
+        List<String> cd = facts.dims(c).orElse(null);
+        boolean scalar = cd != null && cd.stream().allMatch("1"::equals) && cd.size() <= Math.max(0, facts.rank(x))
+                && facts.type(c) == facts.type(x);
+        if (!scalar || producer == null || !producer.getOpType().equals("MatMul") || uses.getOrDefault(x, 0) != 1) {
+            return false;
+        }
+        deferredScale.put(x, c);
+        return true;
+    }
+
+    private String scaled(String value, String scale) {
+        return scale == null ? value : n("Mul", value, scale);
+    }
+
+    /**
+     * The dimensions of a MatMul operand's unreduced gradient: the output's batch axes and the operand's own
+     * matrix axes (which its product with the other operand restores exactly), so only batch broadcasts are
+     * summed. Comparing with the output's matrix axes instead would leave an attention's [T x T] gradient to a
+     * run-time reduction, a full copy when there is nothing to sum.
+     */
+    private Optional<List<String>> matMulGradientDims(String operand, String y) {
+        Optional<List<String>> od = facts.dims(operand);
+        Optional<List<String>> yd = facts.dims(y);
+        if (od.isEmpty() || yd.isEmpty()) {
+            return Optional.empty();
+        }
+        List<String> dims = new ArrayList<>(yd.get().subList(0, yd.get().size() - 2));
+        dims.addAll(od.get().subList(od.get().size() - 2, od.get().size()));
+        return Optional.of(dims);
     }
 
     private void gemm(NodeProto node, String gy, boolean[] needed, String[] d) {
@@ -211,11 +313,24 @@ final class GradientRules {
     private void concat(NodeProto node, String gy, boolean[] needed, String[] d) {
         long axis = ValueFacts.intAttribute(node, "axis", 0);
         List<String> sizes = new ArrayList<>();
-        for (String x : node.getInputList()) {
-            sizes.add(n("Gather", shapeOf(x), g.int64Vector(axis)));
+        long[] known = new long[node.getInputCount()];
+        for (int i = 0; i < known.length; i++) {
+            String x = node.getInput(i);
+            List<String> dims = facts.dims(x).orElse(List.of());
+            int at = (int) (axis < 0 ? axis + dims.size() : axis);
+            String size = at >= 0 && at < dims.size() ? dims.get(at) : null;
+            known[i] = size != null && size.matches("\\d+") ? Long.parseLong(size) : -1;
         }
-        String split = sizes.size() == 1 ? sizes.get(0) : g.node("Concat", sizes, Map.of("axis", 0L));
-        List<String> parts = g.nodeWithOutputs("Split", List.of(gy, split), sizes.size(), Map.of("axis", axis));
+        String split;
+        if (Arrays.stream(known).allMatch(k -> k >= 0)) {
+            split = g.int64Vector(known);
+        } else {
+            for (String x : node.getInputList()) {
+                sizes.add(n("Gather", shapeOf(x), g.int64Vector(axis)));
+            }
+            split = sizes.size() == 1 ? sizes.get(0) : g.node("Concat", sizes, Map.of("axis", 0L));
+        }
+        List<String> parts = g.nodeWithOutputs("Split", List.of(gy, split), known.length, Map.of("axis", axis));
         for (int i = 0; i < d.length; i++) {
             d[i] = needed[i] ? parts.get(i) : null;
         }
@@ -232,9 +347,10 @@ final class GradientRules {
     }
 
     /**
-     * Slice's gradient scatters the output gradient back into zeros, one sliced axis at a time; the indices an
-     * axis kept are found by slicing a Range with the node's own starts and ends, so ONNX Runtime's clamping of
-     * negative and out-of-range bounds is reproduced exactly rather than re-implemented.
+     * Slice's gradient: zeros where the slice dropped elements. With constant bounds, a Pad ({@link #slicePad});
+     * otherwise it scatters the output gradient back into zeros, one sliced axis at a time, the indices an axis
+     * kept found by slicing a Range with the node's own starts and ends, so ONNX Runtime's clamping of bounds
+     * computed at run time is reproduced exactly rather than re-implemented.
      */
     private String slice(NodeProto node, String gy) {
         String x = node.getInput(0);
@@ -253,6 +369,10 @@ final class GradientRules {
             if (Arrays.stream(steps).anyMatch(s -> s != 1)) {
                 throw refuse(node, "Slice steps of 1 (got " + Arrays.toString(steps) + ")");
             }
+        }
+        long[] endsC = facts.constant(ends).orElse(null);
+        if (startsC != null && endsC != null) {
+            return slicePad(x, rank, axes, startsC, endsC, gy);
         }
         String xShape = shapeOf(x);
         String current = gy;
@@ -277,6 +397,56 @@ final class GradientRules {
         return current;
     }
 
+    /**
+     * Constant bounds: the gradient is the output gradient padded back with zeros, one Pad node whose amounts
+     * are Slice's clamped bounds (numbers when the axis size is known, else a few int64 nodes on its size), a
+     * single pass where scattering into zeros costs an index tensor as large as the gradient.
+     */
+    private String slicePad(String x, int rank, long[] axes, long[] starts, long[] ends, String gy) {
+        List<String> xd = facts.dims(x).orElse(null);
+        long[] fixed = new long[2 * rank];
+        String[] computed = new String[2 * rank];
+        for (int k = 0; k < axes.length; k++) {
+            int axis = (int) (axes[k] < 0 ? axes[k] + rank : axes[k]);
+            String size = xd == null ? null : xd.get(axis);
+            if (size != null && size.matches("\\d+")) {
+                long n = Long.parseLong(size);
+                long b = clampBound(starts[k], n);
+                long e = Math.max(b, clampBound(ends[k], n));
+                fixed[axis] = b;
+                fixed[rank + axis] = n - e;
+            } else {
+                String dim = n("Gather", shapeOf(x), g.int64Vector(axis));
+                String b = clampBound(starts[k], dim);
+                String e = n("Max", b, clampBound(ends[k], dim));
+                computed[axis] = b;
+                computed[rank + axis] = n("Sub", dim, e);
+            }
+        }
+        String pads;
+        if (Arrays.stream(computed).allMatch(c -> c == null)) {
+            pads = g.int64Vector(fixed);
+        } else {
+            List<String> parts = new ArrayList<>();
+            for (int i = 0; i < 2 * rank; i++) {
+                parts.add(computed[i] != null ? computed[i] : g.int64Vector(fixed[i]));
+            }
+            pads = g.node("Concat", parts, Map.of("axis", 0L));
+        }
+        return g.node("Pad", List.of(gy, pads), Map.of("mode", "constant"));
+    }
+
+    /** A Slice bound (unit step) as the index it resolves to on an axis of size {@code n}. */
+    private static long clampBound(long bound, long n) {
+        return Math.max(0, Math.min(n, bound < 0 ? bound + n : bound));
+    }
+
+    /** The same on an axis whose size is known only when the graph runs ({@code dim}, an int64 [1]). */
+    private String clampBound(long bound, String dim) {
+        return bound < 0 ? n("Max", n("Add", dim, g.int64Vector(bound)), g.int64Vector(0))
+                : n("Min", g.int64Vector(bound), dim);
+    }
+
     private String gather(NodeProto node, String gy) {
         long axis = ValueFacts.intAttribute(node, "axis", 0);
         if (axis != 0) {
@@ -292,10 +462,21 @@ final class GradientRules {
 
     /** Sums {@code grad} (shaped like {@code y}) over the axes along which {@code x} was broadcast. */
     private String unbroadcast(String grad, String x, String y) {
+        if (facts.rank(y) == ValueFacts.UNKNOWN) {
+            throw new IllegalArgumentException("cannot differentiate a broadcast: the rank of '" + y
+                    + "' is unknown (the gradient builder infers ranks through standard ops only)");
+        }
+        return unbroadcast(grad, x, facts.rank(y), facts.dims(y));
+    }
+
+    /**
+     * Sums {@code grad}, of rank {@code ry} and dimensions {@code yDims} as far as known, over the axes along
+     * which {@code x} was broadcast.
+     */
+    private String unbroadcast(String grad, String x, int ry, Optional<List<String>> yDims) {
         int rx = facts.rank(x);
-        int ry = facts.rank(y);
-        if (rx == ValueFacts.UNKNOWN || ry == ValueFacts.UNKNOWN) {
-            throw new IllegalArgumentException("cannot differentiate a broadcast: the rank of '" + x + "' or '" + y
+        if (rx == ValueFacts.UNKNOWN) {
+            throw new IllegalArgumentException("cannot differentiate a broadcast: the rank of '" + x
                     + "' is unknown (the gradient builder infers ranks through standard ops only)");
         }
         String current = grad;
@@ -303,7 +484,6 @@ final class GradientRules {
             current = g.node("ReduceSum", List.of(current, g.int64Vector(range(ry - rx))), Map.of("keepdims", 0L));
         }
         Optional<List<String>> xDims = facts.dims(x);
-        Optional<List<String>> yDims = facts.dims(y);
         if (xDims.isPresent() && yDims.isPresent()) {
             // decided when building, wherever each of x's axes is known to equal y's or to be 1: most broadcasts
             // in a decoder (residual adds, norms, biases) need no run-time shape arithmetic then
@@ -335,15 +515,33 @@ final class GradientRules {
     }
 
     private String rows(String x) {
+        Optional<List<String>> dims = facts.dims(x);
+        if (dims.isPresent() && !dims.get().isEmpty() && dims.get().get(dims.get().size() - 1).matches("\\d+")) {
+            long width = Long.parseLong(dims.get().get(dims.get().size() - 1));
+            return n("Reshape", x, g.int64Vector(-1, width));
+        }
         String last = n("Slice", shapeOf(x), g.int64Vector(-1), g.int64Vector(Long.MAX_VALUE));
         return n("Reshape", x, g.node("Concat", List.of(g.int64Vector(-1), last), Map.of("axis", 0L)));
     }
 
+    /** Whether a right MatMul operand is [fixed size x symbolic size] (a transposed key: head dim by positions). */
+    private boolean longRowsLast(String b) {
+        List<String> dims = facts.dims(b).orElse(List.of());
+        return dims.size() >= 2 && dims.get(dims.size() - 2).matches("\\d+")
+                && !dims.get(dims.size() - 1).matches("\\d+");
+    }
+
+    /** {@code x} with its last two axes swapped: the value it was swapped from, if any, else one shared Transpose. */
     private String swapLast(String x, int rank) {
-        long[] perm = range(rank);
-        perm[rank - 1] = rank - 2;
-        perm[rank - 2] = rank - 1;
-        return g.node("Transpose", List.of(x), Map.of("perm", perm));
+        String from = swappedFrom.get(x);
+        if (from != null) {
+            return from;
+        }
+        return swapped.computeIfAbsent(x, v -> {
+            String out = g.node("Transpose", List.of(v), Map.of("perm", swapLastPerm(rank)));
+            swappedFrom.put(out, v);
+            return out;
+        });
     }
 
     private String shapeOf(String x) {

@@ -175,10 +175,22 @@ final class ValueFacts {
                     return null;
                 }
                 List<String> out = new java.util.ArrayList<>();
+                int inferred = -1;
                 for (int i = 0; i < shape.length; i++) {
+                    if (shape[i] == -1) {
+                        inferred = i;
+                    }
                     out.add(shape[i] > 0 ? String.valueOf(shape[i]) : shape[i] == 0 && i < x.size() ? x.get(i) : fresh());
                 }
+                if (inferred >= 0) {
+                    out.set(inferred, inferredDim(x, shape));
+                }
                 return out;
+            }
+            case "Expand" -> {
+                long[] shape = constant(in.get(1)).orElse(null);
+                return shape == null ? null
+                        : broadcast(List.of(x, java.util.Arrays.stream(shape).mapToObj(String::valueOf).toList()));
             }
             case "Unsqueeze" -> {
                 long[] axes = (in.size() > 1 ? constant(in.get(1)) : intsAttribute(node, "axes")).orElse(null);
@@ -212,15 +224,19 @@ final class ValueFacts {
                 long axis = intAttribute(node, "axis", 0);
                 int a = (int) (axis < 0 ? axis + x.size() : axis);
                 long total = 0;
+                // an empty part (an empty past cache) adds nothing: the other part's size, symbol or not, is the sum
+                List<List<String>> nonEmpty = new java.util.ArrayList<>();
                 for (List<String> part : known) {
-                    if (part == null || part.size() != x.size() || !part.get(a).matches("\\d+")) {
-                        total = -1;
-                        break;
+                    if (part == null || part.size() != x.size()) {
+                        return null;
                     }
-                    total += Long.parseLong(part.get(a));
+                    if (!part.get(a).equals("0")) {
+                        nonEmpty.add(part);
+                    }
+                    total = total < 0 || !part.get(a).matches("\\d+") ? -1 : total + Long.parseLong(part.get(a));
                 }
-                List<String> out = new java.util.ArrayList<>(x);
-                out.set(a, total >= 0 ? String.valueOf(total) : fresh());
+                List<String> out = new java.util.ArrayList<>(nonEmpty.size() == 1 ? nonEmpty.get(0) : x);
+                out.set(a, total >= 0 ? String.valueOf(total) : nonEmpty.size() == 1 ? nonEmpty.get(0).get(a) : fresh());
                 return out;
             }
             case "Slice" -> {
@@ -252,6 +268,40 @@ final class ValueFacts {
                 return null;
             }
         }
+    }
+
+    /**
+     * A Reshape's -1: the input's dimensions not copied by a 0, less the output's fixed sizes. Known when what
+     * remains is a number, or a single symbol whose numeric cofactor the fixed sizes exactly account for (a GQA
+     * reshape of [B, kv, groups, S, hd] to [B, heads, -1, hd] gives S).
+     */
+    private String inferredDim(List<String> x, long[] shape) {
+        long remaining = 1;
+        List<String> symbols = new java.util.ArrayList<>();
+        for (int i = 0; i < x.size(); i++) {
+            if (i < shape.length && shape[i] == 0) {
+                continue;
+            }
+            String d = x.get(i);
+            if (d.matches("\\d+")) {
+                remaining *= Long.parseLong(d);
+            } else {
+                symbols.add(d);
+            }
+        }
+        long fixed = 1;
+        for (long s : shape) {
+            if (s > 0) {
+                fixed *= s;
+            }
+        }
+        if (symbols.isEmpty() && fixed > 0 && remaining % fixed == 0) {
+            return String.valueOf(remaining / fixed);
+        }
+        if (symbols.size() == 1 && remaining == fixed) {
+            return symbols.get(0);
+        }
+        return fresh();
     }
 
     static boolean isFloating(int type) {

@@ -413,6 +413,45 @@ public final class OnnxModel {
     }
 
     /**
+     * This model with one axis of some graph inputs declared a fixed size, for a graph that is only ever fed that
+     * size: a gradient graph over whole sequences takes empty past caches, and a past length known to be 0 lets
+     * its builder prove the attention's shapes instead of working out reductions at run time. ONNX Runtime then
+     * refuses any other size on that axis.
+     *
+     * <pre>{@code
+     * OnnxModel noCache = trunk.withInputDimension(List.of("past_key_values.0.key", "past_key_values.0.value"), 2, 0);
+     * }</pre>
+     *
+     * @param inputs the graph inputs
+     * @param axis the axis, from 0
+     * @param size the size they are always fed
+     * @return the model
+     * @throws IOException when the rebuilt model cannot be checked
+     * @throws IllegalArgumentException when an input is missing or has no such axis
+     */
+    public OnnxModel withInputDimension(java.util.Collection<String> inputs, int axis, long size) throws IOException {
+        GraphProto.Builder b = graph().toBuilder();
+        java.util.Set<String> missing = new java.util.TreeSet<>(inputs);
+        for (int i = 0; i < b.getInputCount(); i++) {
+            if (!missing.remove(b.getInput(i).getName())) {
+                continue;
+            }
+            ai.onnx.proto.OnnxMl.ValueInfoProto.Builder in = b.getInput(i).toBuilder();
+            ai.onnx.proto.OnnxMl.TensorShapeProto.Builder shape = in.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+            if (axis < 0 || axis >= shape.getDimCount()) {
+                throw new IllegalArgumentException(source + ": input " + in.getName() + " has " + shape.getDimCount()
+                        + " axes, there is no axis " + axis);
+            }
+            shape.setDim(axis, ai.onnx.proto.OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(size));
+            b.setInput(i, in);
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(source + ": no graph input named " + missing);
+        }
+        return with(proto().toBuilder().setGraph(b).build());
+    }
+
+    /**
      * This model with some float initializers given new values of the same dimensions (a LoRA merged into its
      * weights), held in memory and written out by {@link #write}.
      *

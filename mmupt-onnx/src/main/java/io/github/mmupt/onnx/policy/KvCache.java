@@ -17,6 +17,9 @@ import java.util.List;
  */
 final class KvCache implements AutoCloseable {
 
+    /** The axis of a key or value tensor that holds positions: [batch, kv heads, length, head dim]. */
+    static final int LENGTH_AXIS = 2;
+
     /** The data of every zero-length tensor: one shared empty buffer, not a new one per cache. */
     private static final ByteBuffer NO_BYTES = ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder());
 
@@ -39,7 +42,7 @@ final class KvCache implements AutoCloseable {
         TrunkShape m = sessions.shape();
         List<OnnxTensor> created = new ArrayList<>();
         try {
-            long[] shape = {batch, m.kvHeads(), 0, m.headDim()};
+            long[] shape = {batch, m.kvHeads(), 0, m.headDim()}; // length at LENGTH_AXIS
             List<OnnxTensor> k = new ArrayList<>();
             List<OnnxTensor> v = new ArrayList<>();
             for (int i = 0; i < m.layers(); i++) {

@@ -7,12 +7,15 @@ import ai.onnxruntime.OrtSession;
 import io.github.mmupt.adapter.AdapterParameters;
 import io.github.mmupt.adapter.TrunkAdapters;
 import io.github.mmupt.onnx.family.GraphNames;
+import io.github.mmupt.onnx.family.ModelFamily;
 import io.github.mmupt.onnx.grad.GradientGraph;
 import io.github.mmupt.onnx.lora.LoraGraph;
 import io.github.mmupt.onnx.lora.LoraSettings;
 import io.github.mmupt.onnx.lora.LoraTarget;
+import io.github.mmupt.onnx.model.OnnxModel;
 import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.PromptResponse;
+import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,6 +48,20 @@ final class LoraTrunk implements TrunkAdapters, AutoCloseable {
     private final Map<String, OnnxTensor> current = new LinkedHashMap<>();
     private final Map<String, OnnxTensor> zero = new LinkedHashMap<>();
     private final ScratchBuffers scratch = new ScratchBuffers();
+
+    /**
+     * The rewritten decoder as the gradient graph is built from it: the backward pass runs whole sequences with
+     * empty past caches (see {@link #backward}), so their length axis is declared 0, which lets the builder prove
+     * that attention's scores are never broadcast rather than sum them at run time.
+     */
+    static OnnxModel withoutCache(OnnxModel decoder, ModelFamily family) throws IOException {
+        List<String> past = new ArrayList<>();
+        for (int i = 0; i < family.shape().layers(); i++) {
+            past.add(family.names().pastKey(i));
+            past.add(family.names().pastValue(i));
+        }
+        return past.isEmpty() ? decoder : decoder.withInputDimension(past, KvCache.LENGTH_AXIS, 0);
+    }
 
     LoraTrunk(OnnxPolicy policy, LoraGraph graph, GradientGraph gradientGraph, OrtSession gradients) {
         this.policy = policy;

@@ -153,7 +153,7 @@ public final class OnnxPolicy implements Policy {
                 adapters.add(t.bInput());
             }
             trunk = lora.model();
-            loraGradients = GradientGraph.build(trunk, List.of(HIDDEN_OUTPUT), adapters);
+            loraGradients = GradientGraph.build(LoraTrunk.withoutCache(trunk, family), List.of(HIDDEN_OUTPUT), adapters);
         }
         try {
             String provider = "CPU";

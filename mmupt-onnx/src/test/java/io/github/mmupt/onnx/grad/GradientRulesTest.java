@@ -249,6 +249,52 @@ class GradientRulesTest {
         }
     }
 
+    /**
+     * Attention as decoders write it, with the sequence length symbolic as in an export: scores through a
+     * transposed key, a Softmax feeding only the product with the values (FlashAttention's row sums), a second
+     * Softmax whose output also reaches the loss directly (the general rule), and slices with constant bounds
+     * (Pad) on an axis of known and one of symbolic size.
+     */
+    @Test
+    void attentionWithASymbolicSequenceLength() throws Exception {
+        GraphBuilder g = new GraphBuilder("attention");
+        g.input("q", DOUBLE, 2L, "T", 4L);
+        g.input("k", DOUBLE, 2L, "T", 4L);
+        g.input("v", DOUBLE, 2L, "T", 3L);
+        String scores = g.node("MatMul", "q", g.node("Transpose", List.of("k"), attrs("perm", new long[] {0, 2, 1})));
+        String scaled = g.node("Mul", scores, g.typedScalar(0.5, TensorProto.DataType.DOUBLE_VALUE));
+        String out = g.node("MatMul", g.node("Softmax", List.of(scaled), attrs("axis", -1L)), "v");
+        String shared = g.node("Softmax", List.of(scaled), attrs("axis", -1L));
+        String both = g.node("Add", g.node("MatMul", shared, "v"), g.node("Slice", shared, g.int64Vector(0),
+                g.int64Vector(3), g.int64Vector(-1)));
+        String tail = g.node("Slice", "v", g.int64Vector(1), g.int64Vector(3), g.int64Vector(2));
+        String y = g.node("Concat", List.of(g.node("Add", out, both), tail), attrs("axis", 2L));
+        g.output(g.identity(y, "y"), DOUBLE, 2L, "T", 5L);
+        OnnxModel model = OnnxModel.of(g.build(), "attention");
+        GradientGraph grad = GradientGraph.build(model, List.of("y"), List.of("q", "k", "v"));
+        List<String> ops = grad.model().graph().getNodeList().stream().map(n -> n.getOpType()).toList();
+        // one broadcast is decided at run time, rightly: a slice of at most 3 of T positions added to 3 columns
+        assertThat(ops.stream().filter("NonZero"::equals).count()).as("broadcasts reduced at run time").isEqualTo(1);
+        assertThat(ops).doesNotContain("ScatterElements").contains("Pad");
+        Random random = new Random(21);
+        int t = 5;
+        Map<String, Value> inputs = new LinkedHashMap<>();
+        inputs.put("q", random(random, s(2, t, 4), false));
+        inputs.put("k", random(random, s(2, t, 4), false));
+        inputs.put("v", random(random, s(2, t, 3), false));
+        try (GradientCheck check = new GradientCheck(model, List.of("y"), List.of("q", "k", "v"),
+                Map.of("y", random(random, s(2, t, 5), false)))) {
+            Map<String, double[]> analytic = check.gradients(inputs);
+            for (String w : List.of("q", "k", "v")) {
+                double[] numeric = check.finiteDifferences(inputs, w, 1e-5);
+                for (int i = 0; i < numeric.length; i++) {
+                    assertThat(Math.abs(analytic.get(w)[i] - numeric[i]) / (1 + Math.abs(numeric[i])))
+                            .as("d/d%s[%d]", w, i).isLessThan(TOLERANCE);
+                }
+            }
+        }
+    }
+
     @Test
     void inputsNoOutputDependsOnGetZeros() throws Exception {
         Case c = of(in("x", s(2, 3), "unused", s(4)), List.of("x", "unused"), s(2, 3), g -> g.node("Exp", "x"));

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
 import io.github.mmupt.onnx.grad.GradientCheck;
+import io.github.mmupt.onnx.grad.GradientGraph;
 import io.github.mmupt.onnx.grad.GradientCheck.Value;
 import io.github.mmupt.onnx.grad.TrunkGradients;
 import io.github.mmupt.onnx.model.HeadSurgery;
@@ -126,10 +127,37 @@ class LoraGraphTest {
 
     @Test
     void adapterGradientsMatchFiniteDifferencesOnBothFamilies(@TempDir Path dir) throws Exception {
-        double tiny = checkAdapters(tinyTrunk(dir.resolve("t")), 1);
-        double qwen = checkAdapters(qwenTrunk(dir.resolve("q")), 3);
-        System.out.printf("adapter gradients: worst relative directional-derivative error tiny %.2e, qwen contract %.2e%n",
-                tiny, qwen);
+        OnnxModel tinyTrunk = tinyTrunk(dir.resolve("t"));
+        OnnxModel qwenTrunk = qwenTrunk(dir.resolve("q"));
+        double tiny = checkAdapters(tinyTrunk, 1);
+        double qwen = checkAdapters(qwenTrunk, 3);
+        // as the policy builds its gradient graph: past caches declared empty, every broadcast decided when built
+        double tinyNoCache = checkAdapters(withoutCache(tinyTrunk), 1);
+        double qwenNoCache = checkAdapters(withoutCache(qwenTrunk), 3);
+        System.out.printf("adapter gradients: worst relative directional-derivative error tiny %.2e, qwen contract %.2e; "
+                + "without a cache %.2e, %.2e%n", tiny, qwen, tinyNoCache, qwenNoCache);
+    }
+
+    @Test
+    void withoutACacheTheGradientGraphDecidesEveryBroadcastWhenBuilt(@TempDir Path dir) throws Exception {
+        for (OnnxModel trunk : List.of(tinyTrunk(dir.resolve("t")), qwenTrunk(dir.resolve("q")))) {
+            LoraGraph lora = LoraGraph.rewrite(withoutCache(trunk), LoraSettings.builder().rank(1).alpha(32).build());
+            List<String> adapters = new ArrayList<>();
+            lora.targets().forEach(t -> {
+                adapters.add(t.aInput());
+                adapters.add(t.bInput());
+            });
+            List<String> ops = GradientGraph.build(lora.model(), List.of("hidden_states"), adapters).model().graph()
+                    .getNodeList().stream().filter(n -> n.getName().startsWith(GradientGraph.PREFIX))
+                    .map(n -> n.getOpType()).toList();
+            assertThat(ops).as(trunk.source()).doesNotContain("NonZero", "ScatterElements");
+        }
+    }
+
+    private static OnnxModel withoutCache(OnnxModel trunk) throws Exception {
+        List<String> past = trunk.inputs().stream().map(i -> i.name()).filter(n -> n.startsWith("past_key_values")).toList();
+        assertThat(past).isNotEmpty();
+        return trunk.withInputDimension(past, 2, 0);
     }
 
     private static double checkAdapters(OnnxModel trunk, int positionRows) throws Exception {
