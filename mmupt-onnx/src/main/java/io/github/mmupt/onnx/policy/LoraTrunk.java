@@ -17,6 +17,7 @@ import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.PromptResponse;
 import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -142,51 +143,107 @@ final class LoraTrunk implements TrunkAdapters, AutoCloseable {
             throw new IllegalArgumentException("dL/dh is [" + gradHidden.tokens() + " x " + gradHidden.hiddenSize()
                     + "], the " + sequences.size() + " sequences have " + rows + " response tokens of width d=" + d);
         }
-        TrunkSessions sessions = policy.sessions();
-        GraphNames names = policy.family().names();
-        var env = sessions.environment();
+        // sequences of one length share a run: no padding, so each one's result is what it would be alone, and a
+        // group's responses (one prompt, answers of a few lengths) take a few runs instead of one each
+        Map<Integer, Batch> open = new LinkedHashMap<>();
         int at = 0;
         for (PromptResponse pr : sequences) {
             OnnxPolicy.SequenceFeed feed = policy.feed(pr);
-            int total = feed.total();
+            Batch batch = open.computeIfAbsent(feed.total(), t -> new Batch(t, d, feed.axes()));
+            batch.add(pr, feed, gradHidden, at, d);
+            at += feed.responseTokens();
+            if (batch.full()) {
+                run(open.remove(feed.total()), d);
+            }
+        }
+        for (Batch batch : open.values()) {
+            run(batch, d);
+        }
+    }
+
+    /** Tokens per gradient run: a batch of sequences of one length stays within this many positions. */
+    static final int BATCH_TOKENS = 4096;
+
+    /** Sequences of one length gathered for one gradient run: their embeddings, positions and dL/dh seeds. */
+    private static final class Batch {
+        final int total;
+        final int axes;
+        final int capacity;
+        final List<PromptResponse> members = new ArrayList<>();
+        final List<float[]> embeds = new ArrayList<>();
+        final List<float[]> seeds = new ArrayList<>();
+        final List<long[]> positions = new ArrayList<>();
+
+        Batch(int total, int d, int axes) {
+            this.total = total;
+            this.axes = axes;
+            this.capacity = Math.max(1, BATCH_TOKENS / total);
+        }
+
+        /** Copies one sequence's feed (the policy's scratch, reused by its next call) and its seed rows. */
+        void add(PromptResponse pr, OnnxPolicy.SequenceFeed feed, HiddenStates gradHidden, int at, int d) {
+            float[] e = new float[total * d];
+            feed.embeds().duplicate().get(e);
             // dL/dh of every position: the rows predicting response tokens, zero elsewhere (the prompt's last
             // positions but one, and the last position, which predicts nothing trained on)
-            FloatBuffer seed = scratch.floats("seed", (long) total * d);
-            for (int i = 0; i < total * d; i++) {
-                seed.put(i, 0f);
-            }
+            float[] seed = new float[total * d];
             FloatBuffer from = gradHidden.values().duplicate();
             from.position(at * d).limit((at + feed.responseTokens()) * d);
-            seed.position(feed.firstRow() * d);
-            seed.put(from);
-            seed.clear();
-            Map<String, OnnxTensor> inputs = new HashMap<>(current);
-            List<OnnxTensor> created = new ArrayList<>();
-            try (KvCache empty = KvCache.empty(sessions, 1)) {
-                created.add(put(inputs, names.inputsEmbeds(), OnnxTensor.createTensor(env, feed.embeds(),
-                        new long[] {1, total, d})));
-                created.add(put(inputs, names.attentionMask(), OnnxTensor.createTensor(env, feed.mask(),
-                        new long[] {1, total})));
-                created.add(put(inputs, names.positionIds(), OnnxTensor.createTensor(env, feed.positions(),
-                        PositionIds.shape(feed.axes(), 1, total))));
-                for (int i = 0; i < sessions.shape().layers(); i++) {
-                    inputs.put(names.pastKey(i), empty.key(i));
-                    inputs.put(names.pastValue(i), empty.value(i));
-                }
-                created.add(put(inputs, seedInput, OnnxTensor.createTensor(env, seed, new long[] {1, total, d})));
-                try (OrtSession.Result r = gradients.run(inputs, Set.copyOf(gradientOutputs))) {
-                    for (int k = 0; k < gradientOutputs.size(); k++) {
-                        OnnxValue v = r.get(gradientOutputs.get(k)).orElseThrow();
-                        parameters.addGradient(k, ((OnnxTensor) v).getFloatBuffer());
-                    }
-                }
-            } catch (OrtException e) {
-                throw new IllegalStateException("the adapters' gradient graph failed on prompt " + pr.prompt().id() + ": "
-                        + e.getMessage(), e);
-            } finally {
-                created.forEach(OnnxTensor::close);
+            from.get(seed, feed.firstRow() * d, feed.responseTokens() * d);
+            long[] pos = new long[axes * total];
+            feed.positions().duplicate().get(pos);
+            members.add(pr);
+            embeds.add(e);
+            seeds.add(seed);
+            positions.add(pos);
+        }
+
+        boolean full() {
+            return members.size() >= capacity;
+        }
+    }
+
+    private void run(Batch batch, int d) {
+        TrunkSessions sessions = policy.sessions();
+        GraphNames names = policy.family().names();
+        var env = sessions.environment();
+        int rows = batch.members.size();
+        int total = batch.total;
+        FloatBuffer embeds = scratch.floats("embeds", (long) rows * total * d);
+        FloatBuffer seed = scratch.floats("seed", (long) rows * total * d);
+        LongBuffer positions = scratch.longs("positions", (long) batch.axes * rows * total);
+        for (int b = 0; b < rows; b++) {
+            embeds.put(b * total * d, batch.embeds.get(b));
+            seed.put(b * total * d, batch.seeds.get(b));
+            long[] pos = batch.positions.get(b);
+            for (int a = 0; a < batch.axes; a++) {
+                positions.put((a * rows + b) * total, pos, a * total, total);
             }
-            at += feed.responseTokens();
+        }
+        Map<String, OnnxTensor> inputs = new HashMap<>(current);
+        List<OnnxTensor> created = new ArrayList<>();
+        try (KvCache empty = KvCache.empty(sessions, rows)) {
+            created.add(put(inputs, names.inputsEmbeds(), OnnxTensor.createTensor(env, embeds, new long[] {rows, total, d})));
+            created.add(put(inputs, names.attentionMask(), OnnxTensor.createTensor(env,
+                    OnnxPolicy.ones(scratch, "mask", rows * total), new long[] {rows, total})));
+            created.add(put(inputs, names.positionIds(), OnnxTensor.createTensor(env, positions,
+                    PositionIds.shape(batch.axes, rows, total))));
+            for (int i = 0; i < sessions.shape().layers(); i++) {
+                inputs.put(names.pastKey(i), empty.key(i));
+                inputs.put(names.pastValue(i), empty.value(i));
+            }
+            created.add(put(inputs, seedInput, OnnxTensor.createTensor(env, seed, new long[] {rows, total, d})));
+            try (OrtSession.Result r = gradients.run(inputs, Set.copyOf(gradientOutputs))) {
+                for (int k = 0; k < gradientOutputs.size(); k++) {
+                    OnnxValue v = r.get(gradientOutputs.get(k)).orElseThrow();
+                    parameters.addGradient(k, ((OnnxTensor) v).getFloatBuffer());
+                }
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("the adapters' gradient graph failed on " + rows + " sequences of " + total
+                    + " positions (first: prompt " + batch.members.get(0).prompt().id() + "): " + e.getMessage(), e);
+        } finally {
+            created.forEach(OnnxTensor::close);
         }
     }
 

@@ -166,6 +166,57 @@ class LoraTrainingTest {
         }
     }
 
+    /**
+     * Sequences of one length share one run of the gradient graph (a batch, no padding): the gradient is the
+     * sum of their gradients taken one at a time, up to float round-off.
+     */
+    @Test
+    void sequencesOfOneLengthShareAGradientRunWithTheSameResult() throws Exception {
+        try (OnnxPolicy lora = open(LORA)) {
+            AdapterParameters p = lora.adapters().orElseThrow().parameters();
+            p.restore(withRandomB(p, new Random(6)));
+            AdapterState at = p.state();
+            List<PromptResponse> seqs = List.of(
+                    new PromptResponse(TinyModels.prompt("a"), lora.tokenizer().encode("the answer is 2 .")),
+                    new PromptResponse(TinyModels.prompt("b"), lora.tokenizer().encode("\\boxed{ 3 }")),
+                    new PromptResponse(TinyModels.prompt("c"), lora.tokenizer().encode("the answer is 1 .")),
+                    new PromptResponse(TinyModels.prompt("a"), lora.tokenizer().encode("the answer is 3 .")));
+            assertThat(lora.feed(seqs.get(0)).total()).as("three sequences of one length: one batch")
+                    .isEqualTo(lora.feed(seqs.get(2)).total()).isEqualTo(lora.feed(seqs.get(3)).total())
+                    .isNotEqualTo(lora.feed(seqs.get(1)).total());
+            HiddenStates h = lora.responseHiddenStates(seqs);
+            Random random = new Random(7);
+            float[] c = new float[h.tokens() * h.hiddenSize()];
+            for (int i = 0; i < c.length; i++) {
+                c[i] = (float) random.nextGaussian();
+            }
+            lora.adapters().get().backward(seqs, HiddenStates.of(h.tokens(), h.hiddenSize(), c));
+            List<double[]> together = new ArrayList<>();
+            for (int k = 0; k < p.size(); k++) {
+                together.add(p.gradient(k));
+            }
+            p.restore(at);
+            int row = 0;
+            for (PromptResponse pr : seqs) {
+                int n = pr.responseTokens().length();
+                float[] part = java.util.Arrays.copyOfRange(c, row * h.hiddenSize(), (row + n) * h.hiddenSize());
+                lora.adapters().get().backward(List.of(pr), HiddenStates.of(n, h.hiddenSize(), part));
+                row += n;
+            }
+            double scale = 0;
+            double worst = 0;
+            for (int k = 0; k < p.size(); k++) {
+                double[] one = p.gradient(k);
+                for (int i = 0; i < one.length; i++) {
+                    scale = Math.max(scale, Math.abs(one[i]));
+                    worst = Math.max(worst, Math.abs(one[i] - together.get(k)[i]));
+                }
+            }
+            assertThat(scale).isGreaterThan(0);
+            assertThat(worst / scale).as("batched vs one at a time, relative to the largest entry").isLessThan(1e-5);
+        }
+    }
+
     private static double loss(OnnxPolicy policy, AdapterParameters p, AdapterState s, List<PromptResponse> seqs,
             float[] c) {
         p.restore(s);
