@@ -147,13 +147,24 @@ final class LoraTrunk implements TrunkAdapters, AutoCloseable {
         // group's responses (one prompt, answers of a few lengths) take a few runs instead of one each
         Map<Integer, Batch> open = new LinkedHashMap<>();
         int at = 0;
+        long held = 0;
         for (PromptResponse pr : sequences) {
             OnnxPolicy.SequenceFeed feed = policy.feed(pr);
             Batch batch = open.computeIfAbsent(feed.total(), t -> new Batch(t, d, feed.axes()));
             batch.add(pr, feed, gradHidden, at, d);
             at += feed.responseTokens();
+            held += feed.total();
             if (batch.full()) {
+                held -= (long) batch.members.size() * batch.total;
                 run(open.remove(feed.total()), d);
+            }
+            if (held > 2L * BATCH_TOKENS) {
+                // copies held for batches of many lengths: bounded, so memory stays per run, not per micro-batch
+                for (Batch b : open.values()) {
+                    run(b, d);
+                }
+                open.clear();
+                held = 0;
             }
         }
         for (Batch batch : open.values()) {
