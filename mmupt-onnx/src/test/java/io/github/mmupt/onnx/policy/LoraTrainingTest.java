@@ -73,19 +73,8 @@ class LoraTrainingTest {
         return out;
     }
 
-    /** The adapters' state with B set to random values, so that A's gradient is not zero. */
     private static AdapterState withRandomB(AdapterParameters p, Random random) {
-        Map<String, float[]> t = new LinkedHashMap<>(p.state().tensors());
-        for (String name : p.names()) {
-            if (name.contains("lora_B")) {
-                float[] b = t.get(name).clone();
-                for (int i = 0; i < b.length; i++) {
-                    b[i] = (float) (0.2 * random.nextGaussian());
-                }
-                t.put(name, b);
-            }
-        }
-        return new AdapterState(p.step(), p.kind(), t);
+        return AdapterGradientChecks.withRandomB(p, random);
     }
 
     @Test
@@ -184,36 +173,8 @@ class LoraTrainingTest {
             assertThat(lora.feed(seqs.get(0)).total()).as("three sequences of one length: one batch")
                     .isEqualTo(lora.feed(seqs.get(2)).total()).isEqualTo(lora.feed(seqs.get(3)).total())
                     .isNotEqualTo(lora.feed(seqs.get(1)).total());
-            HiddenStates h = lora.responseHiddenStates(seqs);
-            Random random = new Random(7);
-            float[] c = new float[h.tokens() * h.hiddenSize()];
-            for (int i = 0; i < c.length; i++) {
-                c[i] = (float) random.nextGaussian();
-            }
-            lora.adapters().get().backward(seqs, HiddenStates.of(h.tokens(), h.hiddenSize(), c));
-            List<double[]> together = new ArrayList<>();
-            for (int k = 0; k < p.size(); k++) {
-                together.add(p.gradient(k));
-            }
-            p.restore(at);
-            int row = 0;
-            for (PromptResponse pr : seqs) {
-                int n = pr.responseTokens().length();
-                float[] part = java.util.Arrays.copyOfRange(c, row * h.hiddenSize(), (row + n) * h.hiddenSize());
-                lora.adapters().get().backward(List.of(pr), HiddenStates.of(n, h.hiddenSize(), part));
-                row += n;
-            }
-            double scale = 0;
-            double worst = 0;
-            for (int k = 0; k < p.size(); k++) {
-                double[] one = p.gradient(k);
-                for (int i = 0; i < one.length; i++) {
-                    scale = Math.max(scale, Math.abs(one[i]));
-                    worst = Math.max(worst, Math.abs(one[i] - together.get(k)[i]));
-                }
-            }
-            assertThat(scale).isGreaterThan(0);
-            assertThat(worst / scale).as("batched vs one at a time, relative to the largest entry").isLessThan(1e-5);
+            AdapterGradientChecks.assertBatchedEqualsOneAtATime(lora.adapters().get(), at, seqs,
+                    lora.responseHiddenStates(seqs), new Random(7));
         }
     }
 

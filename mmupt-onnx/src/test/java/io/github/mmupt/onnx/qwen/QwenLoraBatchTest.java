@@ -8,17 +8,14 @@ import io.github.mmupt.adapter.TrunkAdapters;
 import io.github.mmupt.data.Example;
 import io.github.mmupt.data.JsonlDataset;
 import io.github.mmupt.onnx.lora.LoraSettings;
+import io.github.mmupt.onnx.policy.AdapterGradientChecks;
 import io.github.mmupt.onnx.policy.OnnxPolicy;
 import io.github.mmupt.onnx.policy.PolicyOptions;
 import io.github.mmupt.onnx.tokenizer.QwenTokenizerFiles;
-import io.github.mmupt.policy.HiddenStates;
 import io.github.mmupt.policy.PromptResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,18 +60,8 @@ class QwenLoraBatchTest {
         try (OnnxPolicy policy = OnnxPolicy.open(model, PolicyOptions.defaults().withLora(lora))) {
             TrunkAdapters adapters = policy.adapters().orElseThrow();
             AdapterParameters p = adapters.parameters();
-            Map<String, float[]> t = new LinkedHashMap<>(p.state().tensors());
             Random random = new Random(4);
-            for (String name : p.names()) {
-                if (name.contains("lora_B")) {
-                    float[] b = t.get(name).clone();
-                    for (int i = 0; i < b.length; i++) {
-                        b[i] = (float) (0.2 * random.nextGaussian());
-                    }
-                    t.put(name, b);
-                }
-            }
-            AdapterState at = new AdapterState(p.step(), p.kind(), t);
+            AdapterState at = AdapterGradientChecks.withRandomB(p, random);
             p.restore(at);
             // three pictures of as many image tokens, two of them with their M-RoPE rows and columns swapped, and
             // answers of one length: one batch of three sequences whose positions differ
@@ -83,35 +70,8 @@ class QwenLoraBatchTest {
                 seqs.add(new PromptResponse(data.get(i).prompt(), policy.tokenizer().encode("\\boxed{" + (i + 1) + "}")));
             }
             assertThat(seqs.stream().map(s -> s.responseTokens().length()).distinct()).hasSize(1);
-            HiddenStates h = policy.responseHiddenStates(seqs);
-            float[] c = new float[h.tokens() * h.hiddenSize()];
-            for (int i = 0; i < c.length; i++) {
-                c[i] = (float) random.nextGaussian();
-            }
-            adapters.backward(seqs, HiddenStates.of(h.tokens(), h.hiddenSize(), c));
-            List<double[]> together = new ArrayList<>();
-            for (int k = 0; k < p.size(); k++) {
-                together.add(p.gradient(k));
-            }
-            p.restore(at);
-            int row = 0;
-            for (PromptResponse pr : seqs) {
-                int n = pr.responseTokens().length();
-                adapters.backward(List.of(pr), HiddenStates.of(n, h.hiddenSize(),
-                        Arrays.copyOfRange(c, row * h.hiddenSize(), (row + n) * h.hiddenSize())));
-                row += n;
-            }
-            double scale = 0;
-            double worst = 0;
-            for (int k = 0; k < p.size(); k++) {
-                double[] one = p.gradient(k);
-                for (int i = 0; i < one.length; i++) {
-                    scale = Math.max(scale, Math.abs(one[i]));
-                    worst = Math.max(worst, Math.abs(one[i] - together.get(k)[i]));
-                }
-            }
-            assertThat(scale).isGreaterThan(0);
-            assertThat(worst / scale).as("batched vs one at a time, relative to the largest entry").isLessThan(1e-5);
+            AdapterGradientChecks.assertBatchedEqualsOneAtATime(adapters, at, seqs, policy.responseHiddenStates(seqs),
+                    random);
         }
     }
 }
