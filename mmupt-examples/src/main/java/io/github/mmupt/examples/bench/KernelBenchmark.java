@@ -44,13 +44,18 @@ import java.util.SplittableRandom;
  * OpenBLAS is measured at its best: the README's command starts this JVM without {@code OPENBLAS_CORETYPE} and
  * {@code OPENBLAS_L2_SIZE} (which pin it to an older kernel when it loads), this class refuses to run with either
  * set unless {@code --allow-pinned-openblas} is given, and the core OpenBLAS chose is printed.
- * Each quantity is the minimum over interleaved repetitions (these machines are noisy). With several shapes,
+ * Each quantity is the minimum over interleaved repetitions (these machines are noisy), and every timed
+ * section starts after a pause of {@value #QUIET_MILLIS} ms, so that no thread of the call before it (OpenBLAS's
+ * spinning workers) still competes for the cores. With several shapes,
  * the last line reports the worst of each: the smallest speed ratio, the largest memory and score ratios.
  *
  * <p>Run it with the README's benchmark command; arguments: {@code --reps N}, {@code --threads N},
  * {@code --shapes TxDxV,...}, {@code --java-shape TxDxV}.
  */
 public final class KernelBenchmark {
+
+    /** Pause before every timed section (see {@link #quiesce()}); well above OpenBLAS's spin of ~0.1 s. */
+    private static final long QUIET_MILLIS = 250;
 
     record Shape(int tokens, int hidden, int vocab) {
         static Shape parse(String s) {
@@ -247,36 +252,45 @@ public final class KernelBenchmark {
                 bf16.score(h, targets, t, 1.0, oldBf16, null);
             }
             for (int rep = -1; rep < reps; rep++) { // rep -1 warms up: page faults, caches
+                quiesce();
                 long a = System.nanoTime();
                 head.train(config, h, targets, advantages, old, null, weights, t, logp, null, dh);
                 long b = System.nanoTime();
                 workspace = Math.max(workspace, head.lastWorkspaceBytes());
                 head.zeroGradient();
+                quiesce();
                 long c = System.nanoTime();
                 OpenBlas.sgemm(false, true, t, v, d, h, d, w, d, z, v);       // Z = h W^T   [T x V]
                 long e = System.nanoTime();
                 OpenBlas.sgemm(false, false, t, d, v, z, v, w, d, dhBlas, d); // dh = Z W    [T x d]
                 OpenBlas.sgemm(true, false, v, d, t, z, v, h, d, dwBlas, d);  // dW = Z^T h  [V x d]
                 long f = System.nanoTime();
+                quiesce();
+                long f2 = System.nanoTime();
                 head.score(h, targets, t, 1.0, logp, null);
                 long g = System.nanoTime();
+                long g2 = g;
                 long j = g;
                 long k = g;
+                long k2 = g;
                 if (bf16 != null) {
+                    quiesce();
+                    g2 = System.nanoTime();
                     bf16.train(config, h, targets, advantages, oldBf16, null, weights, t, logp, null, dh);
                     j = System.nanoTime();
                     bf16.zeroGradient();
-                    k = System.nanoTime();
+                    quiesce();
+                    k2 = System.nanoTime();
                     bf16.score(h, targets, t, 1.0, logp, null);
                 }
                 long l = System.nanoTime();
                 if (rep >= 0) {
-                    bf16Train = Math.min(bf16Train, (j - g) / 1e9);
-                    bf16Score = Math.min(bf16Score, (l - k) / 1e9);
+                    bf16Train = Math.min(bf16Train, (j - g2) / 1e9);
+                    bf16Score = Math.min(bf16Score, (l - k2) / 1e9);
                     kernel = Math.min(kernel, (b - a) / 1e9);
                     sgemm3 = Math.min(sgemm3, (f - c) / 1e9);
                     sgemm1 = Math.min(sgemm1, (e - c) / 1e9);
-                    score = Math.min(score, (g - f) / 1e9);
+                    score = Math.min(score, (g - f2) / 1e9);
                 }
             }
         }
@@ -284,6 +298,22 @@ public final class KernelBenchmark {
     }
 
     /** Seconds per micro-batch: {Java reference, native with the given threads, native with one thread}. */
+    /**
+     * Waits until the threads of the call before have gone quiet. OpenBLAS's workers spin for a while after a
+     * call returns (about 2^28 cycles by default) before they sleep: a kernel timed right after an SGEMM shares
+     * its cores with them, which cost the score mode 4-10% in a C harness here (score right after an SGEMM vs
+     * 200 ms later, alternating in one process). Every timed section starts after the same pause, OpenBLAS's
+     * included, so neither side runs beside the other's leftovers.
+     */
+    private static void quiesce() {
+        try {
+            Thread.sleep(QUIET_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting between timed sections", e);
+        }
+    }
+
     private static double[] javaVsNative(Shape s, KernelOptions options, int reps) {
         SplittableRandom rng = new SplittableRandom(7);
         int t = s.tokens();
