@@ -271,7 +271,6 @@ public final class KernelBenchmark {
                 long g = System.nanoTime();
                 long g2 = g;
                 long j = g;
-                long k = g;
                 long k2 = g;
                 if (bf16 != null) {
                     quiesce();
