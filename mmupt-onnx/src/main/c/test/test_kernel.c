@@ -831,6 +831,7 @@ int main(void) {
 #endif
     int shapes[][4] = {{7, 5, 3, 0}, {64, 16, 16, 0}, {65, 17, 17, 0}, {130, 33, 40, 2}, {200, 8, 33, 0},
             {1000, 24, 20, 3}, {1, 1, 1, 0}, {257, 48, 50, 1},
+            {300, 250, 21, 0} /* stored rows padded past 256 floats to 272 (row_stride), and d not a multiple of 16 */,
             {3001, 70, 40, 0} /* above the parallel threshold: runs on several workers */};
     int nshape = (int) (sizeof shapes / sizeof shapes[0]);
     int cases = 0;

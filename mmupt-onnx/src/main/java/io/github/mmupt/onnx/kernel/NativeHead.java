@@ -108,8 +108,9 @@ public final class NativeHead implements AutoCloseable {
     /**
      * The native memory a head of this shape takes, computed by the kernel without allocating: the weights, the
      * LoRA factors, for a trainable head the gradient and AdamW's two moments, and the bf16 copies of the bf16
-     * path; rows padded to 16 floats. {@link #create} checks it against {@link KernelOptions#memoryLimitBytes()}
-     * before allocating anything.
+     * path; rows padded to a multiple of 16 floats, and by 16 more where that is an even number of 64-byte lines
+     * (so that rows do not crowd into a few L1 sets). {@link #create} checks it against
+     * {@link KernelOptions#memoryLimitBytes()} before allocating anything.
      *
      * @param shape the head's shape
      * @param trainable whether it keeps a gradient and AdamW moments

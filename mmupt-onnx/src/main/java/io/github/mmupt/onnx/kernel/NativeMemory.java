@@ -31,7 +31,7 @@ final class NativeMemory {
         long limit = options.memoryLimitBytes() > 0 ? options.memoryLimitBytes() : available();
         if (bytes > limit) {
             throw new IllegalStateException(what + " needs " + gib(bytes) + " of native memory (weights, and for "
-                    + "training the gradient and AdamW's two moments, rows padded to 16 floats), more than the "
+                    + "training the gradient and AdamW's two moments, rows padded to a multiple of 16 floats), more than the "
                     + gib(limit) + (options.memoryLimitBytes() > 0 ? " KernelOptions.memoryLimitBytes allows"
                     : " this machine has available") + ": use a LoRA head, a machine with more memory, or raise "
                     + "KernelOptions.withMemoryLimit");
