@@ -38,7 +38,8 @@
  * an even number of 64-byte lines puts the rows that a tile walks down (dh's strip of W, dW's strip of h) into
  * a fraction of the L1 sets, all of them at d = 2048 (8 KB apart), so they evict each other before their reuse;
  * one more line spreads them over every set. T=512 d=2048 V=32000 train mode on a 2-core Zen 3 (AVX2), three
- * alternating pairs: 2.87 / 2.73 / 2.61 s at stride 2048, 2.43 / 1.85 / 2.14 s at 2064; d=896 unchanged. */
+ * alternating pairs: 2.87 / 2.73 / 2.61 s at stride 2048, 2.43 / 1.85 / 2.14 s at 2064; d=896 unchanged. Below
+ * 256 floats the extra line would cost over 6% more memory, and no such shape was measured. */
 static int row_stride(int hidden) {
     int p = PAD16(hidden);
     return p >= 256 && (p / 16) % 2 == 0 ? p + 16 : p;

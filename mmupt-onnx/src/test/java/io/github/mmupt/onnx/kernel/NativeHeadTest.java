@@ -267,13 +267,14 @@ class NativeHeadTest {
 
     @Test
     void aHeadOverTheMemoryLimitIsRefusedBeforeAnythingIsAllocated() {
-        // Qwen2.5-VL-7B's head trained with AdamW: 152,064 x 3,584 floats, four times
+        // Qwen2.5-VL-7B's head trained with AdamW: 152,064 rows, four times; 3,584 floats are 224 cache lines, an
+        // even number, so each row is stored 3,600 floats apart
         HeadShape qwen7b = HeadShape.full(152_064, 3_584);
         long needed = NativeHead.bytesNeeded(qwen7b, true, KernelOptions.defaults());
-        assertThat(needed).isEqualTo(4L * 152_064 * 3_584 * 4);
+        assertThat(needed).isEqualTo(4L * 152_064 * 3_600 * 4);
         assertThatThrownBy(() -> NativeHead.create(qwen7b, true, KernelOptions.defaults().withMemoryLimit(1L << 30)))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("a trainable head [V=152064 x d=3584] needs 8.12 GiB of native memory")
+                .hasMessageContaining("a trainable head [V=152064 x d=3584] needs 8.16 GiB of native memory")
                 .hasMessageContaining("more than the 1.00 GiB KernelOptions.memoryLimitBytes allows");
         HeadWeights small = HeadWeights.full(SHAPE, new float[V * D]);
         GrpoLossConfig withKl = GrpoLossConfig.mmUpt(); // its KL term keeps a frozen reference head
