@@ -269,34 +269,32 @@ public final class KernelBenchmark {
                 long f2 = System.nanoTime();
                 head.score(h, targets, t, 1.0, logp, null);
                 long g = System.nanoTime();
-                long g2 = g;
-                long j = g;
-                long k2 = g;
-                if (bf16 != null) {
-                    quiesce();
-                    g2 = System.nanoTime();
-                    bf16.train(config, h, targets, advantages, oldBf16, null, weights, t, logp, null, dh);
-                    j = System.nanoTime();
-                    bf16.zeroGradient();
-                    quiesce();
-                    k2 = System.nanoTime();
-                    bf16.score(h, targets, t, 1.0, logp, null);
-                }
-                long l = System.nanoTime();
                 if (rep >= 0) {
-                    bf16Train = Math.min(bf16Train, (j - g2) / 1e9);
-                    bf16Score = Math.min(bf16Score, (l - k2) / 1e9);
                     kernel = Math.min(kernel, (b - a) / 1e9);
                     sgemm3 = Math.min(sgemm3, (f - c) / 1e9);
                     sgemm1 = Math.min(sgemm1, (e - c) / 1e9);
                     score = Math.min(score, (g - f2) / 1e9);
+                }
+                if (bf16 != null) {
+                    quiesce();
+                    long j = System.nanoTime();
+                    bf16.train(config, h, targets, advantages, oldBf16, null, weights, t, logp, null, dh);
+                    long k = System.nanoTime();
+                    bf16.zeroGradient();
+                    quiesce();
+                    long l = System.nanoTime();
+                    bf16.score(h, targets, t, 1.0, logp, null);
+                    long m = System.nanoTime();
+                    if (rep >= 0) {
+                        bf16Train = Math.min(bf16Train, (k - j) / 1e9);
+                        bf16Score = Math.min(bf16Score, (m - l) / 1e9);
+                    }
                 }
             }
         }
         return new Measurement(s, kernel, sgemm3, score, sgemm1, workspace, bf16Train, bf16Score);
     }
 
-    /** Seconds per micro-batch: {Java reference, native with the given threads, native with one thread}. */
     /**
      * Waits until the threads of the call before have gone quiet. OpenBLAS's workers spin for a while after a
      * call returns (about 2^28 cycles by default) before they sleep: a kernel timed right after an SGEMM shares
@@ -313,6 +311,7 @@ public final class KernelBenchmark {
         }
     }
 
+    /** Seconds per micro-batch: {Java reference, native with the given threads, native with one thread}. */
     private static double[] javaVsNative(Shape s, KernelOptions options, int reps) {
         SplittableRandom rng = new SplittableRandom(7);
         int t = s.tokens();
